@@ -1,0 +1,77 @@
+// swift-tools-version: 6.0
+//
+// NeuralLevels — one small neural network, trained at four levels of abstraction.
+// See README.md for the stack; every level depends only on the levels below it.
+import PackageDescription
+
+/// Full cross-module optimisation in release builds: every level is generic over the scalar
+/// type (Float for training, Double for gradient checks), and this lets the compiler specialise
+/// a level's code and the Shared kernels it calls for Float, across module boundaries.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
+let package = Package(
+    name: "NeuralLevels",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Shared", targets: ["Shared"]),
+        .library(name: "Level4Manual", targets: ["Level4Manual"]),
+        .library(name: "Level3Autograd", targets: ["Level3Autograd"]),
+        .library(name: "Level2Modules", targets: ["Level2Modules"]),
+        .library(name: "Level1HighLevel", targets: ["Level1HighLevel"]),
+        .executable(name: "level4-manual", targets: ["level4-manual"]),
+        .executable(name: "compare-levels", targets: ["compare-levels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // MARK: System libraries (apt: libopenblas-dev, zlib1g-dev)
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: The shared foundation: data, kernels, init, metrics, checkpoints
+        .target(
+            name: "Shared",
+            dependencies: [
+                "CBLAS", "CZlib",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            swiftSettings: optimized),
+
+        // MARK: The four levels, lowest first
+        .target(name: "Level4Manual", dependencies: ["Shared"], swiftSettings: optimized),
+        .target(name: "Level3Autograd", dependencies: ["Shared"], swiftSettings: optimized),
+        .target(name: "Level2Modules", dependencies: ["Level3Autograd", "Shared"], swiftSettings: optimized),
+        .target(name: "Level1HighLevel", dependencies: ["Level2Modules", "Shared"], swiftSettings: optimized),
+
+        // MARK: Command line (one options type for every executable)
+        .target(
+            name: "TrainingCLI",
+            dependencies: [
+                "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "level4-manual",
+            dependencies: [
+                "Level4Manual", "TrainingCLI", "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "compare-levels",
+            dependencies: [
+                "Level4Manual", "TrainingCLI", "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: Tests
+        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
+    ]
+)

@@ -1,0 +1,169 @@
+// ManualNetwork.swift — Level 4: the network trained with the chain rule written out by hand.
+//
+// Teaches: everything a framework does for one training step, with nothing hidden. The forward
+// pass keeps the activations the backward pass needs; the backward pass walks the layers in
+// reverse, each `xxxBackward` beside its `xxxForward`; the update subtracts `lr · gradient`.
+// Every line is a call to one Shared kernel, so it is also exactly what Levels 1–3 end up doing.
+// Leaves out: any automation. No tape, no modules, no optimizer objects (those are Levels 3–1).
+//
+// The network (DESIGN.md):  x → fc1 → tanh → fc2 → sigmoid → fc3 → head (softmax | identity)
+//
+// Shape legend:  B batch size · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) ·
+//                O outputs (10 classes, or 1)
+//
+// The chain rule, layer by layer (ℓ is the batch-mean loss, ⊙ elementwise):
+//     z1 = x·W1ᵀ + b1     a1 = tanh(z1)        dz1 = da1 ⊙ (1 − a1²)
+//     z2 = a1·W2ᵀ + b2    a2 = σ(z2)           dz2 = da2 ⊙ a2 ⊙ (1 − a2)
+//     z3 = a2·W3ᵀ + b3    head: p = softmax(z3) with dz3 = (p − y)/B, or ŷ = z3 with dz3 = 2(ŷ − y)/B
+//     dWk = dzkᵀ·a(k−1)   dbk = Σ_rows dzk     da(k−1) = dzk·Wk
+
+import Shared
+
+// MARK: - One dense layer, forward and backward
+
+/// `y = x·Wᵀ + b`.  Shapes: `x: [B, I]`, `W: [O, I]`, `b: [1, O]`, `y: [B, O]`.
+@inlinable
+public func linearForward<T: NeuralScalar>(_ x: Matrix<T>, _ layer: LinearParameters<T>,
+                                           into y: inout Matrix<T>) {
+    gemm(x, layer.weight, transposeB: true, into: &y)      // y = x·Wᵀ     [B,I]·[I,O]
+    addBias(layer.bias, to: &y)                            // y += b       broadcast over rows
+}
+
+/// Given `dy = ∂ℓ/∂y`: the parameter gradients `dW = dyᵀ·x` and `db = Σ_rows dy`.
+/// Shapes: `dy: [B, O]`, `x: [B, I]`, `dW: [O, I]`, `db: [1, O]`.
+@inlinable
+public func linearBackward<T: NeuralScalar>(
+    _ dy: Matrix<T>, input x: Matrix<T>, gradient: inout LinearParameters<T>
+) {
+    gemm(dy, transposeA: true, x, into: &gradient.weight)  // dW = dyᵀ·x   [O,B]·[B,I]
+    columnSums(of: dy, into: &gradient.bias)               // db = Σ_rows dy
+}
+
+/// As above, and also the gradient for the layer's input, `dx = dy·W`, which the layer below
+/// needs. Shapes: `W: [O, I]`, `dx: [B, I]`.
+@inlinable
+public func linearBackward<T: NeuralScalar>(
+    _ dy: Matrix<T>, input x: Matrix<T>, _ layer: LinearParameters<T>,
+    gradient: inout LinearParameters<T>, inputGradient dx: inout Matrix<T>
+) {
+    linearBackward(dy, input: x, gradient: &gradient)
+    gemm(dy, layer.weight, into: &dx)                      // dx = dy·W    [B,O]·[O,I]
+}
+
+// MARK: - The network
+
+/// The network with hand-written forward and backward passes, and the buffers they reuse.
+///
+/// All buffers are allocated once; each step resizes them to the batch (the last, partial
+/// batch of an epoch shrinks them without freeing memory), so the training loop does not
+/// allocate.
+public struct ManualNetwork<T: NeuralScalar> {
+    /// `fc1`, `fc2`, `fc3`: the weights being trained.
+    public var parameters: NetworkParameters<T>
+    /// `∂ℓ/∂` every parameter, same shapes, filled by ``backward(_:)``.
+    public var gradients: NetworkParameters<T>
+    public var learningRate: T
+
+    // Forward activations, kept for the backward pass.
+    var z1, a1: Matrix<T>     // [B, H1]
+    var z2, a2: Matrix<T>     // [B, H2]
+    var z3: Matrix<T>         // [B, O]   logits (classification) or predictions ŷ (regression)
+    var p: Matrix<T>          // [B, O]   softmax probabilities (classification only)
+    // Backward buffers.
+    var dz3: Matrix<T>        // [B, O]
+    var da2, dz2: Matrix<T>   // [B, H2]
+    var da1, dz1: Matrix<T>   // [B, H1]
+
+    public init(parameters: NetworkParameters<T>, learningRate: T) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        let s = parameters.shape
+        gradients = NetworkParameters(
+            shape: s,
+            fc1: LinearParameters(zerosIn: s.sizes[0], out: s.sizes[1]),
+            fc2: LinearParameters(zerosIn: s.sizes[1], out: s.sizes[2]),
+            fc3: LinearParameters(zerosIn: s.sizes[2], out: s.sizes[3]))
+        func buffer(_ width: Int) -> Matrix<T> { Matrix(rows: 0, columns: width) }
+        (z1, a1, da1, dz1) = (buffer(s.sizes[1]), buffer(s.sizes[1]), buffer(s.sizes[1]), buffer(s.sizes[1]))
+        (z2, a2, da2, dz2) = (buffer(s.sizes[2]), buffer(s.sizes[2]), buffer(s.sizes[2]), buffer(s.sizes[2]))
+        (z3, p, dz3) = (buffer(s.sizes[3]), buffer(s.sizes[3]), buffer(s.sizes[3]))
+    }
+
+    /// Forward pass; returns the batch-mean loss and leaves every activation in place.
+    public mutating func forward(_ batch: Batch<T>) -> T {
+        resizeBuffers(rows: batch.count)
+        let x = batch.inputs                                     // x: [B, I]
+        linearForward(x, parameters.fc1, into: &z1)              // z1 = x·W1ᵀ + b1   [B, H1]
+        tanhForward(z1, into: &a1)                               // a1 = tanh(z1)
+        linearForward(a1, parameters.fc2, into: &z2)             // z2 = a1·W2ᵀ + b2  [B, H2]
+        sigmoidForward(z2, into: &a2)                            // a2 = σ(z2)
+        linearForward(a2, parameters.fc3, into: &z3)             // z3 = a2·W3ᵀ + b3  [B, O]
+        switch parameters.shape.task {
+        case .classification:                                    // p = softmax(z3), ℓ = CE(p, y)
+            return softmaxCrossEntropyForward(logits: z3, labels: batch.labels, probabilities: &p)
+        case .regression:                                        // ŷ = z3, ℓ = MSE(ŷ, y)
+            return meanSquaredErrorForward(predictions: z3, targets: batch.targets)
+        }
+    }
+
+    /// Backward pass: fills ``gradients`` from the activations ``forward(_:)`` left.
+    public mutating func backward(_ batch: Batch<T>) {
+        switch parameters.shape.task {                           // dz3 = ∂ℓ/∂z3      [B, O]
+        case .classification:
+            softmaxCrossEntropyBackward(probabilities: p, labels: batch.labels, into: &dz3)
+        case .regression:
+            meanSquaredErrorBackward(predictions: z3, targets: batch.targets, into: &dz3)
+        }
+        linearBackward(dz3, input: a2, parameters.fc3, gradient: &gradients.fc3, inputGradient: &da2)
+        sigmoidBackward(output: a2, outputGradient: da2, into: &dz2)   // dz2 = da2 ⊙ a2(1 − a2)
+        linearBackward(dz2, input: a1, parameters.fc2, gradient: &gradients.fc2, inputGradient: &da1)
+        tanhBackward(output: a1, outputGradient: da1, into: &dz1)      // dz1 = da1 ⊙ (1 − a1²)
+        linearBackward(dz1, input: batch.inputs, gradient: &gradients.fc1)  // dx is not needed
+    }
+
+    /// SGD: `w ← w − lr·∂ℓ/∂w` for all six tensors.
+    public mutating func update() {
+        sgdUpdate(&parameters.fc1.weight, gradient: gradients.fc1.weight, learningRate: learningRate)
+        sgdUpdate(&parameters.fc1.bias, gradient: gradients.fc1.bias, learningRate: learningRate)
+        sgdUpdate(&parameters.fc2.weight, gradient: gradients.fc2.weight, learningRate: learningRate)
+        sgdUpdate(&parameters.fc2.bias, gradient: gradients.fc2.bias, learningRate: learningRate)
+        sgdUpdate(&parameters.fc3.weight, gradient: gradients.fc3.weight, learningRate: learningRate)
+        sgdUpdate(&parameters.fc3.bias, gradient: gradients.fc3.bias, learningRate: learningRate)
+    }
+
+    private mutating func resizeBuffers(rows: Int) {
+        guard z1.rows != rows else { return }
+        for keyPath in [\ManualNetwork.z1, \.a1, \.da1, \.dz1, \.z2, \.a2, \.da2, \.dz2, \.z3, \.p, \.dz3] {
+            self[keyPath: keyPath].resize(rows: rows)
+        }
+    }
+}
+
+// MARK: - Driven by the shared epoch loop
+
+extension ManualNetwork: TrainableModel {
+    /// forward → backward → update; returns the loss before the update.
+    public mutating func trainStep(on batch: Batch<T>) -> T {
+        let loss = forward(batch)
+        backward(batch)
+        update()
+        return loss
+    }
+
+    public mutating func evaluate(_ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
+        let loss = forward(batch)
+        return (loss, parameters.shape.task == .classification ? p : z3)
+    }
+
+    public var currentParameters: NetworkParameters<T> { parameters }
+}
+
+extension ManualNetwork where T == Float {
+    /// Level 4's training job: the manual network, started from the shared initial weights and
+    /// driven by the shared epoch loop (specialised for Float here, in this module).
+    public static func train(_ job: TrainingJob) throws -> TrainedLevel {
+        var network = ManualNetwork(parameters: job.initialParameters,
+                                    learningRate: Float(job.recipe.learningRate))
+        return try job.run(&network)
+    }
+}

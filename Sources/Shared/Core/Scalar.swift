@@ -1,0 +1,75 @@
+// Scalar.swift — the number types NeuralLevels computes in.
+//
+// Teaches: how one generic code path serves Float32 (training, as every framework does) and
+// Float64 (gradient checks by finite differences, which need the extra precision).
+// Leaves out: half precision and integer quantisation.
+
+import CBLAS
+import RealModule
+
+/// A floating-point type every kernel, and every level, can run in: `Float` or `Double`.
+///
+/// It adds to `Real` (from swift-numerics: `exp`, `log`, `tanh`, …) the one thing generic code
+/// cannot express: which BLAS routine multiplies matrices of this type
+/// (`cblas_sgemm` for `Float`, `cblas_dgemm` for `Double`).
+public protocol NeuralScalar: Real, BinaryFloatingPoint, Sendable {
+    /// The safetensors dtype name: `"F32"` or `"F64"`.
+    static var safetensorsDType: String { get }
+
+    /// Row-major `C ← α·op(A)·op(B) + β·C`, straight to BLAS.
+    ///
+    /// - Parameters: `m`, `n`, `k` are the sizes of `op(A): [m, k]`, `op(B): [k, n]`, `C: [m, n]`;
+    ///   `lda`, `ldb`, `ldc` the row strides of the matrices as stored.
+    static func blasGemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+@usableFromInline
+func cblasTranspose(_ transposed: Bool) -> CBLAS_TRANSPOSE {
+    transposed ? CblasTrans : CblasNoTrans
+}
+
+extension Float: NeuralScalar {
+    public static var safetensorsDType: String { "F32" }
+
+    @inlinable
+    public static func blasGemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+            beta, c, blasint(ldc))
+    }
+}
+
+extension Double: NeuralScalar {
+    public static var safetensorsDType: String { "F64" }
+
+    @inlinable
+    public static func blasGemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+            beta, c, blasint(ldc))
+    }
+}
+
+/// The number of threads OpenBLAS uses for `gemm` (`--threads`).
+public enum BLASThreads {
+    /// Sets OpenBLAS's thread count (1 or more).
+    public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+    /// OpenBLAS's current thread count.
+    public static var current: Int { Int(openblas_get_num_threads()) }
+}

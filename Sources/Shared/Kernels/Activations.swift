@@ -1,0 +1,68 @@
+// Activations.swift — tanh and sigmoid, forward and backward.
+//
+// Teaches: both activations have derivatives that are cheap functions of their *output*, so the
+// backward pass needs only what the forward pass already produced:
+//     tanh:    a = tanh z,           da/dz = 1 − a²
+//     sigmoid: a = 1 / (1 + e^(−z)),  da/dz = a·(1 − a)
+// Leaves out: ReLU and friends (the contract fixes tanh then sigmoid).
+
+import RealModule
+
+// MARK: - tanh
+
+/// `a = tanh(z)`, elementwise. Shapes: `z, a: [B, O]`.
+@inlinable
+public func tanhForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>) {
+    precondition(z.shape == a.shape, "tanhForward: shapes differ")
+    KernelTrace.record("tanhForward", "[\(z.rows),\(z.columns)]")
+    z.storage.withUnsafeBufferPointer { src in
+        a.storage.withUnsafeMutableBufferPointer { dst in
+            for i in dst.indices { dst[i] = T.tanh(src[i]) }
+        }
+    }
+}
+
+/// `dz = da ⊙ (1 − a²)`, from the forward output `a`. Shapes: `a, da, dz: [B, O]`.
+@inlinable
+public func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
+                                          into dz: inout Matrix<T>) {
+    precondition(a.shape == da.shape && a.shape == dz.shape, "tanhBackward: shapes differ")
+    KernelTrace.record("tanhBackward", "[\(a.rows),\(a.columns)]")
+    a.storage.withUnsafeBufferPointer { out in
+        da.storage.withUnsafeBufferPointer { g in
+            dz.storage.withUnsafeMutableBufferPointer { dst in
+                for i in dst.indices { dst[i] = g[i] * (1 - out[i] * out[i]) }
+            }
+        }
+    }
+}
+
+// MARK: - sigmoid
+
+/// `a = σ(z) = 1 / (1 + e^(−z))`, elementwise. For very negative `z`, `e^(−z)` overflows to +∞
+/// and `a` is exactly 0, never NaN. Shapes: `z, a: [B, O]`.
+@inlinable
+public func sigmoidForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>) {
+    precondition(z.shape == a.shape, "sigmoidForward: shapes differ")
+    KernelTrace.record("sigmoidForward", "[\(z.rows),\(z.columns)]")
+    z.storage.withUnsafeBufferPointer { src in
+        a.storage.withUnsafeMutableBufferPointer { dst in
+            for i in dst.indices { dst[i] = 1 / (1 + T.exp(-src[i])) }
+        }
+    }
+}
+
+/// `dz = da ⊙ a ⊙ (1 − a)`, from the forward output `a`. Shapes: `a, da, dz: [B, O]`.
+@inlinable
+public func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
+                                             into dz: inout Matrix<T>) {
+    precondition(a.shape == da.shape && a.shape == dz.shape, "sigmoidBackward: shapes differ")
+    KernelTrace.record("sigmoidBackward", "[\(a.rows),\(a.columns)]")
+    a.storage.withUnsafeBufferPointer { out in
+        da.storage.withUnsafeBufferPointer { g in
+            dz.storage.withUnsafeMutableBufferPointer { dst in
+                for i in dst.indices { dst[i] = g[i] * out[i] * (1 - out[i]) }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// LinearAlgebra.swift — matrix products and the two bias kernels around them.
+//
+// Teaches: a dense layer is one matrix product plus a broadcast add, and its backward pass is
+// two more products plus a column sum. Almost all of the arithmetic of training is in `gemm`,
+// which OpenBLAS does at close to the machine's peak.
+// Leaves out: writing our own `gemm` (OpenBLAS's is far faster than anything short).
+//
+// Shape legend: B batch, I inputs to a layer, O outputs of a layer.
+
+// MARK: - gemm
+
+/// General matrix multiply, `C ← α·op(A)·op(B) + β·C`, where `op(X)` is `X` or `Xᵀ`.
+///
+/// Shapes: `op(A): [m, k]`, `op(B): [k, n]`, `C: [m, n]`. With `β = 0` the old contents of `C`
+/// are ignored (BLAS does not read them). Calls `cblas_sgemm` (Float) or `cblas_dgemm` (Double)
+/// with the matrices as stored, so a transpose costs nothing.
+///
+/// The three products of a dense layer `y = x·Wᵀ + b` (weights `[O, I]`):
+///
+///     forward      y  = x · Wᵀ     gemm(x, w, transposeB: true, into: &y)       [B,I]·[I,O]
+///     weight grad  dW = dyᵀ · x    gemm(dy, transposeA: true, x, into: &dW)     [O,B]·[B,I]
+///     input grad   dx = dy · W     gemm(dy, w, into: &dx)                       [B,O]·[O,I]
+@inlinable
+public func gemm<T: NeuralScalar>(
+    _ a: Matrix<T>, transposeA: Bool = false,
+    _ b: Matrix<T>, transposeB: Bool = false,
+    into c: inout Matrix<T>, alpha: T = 1, beta: T = 0
+) {
+    let m = transposeA ? a.columns : a.rows
+    let k = transposeA ? a.rows : a.columns
+    let n = transposeB ? b.rows : b.columns
+    precondition((transposeB ? b.columns : b.rows) == k,
+                 "gemm: inner sizes differ: op(A) is [\(m), \(k)], op(B) is [\(transposeB ? b.columns : b.rows), \(n)]")
+    precondition(c.rows == m && c.columns == n,
+                 "gemm: C is [\(c.rows), \(c.columns)], op(A)·op(B) is [\(m), \(n)]")
+    KernelTrace.record("gemm", "\(transposeA ? "Aᵀ" : "A")[\(a.rows),\(a.columns)]·\(transposeB ? "Bᵀ" : "B")[\(b.rows),\(b.columns)]")
+    guard m > 0, n > 0 else { return }
+    guard k > 0 else {                                   // empty product: C ← β·C
+        scale(&c, by: beta)
+        return
+    }
+    a.storage.withUnsafeBufferPointer { pa in
+        b.storage.withUnsafeBufferPointer { pb in
+            c.storage.withUnsafeMutableBufferPointer { pc in
+                T.blasGemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                    alpha: alpha, a: pa.baseAddress!, lda: max(1, a.columns),
+                    b: pb.baseAddress!, ldb: max(1, b.columns),
+                    beta: beta, c: pc.baseAddress!, ldc: max(1, c.columns))
+            }
+        }
+    }
+}
+
+// MARK: - Bias
+
+/// Broadcast add of a row vector to every row: `y[i, j] += b[j]`.
+///
+/// Shapes: `b: [1, O]`, `y: [B, O]`.
+@inlinable
+public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
+    precondition(bias.rows == 1 && bias.columns == y.columns, "addBias: bias must be [1, \(y.columns)]")
+    KernelTrace.record("addBias", "[\(y.rows),\(y.columns)]")
+    let width = y.columns
+    bias.storage.withUnsafeBufferPointer { b in
+        y.storage.withUnsafeMutableBufferPointer { out in
+            for row in 0..<(width == 0 ? 0 : out.count / width) {
+                let base = row * width
+                for j in 0..<width { out[base + j] += b[j] }
+            }
+        }
+    }
+}
+
+/// Column sums, the backward of ``addBias(_:to:)``: `db[j] = Σᵢ dy[i, j]` (summed over `i` in
+/// order, so the result is the same on every run).
+///
+/// Shapes: `dy: [B, O]`, `db: [1, O]`.
+@inlinable
+public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<T>) {
+    precondition(db.rows == 1 && db.columns == dy.columns, "columnSums: result must be [1, \(dy.columns)]")
+    KernelTrace.record("columnSums", "[\(dy.rows),\(dy.columns)]")
+    let width = dy.columns
+    dy.storage.withUnsafeBufferPointer { g in
+        db.storage.withUnsafeMutableBufferPointer { out in
+            for j in 0..<width { out[j] = 0 }
+            for row in 0..<dy.rows {
+                let base = row * width
+                for j in 0..<width { out[j] += g[base + j] }
+            }
+        }
+    }
+}
+
+// MARK: - Elementwise helpers
+
+/// `x ← s·x`.
+@inlinable
+public func scale<T: NeuralScalar>(_ x: inout Matrix<T>, by s: T) {
+    x.storage.withUnsafeMutableBufferPointer { p in
+        for i in p.indices { p[i] *= s }
+    }
+}
+
+/// Accumulate, `y ← y + x` (gradients of a value used twice add up).
+@inlinable
+public func accumulate<T: NeuralScalar>(_ x: Matrix<T>, into y: inout Matrix<T>) {
+    precondition(x.rows == y.rows && x.columns == y.columns, "accumulate: shapes differ")
+    KernelTrace.record("accumulate", "[\(y.rows),\(y.columns)]")
+    x.storage.withUnsafeBufferPointer { src in
+        y.storage.withUnsafeMutableBufferPointer { dst in
+            for i in dst.indices { dst[i] += src[i] }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+// Training.swift — the epoch loop around every level's training step.
+//
+// Teaches: what "an epoch" means in numbers. Each level supplies one thing, its training step
+// (Level 4: the chain rule by hand; Level 3: `loss.backward()`; Level 2: `optimizer.step()`;
+// Level 1: `fit`'s step); this loop feeds every level the same batches in the same order,
+// averages the loss over the epoch, and evaluates on the test set.
+// Leaves out: what a step does inside (that is each level's lesson).
+
+import Foundation
+
+/// A network at some level, as the shared epoch loop drives it.
+public protocol TrainableModel {
+    associatedtype Scalar: NeuralScalar
+
+    /// One optimisation step on `batch`; returns the batch's mean loss before the update.
+    mutating func trainStep(on batch: Batch<Scalar>) throws -> Scalar
+
+    /// The network's outputs for `batch` (softmax probabilities or predictions, `[B, outputs]`)
+    /// and the batch's mean loss, without changing any parameter.
+    mutating func evaluate(_ batch: Batch<Scalar>) throws -> (loss: Scalar, outputs: Matrix<Scalar>)
+
+    /// The current parameters, in the shared layout.
+    var currentParameters: NetworkParameters<Scalar> { get }
+}
+
+/// The training recipe (DESIGN.md: `--epochs`, `--batch-size`, `--learning-rate`, `--seed`,
+/// `--no-shuffle`).
+public struct Recipe: Sendable, Equatable, Codable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Double
+    public var seed: UInt64
+    public var shuffle: Bool
+
+    public init(epochs: Int = 10, batchSize: Int = 64, learningRate: Double = 0.1, seed: UInt64 = 42,
+                shuffle: Bool = true) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.seed = seed
+        self.shuffle = shuffle
+    }
+}
+
+/// What one epoch achieved.
+public struct EpochRecord: Sendable, Equatable, Codable {
+    public var epoch: Int
+    /// Mean loss over all training samples of the epoch, `Σ_b L_b·B_b / N`.
+    public var trainLoss: Double
+    public var testLoss: Double
+    /// Classification: fraction of test samples classified correctly.
+    public var testAccuracy: Double?
+    /// Regression: coefficient of determination on the test set.
+    public var testR2: Double?
+    /// Seconds spent in training steps (evaluation excluded).
+    public var seconds: Double
+
+    public init(epoch: Int, trainLoss: Double, testLoss: Double, testAccuracy: Double?, testR2: Double?,
+                seconds: Double) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.testR2 = testR2
+        self.seconds = seconds
+    }
+}
+
+/// Everything a run produced, even when it stopped early.
+public struct TrainingResult: Sendable {
+    public var epochs: [EpochRecord] = []
+    /// The loss of every step, in order (compare-levels checks these against each other).
+    public var stepLosses: [Double] = []
+    /// Why training stopped before the last epoch, if it did.
+    public var stopError: NeuralLevelsError?
+
+    public init() {}
+}
+
+/// Something the loop reports while it runs (the progress display listens).
+public enum TrainingEvent: Sendable {
+    case epochStarted(epoch: Int, steps: Int)
+    case stepEnded(epoch: Int, step: Int, steps: Int, loss: Double, runningLoss: Double)
+    case epochEnded(EpochRecord)
+}
+
+/// One level's training job in a run: the shared data, initial weights and recipe, and the
+/// hooks of whoever runs it (the progress display, Ctrl-C).
+///
+/// Each level turns this into its own network and calls ``train(_:level:train:test:recipe:shouldStop:onEvent:)``
+/// from inside its own module, where the compiler specialises the level's generic code for Float.
+public struct TrainingJob {
+    public var level: String
+    public var train: Dataset<Float>
+    public var test: Dataset<Float>
+    public var initialParameters: NetworkParameters<Float>
+    public var recipe: Recipe
+    public var shouldStop: () -> Bool
+    public var onEvent: (TrainingEvent) -> Void
+
+    public init(level: String, train: Dataset<Float>, test: Dataset<Float>,
+                initialParameters: NetworkParameters<Float>, recipe: Recipe,
+                shouldStop: @escaping () -> Bool = { false },
+                onEvent: @escaping (TrainingEvent) -> Void = { _ in }) {
+        self.level = level
+        self.train = train
+        self.test = test
+        self.initialParameters = initialParameters
+        self.recipe = recipe
+        self.shouldStop = shouldStop
+        self.onEvent = onEvent
+    }
+
+    /// Runs the shared loop on `model` (called by each level on its own network).
+    @inlinable
+    public func run<Model: TrainableModel>(_ model: inout Model) throws -> TrainedLevel
+    where Model.Scalar == Float {
+        let result = try Shared.train(&model, level: level, train: train, test: test, recipe: recipe,
+                                      shouldStop: shouldStop, onEvent: onEvent)
+        return TrainedLevel(result: result, parameters: model.currentParameters)
+    }
+}
+
+/// What a level's training job returns: the history and the final weights.
+public struct TrainedLevel: Sendable {
+    public var result: TrainingResult
+    public var parameters: NetworkParameters<Float>
+
+    public init(result: TrainingResult, parameters: NetworkParameters<Float>) {
+        self.result = result
+        self.parameters = parameters
+    }
+}
+
+/// Trains `model` for `recipe.epochs` epochs on `train`, evaluating on `test` after each.
+///
+/// Every level is driven by this loop, so every level sees the same batches (see
+/// ``BatchSchedule``). A non-finite loss stops training at that step; the result then holds the
+/// epochs completed and ``NeuralLevelsError/diverged(level:epoch:step:loss:)``.
+@inlinable
+public func train<Model: TrainableModel>(
+    _ model: inout Model, level: String, train: Dataset<Model.Scalar>, test: Dataset<Model.Scalar>,
+    recipe: Recipe, shouldStop: () -> Bool = { false },
+    onEvent: (TrainingEvent) -> Void = { _ in }
+) throws -> TrainingResult {
+    let schedule = BatchSchedule(sampleCount: train.count, batchSize: recipe.batchSize,
+                                 shuffle: recipe.shuffle, seed: recipe.seed)
+    var batch = train.makeBatch(capacity: recipe.batchSize)
+    var result = TrainingResult()
+    result.stepLosses.reserveCapacity(schedule.stepsPerEpoch * recipe.epochs)
+
+    for epoch in 1...max(1, recipe.epochs) where recipe.epochs > 0 {
+        onEvent(.epochStarted(epoch: epoch, steps: schedule.stepsPerEpoch))
+        let order = schedule.order(epoch: epoch)
+        var lossSum = 0.0
+        var seen = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for step in 0..<schedule.stepsPerEpoch {
+            train.gather(order[schedule.range(ofStep: step)], into: &batch)
+            let loss = Double(try model.trainStep(on: batch))
+            guard loss.isFinite else {
+                result.stopError = .diverged(level: level, epoch: epoch, step: step + 1, loss: "\(loss)")
+                return result
+            }
+            result.stepLosses.append(loss)
+            lossSum += loss * Double(batch.count)
+            seen += batch.count
+            onEvent(.stepEnded(epoch: epoch, step: step + 1, steps: schedule.stepsPerEpoch,
+                               loss: loss, runningLoss: lossSum / Double(seen)))
+            if shouldStop() {
+                result.stopError = .failure("interrupted at epoch \(epoch), step \(step + 1)")
+                return result
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var record = try evaluate(&model, on: test)
+        record.epoch = epoch
+        record.trainLoss = lossSum / Double(max(1, seen))
+        record.seconds = seconds
+        result.epochs.append(record)
+        onEvent(.epochEnded(record))
+    }
+    return result
+}
+
+/// Test loss and accuracy (classification) or R² (regression) of `model` on `data`, walked in
+/// chunks of 1,000 samples; the loss is the mean over all samples.
+@inlinable
+public func evaluate<Model: TrainableModel>(
+    _ model: inout Model, on data: Dataset<Model.Scalar>, chunkSize: Int = 1000
+) throws -> EpochRecord {
+    var lossSum = 0.0
+    var correct = 0
+    var rSquared = RSquaredAccumulator()
+    var start = 0
+    while start < data.count {
+        let chunk = data.batch(rows: start..<min(start + chunkSize, data.count))
+        let (loss, outputs) = try model.evaluate(chunk)
+        lossSum += Double(loss) * Double(chunk.count)
+        switch data.task {
+        case .classification: correct += correctPredictions(outputs, labels: chunk.labels)
+        case .regression: rSquared.add(predictions: outputs, targets: chunk.targets)
+        }
+        start += chunkSize
+    }
+    let n = Double(max(1, data.count))
+    return EpochRecord(
+        epoch: 0, trainLoss: .nan, testLoss: lossSum / n,
+        testAccuracy: data.task == .classification ? Double(correct) / n : nil,
+        testR2: data.task == .regression ? rSquared.value : nil, seconds: 0)
+}

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Level2Modules", targets: ["Level2Modules"]),
         .library(name: "Level1HighLevel", targets: ["Level1HighLevel"]),
         .executable(name: "level4-manual", targets: ["level4-manual"]),
+        .executable(name: "level3-autograd", targets: ["level3-autograd"]),
         .executable(name: "compare-levels", targets: ["compare-levels"]),
     ],
     dependencies: [
@@ -64,6 +65,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
+            name: "level3-autograd",
+            dependencies: [
+                "Level3Autograd", "TrainingCLI", "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
             name: "compare-levels",
             dependencies: [
                 "Level4Manual", "TrainingCLI", "Shared",
@@ -73,5 +80,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["Shared", "level4-manual"]),
+        .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
     ]
 )

@@ -92,7 +92,7 @@ struct Level4ManualTests {
     func determinism() throws {
         let (train, test) = SyntheticRegression.make(seed: 5, trainCount: 2000, testCount: 200, as: Float.self)
         func run() throws -> NetworkParameters<Float> {
-            var network = ManualNetwork(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 5),
+            var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 5),
                                         learningRate: 0.1)
             _ = try Shared.train(&network, level: "level 4", train: train, test: test,
                                  recipe: Recipe(epochs: 2, batchSize: 32, learningRate: 0.1, seed: 5))
@@ -104,7 +104,7 @@ struct Level4ManualTests {
     @Test("regression reaches R² ≥ 0.9 in 3 epochs")
     func regressionGate() throws {
         let (train, test) = SyntheticRegression.make(seed: 42, as: Float.self)
-        var network = ManualNetwork(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
+        var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
                                     learningRate: 0.1)
         let result = try Shared.train(&network, level: "level 4", train: train, test: test,
                                       recipe: Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42))
@@ -112,23 +112,23 @@ struct Level4ManualTests {
         #expect(r2 >= 0.9, "test R² \(r2)")
     }
 
-    @Test("Fashion-MNIST slice: 10,000 samples, 2 epochs, test accuracy ≥ 0.78")
+    @Test("Fashion-MNIST slice: 20,000 samples, 3 epochs, test accuracy ≥ 0.80 (0.819 when written)")
     func fashionMNISTGate() throws {
         let (train, test) = try MNISTFiles.load(directory: MNISTFiles.defaultDirectory,
-                                                trainLimit: 10_000, testLimit: 2_000)
-        var network = ManualNetwork(parameters: .glorotNormal(shape: .standard(for: .classification), seed: 42),
+                                                trainLimit: 20_000, testLimit: 2_000)
+        var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .classification), seed: 42),
                                     learningRate: 0.1)
         let result = try Shared.train(&network, level: "level 4", train: train, test: test,
-                                      recipe: Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42))
+                                      recipe: Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42))
         let accuracy = try #require(result.epochs.last?.testAccuracy)
-        #expect(accuracy >= 0.78, "test accuracy \(accuracy)")
+        #expect(accuracy >= 0.80, "test accuracy \(accuracy)")
         #expect(result.epochs[1].trainLoss < result.epochs[0].trainLoss)
     }
 
     @Test("a diverging run stops at the step where the loss stops being finite")
     func divergence() throws {
         let (train, test) = SyntheticRegression.make(seed: 42, trainCount: 2000, testCount: 100, as: Float.self)
-        var network = ManualNetwork(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
+        var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
                                     learningRate: 50)
         let result = try Shared.train(&network, level: "level 4", train: train, test: test,
                                       recipe: Recipe(epochs: 5, batchSize: 64, learningRate: 50, seed: 42))

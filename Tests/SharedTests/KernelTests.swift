@@ -177,7 +177,9 @@ struct KernelTests {
     func sgd() {
         var w = Matrix<Float>([[1, 2], [3, 4]])
         sgdUpdate(&w, gradient: Matrix([[10, -10], [0.5, 0]]), learningRate: 0.1)
-        #expect(w.storage == [1 - 0.1 * 10, 2 + 0.1 * 10, 3 - 0.1 * 0.5, 4])
+        let lr: Float = 0.1
+        let expected: [Float] = [1 - lr * 10, 2 - lr * -10, 3 - lr * 0.5, 4 - lr * 0]
+        #expect(w.storage == expected)
     }
 
     @Test("accumulate and scale")

@@ -1,0 +1,117 @@
+// CommandLineTests.swift — the executables as a user runs them: exit statuses, one-line errors,
+// the history file, and the same output run after run.
+
+import Foundation
+import Testing
+import Shared
+
+/// Where SwiftPM put the executables (next to the test bundle).
+let productsDirectory: URL = {
+    #if os(macOS)
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        return bundle.bundleURL.deletingLastPathComponent()
+    }
+    #endif
+    return Bundle.main.bundleURL
+}()
+
+struct ProcessOutput {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+/// Runs one of the package's executables to completion.
+func run(_ executable: String, _ arguments: [String]) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = productsDirectory.appendingPathComponent(executable)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessOutput(status: process.terminationStatus,
+                         standardOutput: String(decoding: outData, as: UTF8.self),
+                         standardError: String(decoding: errData, as: UTF8.self))
+}
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("NeuralLevelsCLI-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite("level4-manual as a user runs it")
+struct Level4CommandLineTests {
+    @Test("a regression run prints one line per epoch and writes history-level4.csv")
+    func regressionRun() throws {
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let output = try run("level4-manual", ["--task", "regression", "--epochs", "2", "--train-limit", "3000",
+                                               "--test-limit", "500", "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        let lines = output.standardOutput.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("epoch ") }.count == 2)
+        let csv = try String(contentsOf: reports.appendingPathComponent("history-level4.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\n")
+        #expect(rows.first == "epoch,train_loss,test_loss,test_r2,seconds")
+        #expect(rows.count == 3)
+        let secondEpoch = rows[2].split(separator: ",").compactMap { Double($0) }
+        #expect(secondEpoch.count == 5 && secondEpoch[1] < 1 && secondEpoch[3] > 0)
+    }
+
+    @Test("same seed, same options: the same losses and weights, run after run")
+    func determinism() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func losses(_ name: String) throws -> [String] {
+            let weights = folder.appendingPathComponent("\(name).safetensors").path
+            let output = try run("level4-manual", ["--epochs", "2", "--train-limit", "2000", "--test-limit", "500",
+                                                   "--report-dir", folder.path, "--save", weights])
+            #expect(output.status == 0, "\(output.standardError)")
+            // Every column but the last (seconds) must repeat exactly.
+            let csv = try String(contentsOf: folder.appendingPathComponent("history-level4.csv"), encoding: .utf8)
+            return csv.split(separator: "\n").map { $0.split(separator: ",").dropLast().joined(separator: ",") }
+        }
+        #expect(try losses("a") == losses("b"))
+        let a = try Data(contentsOf: folder.appendingPathComponent("a.safetensors"))
+        let b = try Data(contentsOf: folder.appendingPathComponent("b.safetensors"))
+        #expect(a == b && a.count > 400_000)
+    }
+
+    @Test("a missing data folder: one line naming it, exit status 65")
+    func missingData() throws {
+        let output = try run("level4-manual", ["--data", "/no/such/folder", "--epochs", "1"])
+        #expect(output.status == 65)
+        #expect(output.standardError.split(separator: "\n").count == 1)
+        #expect(output.standardError.contains("/no/such/folder"))
+    }
+
+    @Test("a malformed IDX file: one line naming the file, exit status 65")
+    func malformedData() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            try Data([0, 0, 8, 3, 0, 0]).write(to: folder.appendingPathComponent(name))   // header cut short
+        }
+        let output = try run("level4-manual", ["--data", folder.path, "--epochs", "1",
+                                               "--report-dir", folder.appendingPathComponent("r").path])
+        #expect(output.status == 65)
+        #expect(output.standardError.split(separator: "\n").count == 1)
+        #expect(output.standardError.contains("train-images-idx3-ubyte"))
+    }
+
+    @Test("bad options: exit status 64 before any work", arguments: [
+        ["--epochs", "0"], ["--batch-size", "0"], ["--learning-rate", "-1"], ["--learning-rate", "nan"],
+        ["--hidden", "128"], ["--hidden", "0,5"], ["--task", "segmentation"], ["--train-limit", "0"],
+    ])
+    func badOptions(arguments: [String]) throws {
+        let output = try run("level4-manual", arguments)
+        #expect(output.status == 64, "\(arguments): \(output.standardError)")
+        #expect(!output.standardError.isEmpty)
+        #expect(output.standardOutput.isEmpty)
+    }
+}

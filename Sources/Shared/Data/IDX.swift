@@ -1,0 +1,330 @@
+// IDX.swift — the MNIST file format, and the four files of (Fashion-)MNIST.
+//
+// Teaches: what `torchvision.datasets.MNIST` and `keras.datasets.fashion_mnist` open underneath.
+// An IDX file is a 4-byte magic number (`00 00`, a type code, the number of dimensions), one
+// big-endian 32-bit size per dimension, then the values row-major. Images are `[N, 28, 28]`
+// unsigned bytes, labels `[N]`. Loading them is: gunzip, check the header against the payload,
+// scale pixels to [0, 1] (`x / 255`), keep labels as class indices.
+// Leaves out: the IDX types other than unsigned bytes (signed bytes, shorts, ints, floats and
+// doubles are refused by name; MNIST never uses them), and downloading the files.
+
+import Foundation
+import Dispatch
+
+/// The contents of one IDX file: its dimensions and its raw unsigned-byte payload, row-major.
+public struct IDXArray: Equatable, Sendable {
+    /// The sizes from the header, outermost first: `[60000, 28, 28]` for training images.
+    public var dimensions: [Int]
+    /// The values, `dimensions.reduce(1, *)` of them.
+    public var bytes: [UInt8]
+
+    public init(dimensions: [Int], bytes: [UInt8]) {
+        self.dimensions = dimensions
+        self.bytes = bytes
+    }
+}
+
+/// Reading IDX files.
+public enum IDX {
+    /// The IDX type codes and what they hold; only `0x08` is read here.
+    static let typeNames: [UInt8: String] = [
+        0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "16-bit integer",
+        0x0C: "32-bit integer", 0x0D: "32-bit float", 0x0E: "64-bit float",
+    ]
+
+    /// Parses an (uncompressed) IDX file held in memory.
+    ///
+    /// - Parameters:
+    ///   - bytes: the whole file.
+    ///   - file: its name, for error messages.
+    /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` when the header is short, the magic
+    ///   number is wrong, the type is not unsigned bytes, there are 0 or more than 4 dimensions,
+    ///   or the dimensions do not account for the payload exactly.
+    public static func parse(_ bytes: [UInt8], file: String) throws -> IDXArray {
+        let contents = try parseContents(bytes, file: file)
+        return IDXArray(dimensions: contents.dimensions, bytes: Array(bytes[contents.offset...]))
+    }
+
+    /// Reads and parses the IDX file at `path`, gunzipping it first if it starts with the gzip
+    /// magic number (whatever its name).
+    ///
+    /// - Throws: ``NeuralLevelsError/badData(file:reason:)``: `"no such file"`, an unreadable
+    ///   file, a bad gzip stream (see ``Gzip/decompress(_:file:maximumSize:)``), or a bad header
+    ///   (see ``parse(_:file:)``).
+    public static func read(path: String) throws -> IDXArray {
+        let contents = try readContents(path: path)
+        return IDXArray(dimensions: contents.dimensions, bytes: Array(contents.file[contents.offset...]))
+    }
+
+    /// A checked IDX file without copying its payload: the values are `file[offset...]`.
+    struct Contents {
+        var dimensions: [Int]
+        var file: [UInt8]
+        var offset: Int
+    }
+
+    /// ``read(path:)`` without the copy of the payload (47 MB for the training images).
+    static func readContents(path: String) throws -> Contents {
+        let raw: [UInt8]
+        do {
+            raw = try FileBytes.read(path: path)
+        } catch {
+            throw NeuralLevelsError.badData(file: path, reason: error.reason)
+        }
+        let bytes = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, file: path) : raw
+        return try parseContents(bytes, file: path)
+    }
+
+    /// Checks the header of `bytes` against its payload (see ``parse(_:file:)``).
+    static func parseContents(_ bytes: [UInt8], file: String) throws -> Contents {
+        func bad(_ reason: String) -> NeuralLevelsError { .badData(file: file, reason: reason) }
+        guard bytes.count >= 4 else {
+            throw bad("IDX header is \(bytes.count) bytes, shorter than the 4-byte magic number")
+        }
+        guard bytes[0] == 0, bytes[1] == 0 else {
+            throw bad("not an IDX file: magic number must start with 0x00 0x00, found "
+                      + "\(hex(bytes[0])) \(hex(bytes[1]))")
+        }
+        let type = bytes[2]
+        guard type == 0x08 else {
+            if let name = typeNames[type] {
+                throw bad("IDX type \(hex(type)) (\(name)) is not supported; only 0x08 (unsigned byte) is")
+            }
+            throw bad("unknown IDX type code \(hex(type)); only 0x08 (unsigned byte) is supported")
+        }
+        let rank = Int(bytes[3])
+        guard (1...4).contains(rank) else {
+            throw bad("IDX header declares \(rank) dimensions; 1 to 4 are supported")
+        }
+        let headerSize = 4 + 4 * rank
+        guard bytes.count >= headerSize else {
+            throw bad("IDX header needs \(headerSize) bytes for \(rank) dimensions, file has \(bytes.count)")
+        }
+
+        // Sizes are big-endian u32, so each fits an Int; their product may not (2³² × 2³²).
+        var dimensions: [Int] = []
+        var total = 1
+        var overflow = false
+        for d in 0..<rank {
+            let at = 4 + 4 * d
+            let size = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8
+                | Int(bytes[at + 3])
+            dimensions.append(size)
+            if !overflow {
+                let (product, didOverflow) = total.multipliedReportingOverflow(by: size)
+                total = product
+                overflow = didOverflow
+            }
+        }
+        let shape = dimensions.map(String.init).joined(separator: " × ")
+        let payload = bytes.count - headerSize
+        guard !overflow else {
+            throw bad("header claims \(shape) values, more than can be addressed; file has \(payload) bytes of data")
+        }
+        guard total == payload else {
+            throw bad("header claims \(total) bytes of data (\(shape)), file has \(payload)")
+        }
+        return Contents(dimensions: dimensions, file: bytes, offset: headerSize)
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        "0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+    }
+}
+
+/// The four files of MNIST and Fashion-MNIST, and how they become ``Dataset``s.
+public enum MNISTFiles {
+    /// Training images, `[60000, 28, 28]`.
+    public static let trainImages = "train-images-idx3-ubyte"
+    /// Training labels, `[60000]`.
+    public static let trainLabels = "train-labels-idx1-ubyte"
+    /// Test images, `[10000, 28, 28]`.
+    public static let testImages = "t10k-images-idx3-ubyte"
+    /// Test labels, `[10000]`.
+    public static let testLabels = "t10k-labels-idx1-ubyte"
+    /// All four names, each looked up as-is first, then with `.gz`.
+    public static let names = [trainImages, trainLabels, testImages, testLabels]
+
+    /// Where Fashion-MNIST is installed when neither `--data` nor `NEURAL_LEVELS_DATA` says.
+    public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// Number of classes (the labels are 0…9).
+    public static let classCount = 10
+
+    /// The data folder: `option` (`--data`) if given, else `NEURAL_LEVELS_DATA` if set and
+    /// non-empty, else ``defaultDirectory``.
+    public static func resolveDirectory(
+        _ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        if let option { return option }
+        if let fromEnvironment = environment["NEURAL_LEVELS_DATA"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return defaultDirectory
+    }
+
+    /// The path of file `name` in `directory`: `name` if it exists, else `name.gz` if that does.
+    ///
+    /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` naming both paths looked for.
+    public static func locate(_ name: String, in directory: String) throws -> String {
+        let base = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        let manager = FileManager.default
+        if manager.fileExists(atPath: base) { return base }
+        if manager.fileExists(atPath: base + ".gz") { return base + ".gz" }
+        throw NeuralLevelsError.badData(file: base, reason: "no such file (looked for \(name) and \(name).gz)")
+    }
+
+    /// Loads the training and test sets from the four IDX files in `directory`.
+    ///
+    /// Pixels become `Float(byte) / 255` in a `[N, rows·cols]` matrix; labels become `Int32` class
+    /// indices; `classCount` is 10. The limits (`--train-limit`, `--test-limit`) apply before
+    /// anything is converted, so only the samples used are decoded and checked.
+    ///
+    /// - Parameters:
+    ///   - directory: the data folder (see ``resolveDirectory(_:environment:)``).
+    ///   - trainLimit, testLimit: keep only the first N samples of each split (nil: all).
+    ///   - expectedFeatures: the network's input size; images of another size are refused
+    ///     (nil: accept any size, as long as both splits agree).
+    /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` for a missing folder or file, a
+    ///   malformed file, images that are not 3-D or labels not 1-D, image and label counts that
+    ///   differ, a label outside 0…9, or images of the wrong size.
+    public static func load(
+        directory: String, trainLimit: Int? = nil, testLimit: Int? = nil, expectedFeatures: Int? = 784
+    ) throws -> (train: Dataset<Float>, test: Dataset<Float>) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
+            throw NeuralLevelsError.badData(
+                file: directory, reason: "no such data folder (set --data or NEURAL_LEVELS_DATA)")
+        }
+        let trainImagesPath = try locate(trainImages, in: directory)
+        let trainLabelsPath = try locate(trainLabels, in: directory)
+        let testImagesPath = try locate(testImages, in: directory)
+        let testLabelsPath = try locate(testLabels, in: directory)
+
+        // The two splits are independent: read them at the same time (the test split costs a
+        // sixth of the training split, so this hides it). Errors are reported training first.
+        let results = SplitResults()
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            if index == 0 {
+                results.train = Result {
+                    try loadSplit(imagesPath: trainImagesPath, labelsPath: trainLabelsPath,
+                                  limit: trainLimit, expectedFeatures: expectedFeatures)
+                }
+            } else {
+                results.test = Result {
+                    try loadSplit(imagesPath: testImagesPath, labelsPath: testLabelsPath,
+                                  limit: testLimit, expectedFeatures: expectedFeatures)
+                }
+            }
+        }
+        guard let trainResult = results.train, let testResult = results.test else {
+            throw NeuralLevelsError.failure("loading \(directory) did not finish")
+        }
+        let train = try trainResult.get()
+        let test = try testResult.get()
+        if test.dataset.featureCount != train.dataset.featureCount {
+            throw NeuralLevelsError.badData(
+                file: testImagesPath,
+                reason: "images are \(test.rows)×\(test.columns) = \(test.dataset.featureCount) features, "
+                    + "the training images have \(train.dataset.featureCount)")
+        }
+        return (train.dataset, test.dataset)
+    }
+
+    /// One split loaded: its data set, and its image size (for messages).
+    struct Split: Sendable {
+        var dataset: Dataset<Float>
+        var rows: Int
+        var columns: Int
+    }
+
+    /// Where the two concurrent loads leave their results; each slot is written by one thread
+    /// and read only after both have finished.
+    private final class SplitResults: @unchecked Sendable {
+        var train: Result<Split, any Error>?
+        var test: Result<Split, any Error>?
+    }
+
+    /// One split: an images file and its labels file.
+    static func loadSplit(
+        imagesPath: String, labelsPath: String, limit: Int?, expectedFeatures: Int?
+    ) throws -> Split {
+        let images = try IDX.readContents(path: imagesPath)
+        let labels = try IDX.readContents(path: labelsPath)
+        return try makeSplit(images: images, imagesFile: imagesPath, labels: labels, labelsFile: labelsPath,
+                             limit: limit, expectedFeatures: expectedFeatures)
+    }
+
+    /// Checks an images file and a labels file against each other and converts them.
+    static func makeSplit(
+        images: IDX.Contents, imagesFile: String, labels: IDX.Contents, labelsFile: String,
+        limit: Int?, expectedFeatures: Int?
+    ) throws -> Split {
+        guard images.dimensions.count == 3 else {
+            throw NeuralLevelsError.badData(
+                file: imagesFile,
+                reason: "images must be 3-D [N, rows, cols], found \(images.dimensions.count)-D \(images.dimensions)")
+        }
+        guard labels.dimensions.count == 1 else {
+            throw NeuralLevelsError.badData(
+                file: labelsFile,
+                reason: "labels must be 1-D [N], found \(labels.dimensions.count)-D \(labels.dimensions)")
+        }
+        let count = images.dimensions[0]
+        let (rows, columns) = (images.dimensions[1], images.dimensions[2])
+        guard labels.dimensions[0] == count else {
+            throw NeuralLevelsError.badData(
+                file: labelsFile,
+                reason: "has \(labels.dimensions[0]) labels but \(imagesFile) has \(count) images")
+        }
+        // rows·cols cannot overflow when N ≥ 1 (the parser checked that N·rows·cols bytes are
+        // present), but N may be 0, so check anyway.
+        let (features, overflow) = rows.multipliedReportingOverflow(by: columns)
+        if let expectedFeatures, overflow || features != expectedFeatures {
+            throw NeuralLevelsError.badData(
+                file: imagesFile,
+                reason: "images are \(rows)×\(columns) = \(overflow ? "too many" : String(features)) features, "
+                    + "the network expects \(expectedFeatures)")
+        }
+        guard !overflow else {
+            throw NeuralLevelsError.badData(file: imagesFile, reason: "images of \(rows)×\(columns) are too large")
+        }
+
+        let used = min(count, max(limit ?? count, 0))
+        var classes = [Int32](repeating: 0, count: used)
+        for index in 0..<used {
+            let label = labels.file[labels.offset + index]
+            guard Int(label) < classCount else {
+                throw NeuralLevelsError.badData(
+                    file: labelsFile,
+                    reason: "label \(label) at index \(index) is not a class 0…\(classCount - 1)")
+            }
+            classes[index] = Int32(label)
+        }
+
+        // Pixels: byte / 255, exactly as `ToTensor()` and `x / 255.0` do (a division, not a
+        // multiplication by 1/255, which would round differently for some bytes). 47 million of
+        // them are bound by memory, so large sets are converted in parallel slices.
+        let valueCount = used * features
+        let pixels = [Float](unsafeUninitializedCapacity: valueCount) { buffer, initialized in
+            images.file.withUnsafeBufferPointer { file in
+                guard let sourceBase = file.baseAddress.map({ $0 + images.offset }),
+                      let destinationBase = buffer.baseAddress else { return }
+                // Each slice reads and writes its own range, within buffers that outlive the call.
+                nonisolated(unsafe) let source = sourceBase
+                nonisolated(unsafe) let destination = destinationBase
+                let slices = valueCount >= 1 << 22 ? min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8) : 1
+                let sliceSize = (valueCount + slices - 1) / slices
+                DispatchQueue.concurrentPerform(iterations: slices) { slice in
+                    for i in min(slice * sliceSize, valueCount)..<min((slice + 1) * sliceSize, valueCount) {
+                        destination[i] = Float(source[i]) / 255
+                    }
+                }
+            }
+            initialized = valueCount
+        }
+        let dataset = Dataset.classification(inputs: Matrix(rows: used, columns: features, storage: pixels),
+                                             labels: classes, classCount: classCount)
+        return Split(dataset: dataset, rows: rows, columns: columns)
+    }
+}

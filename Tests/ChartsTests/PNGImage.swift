@@ -1,0 +1,79 @@
+// PNGImage.swift — test helpers: decoding a written PNG back into pixels (with Cairo's own PNG
+// reader), counting colours, and a scratch folder that removes itself.
+
+import CCairo
+import Charts
+import Foundation
+
+/// A decoded PNG as 0xRRGGBB pixels, row by row.
+struct PNGImage {
+    let width: Int
+    let height: Int
+    let pixels: [UInt32]
+
+    struct DecodeError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(path: String) throws {
+        let surface = cairo_image_surface_create_from_png(path)
+        defer { cairo_surface_destroy(surface) }
+        let status = cairo_surface_status(surface)
+        guard status == CAIRO_STATUS_SUCCESS else {
+            throw DecodeError(description: "cannot decode \(path): \(String(cString: cairo_status_to_string(status)))")
+        }
+        let format = cairo_image_surface_get_format(surface)
+        guard format == CAIRO_FORMAT_RGB24 || format == CAIRO_FORMAT_ARGB32 else {
+            throw DecodeError(description: "\(path): unexpected pixel format \(format)")
+        }
+        cairo_surface_flush(surface)
+        width = Int(cairo_image_surface_get_width(surface))
+        height = Int(cairo_image_surface_get_height(surface))
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let data = cairo_image_surface_get_data(surface)!
+        var pixels = [UInt32]()
+        pixels.reserveCapacity(width * height)
+        for row in 0..<height {
+            let line = UnsafeRawPointer(data + row * stride).assumingMemoryBound(to: UInt32.self)
+            for column in 0..<width { pixels.append(line[column] & 0xFF_FFFF) }
+        }
+        self.pixels = pixels
+    }
+
+    /// How many different colours the image uses.
+    var distinctColorCount: Int { Set(pixels).count }
+
+    /// How many pixels are within `tolerance` (per 8-bit channel) of `color`.
+    func count(of color: Color, tolerance: Int = 2) -> Int {
+        let (r, g, b) = color.rgb8
+        return pixels.reduce(0) { total, pixel in
+            let dr = abs(Int((pixel >> 16) & 0xFF) - Int(r))
+            let dg = abs(Int((pixel >> 8) & 0xFF) - Int(g))
+            let db = abs(Int(pixel & 0xFF) - Int(b))
+            return total + (dr <= tolerance && dg <= tolerance && db <= tolerance ? 1 : 0)
+        }
+    }
+
+    /// The fraction of pixels that are not pure white.
+    var inkFraction: Double {
+        Double(pixels.count { $0 != 0xFF_FFFF }) / Double(max(pixels.count, 1))
+    }
+}
+
+/// A fresh folder under the system temp folder, removed when the value is released.
+final class ScratchFolder {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "charts-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func path(_ name: String) -> String { path + "/" + name }
+
+    func entries() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+    }
+}

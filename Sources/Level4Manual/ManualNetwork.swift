@@ -29,25 +29,28 @@ public func linearForward<T: NeuralScalar>(_ x: Matrix<T>, _ layer: LinearParame
     addBias(layer.bias, to: &y)                            // y += b       broadcast over rows
 }
 
-/// Given `dy = ∂ℓ/∂y`: the parameter gradients `dW = dyᵀ·x` and `db = Σ_rows dy`.
+/// Given `dy = ∂ℓ/∂y`: the parameter gradients `db = Σ_rows dy` and `dW = dyᵀ·x`.
 /// Shapes: `dy: [B, O]`, `x: [B, I]`, `dW: [O, I]`, `db: [1, O]`.
 @inlinable
 public func linearBackward<T: NeuralScalar>(
     _ dy: Matrix<T>, input x: Matrix<T>, gradient: inout LinearParameters<T>
 ) {
-    gemm(dy, transposeA: true, x, into: &gradient.weight)  // dW = dyᵀ·x   [O,B]·[B,I]
     columnSums(of: dy, into: &gradient.bias)               // db = Σ_rows dy
+    gemm(dy, transposeA: true, x, into: &gradient.weight)  // dW = dyᵀ·x   [O,B]·[B,I]
 }
 
 /// As above, and also the gradient for the layer's input, `dx = dy·W`, which the layer below
-/// needs. Shapes: `W: [O, I]`, `dx: [B, I]`.
+/// needs. Shapes: `W: [O, I]`, `dx: [B, I]`. (The order — bias, input, weight — is the order in
+/// which Level 3's tape happens to visit them; the three are independent, so any order gives
+/// the same bits, and `compare-levels --trace` can show identical call lists.)
 @inlinable
 public func linearBackward<T: NeuralScalar>(
     _ dy: Matrix<T>, input x: Matrix<T>, _ layer: LinearParameters<T>,
     gradient: inout LinearParameters<T>, inputGradient dx: inout Matrix<T>
 ) {
-    linearBackward(dy, input: x, gradient: &gradient)
+    columnSums(of: dy, into: &gradient.bias)               // db = Σ_rows dy
     gemm(dy, layer.weight, into: &dx)                      // dx = dy·W    [B,O]·[O,I]
+    gemm(dy, transposeA: true, x, into: &gradient.weight)  // dW = dyᵀ·x   [O,B]·[B,I]
 }
 
 // MARK: - The network

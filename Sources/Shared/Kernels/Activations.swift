@@ -12,6 +12,7 @@ import RealModule
 
 /// `a = tanh(z)`, elementwise. Shapes: `z, a: [B, O]`.
 @inlinable
+@_specialize(where T == Float)
 public func tanhForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>) {
     precondition(z.shape == a.shape, "tanhForward: shapes differ")
     KernelTrace.record("tanhForward", "[\(z.rows),\(z.columns)]")
@@ -24,6 +25,7 @@ public func tanhForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>
 
 /// `dz = da ⊙ (1 − a²)`, from the forward output `a`. Shapes: `a, da, dz: [B, O]`.
 @inlinable
+@_specialize(where T == Float)
 public func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
                                           into dz: inout Matrix<T>) {
     precondition(a.shape == da.shape && a.shape == dz.shape, "tanhBackward: shapes differ")
@@ -42,6 +44,7 @@ public func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da
 /// `a = σ(z) = 1 / (1 + e^(−z))`, elementwise. For very negative `z`, `e^(−z)` overflows to +∞
 /// and `a` is exactly 0, never NaN. Shapes: `z, a: [B, O]`.
 @inlinable
+@_specialize(where T == Float)
 public func sigmoidForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>) {
     precondition(z.shape == a.shape, "sigmoidForward: shapes differ")
     KernelTrace.record("sigmoidForward", "[\(z.rows),\(z.columns)]")
@@ -54,6 +57,7 @@ public func sigmoidForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix
 
 /// `dz = da ⊙ a ⊙ (1 − a)`, from the forward output `a`. Shapes: `a, da, dz: [B, O]`.
 @inlinable
+@_specialize(where T == Float)
 public func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
                                              into dz: inout Matrix<T>) {
     precondition(a.shape == da.shape && a.shape == dz.shape, "sigmoidBackward: shapes differ")

@@ -5,6 +5,12 @@
 // which OpenBLAS does at close to the machine's peak.
 // Leaves out: writing our own `gemm` (OpenBLAS's is far faster than anything short).
 //
+// Performance note, for every kernel file: each kernel is generic over the scalar type (Float
+// for training, Double for gradient checks), `@inlinable` so that callers specialise it, and
+// `@_specialize(where T == Float)` so that a caller that cannot specialise (code reached
+// through an existential such as `any Optimizer<Float>`) still runs the Float version instead
+// of generic code, which is several times slower.
+//
 // Shape legend: B batch, I inputs to a layer, O outputs of a layer.
 
 // MARK: - gemm
@@ -21,6 +27,7 @@
 ///     weight grad  dW = dyᵀ · x    gemm(dy, transposeA: true, x, into: &dW)     [O,B]·[B,I]
 ///     input grad   dx = dy · W     gemm(dy, w, into: &dx)                       [B,O]·[O,I]
 @inlinable
+@_specialize(where T == Float)
 public func gemm<T: NeuralScalar>(
     _ a: Matrix<T>, transposeA: Bool = false,
     _ b: Matrix<T>, transposeB: Bool = false,
@@ -58,6 +65,7 @@ public func gemm<T: NeuralScalar>(
 ///
 /// Shapes: `b: [1, O]`, `y: [B, O]`.
 @inlinable
+@_specialize(where T == Float)
 public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
     precondition(bias.rows == 1 && bias.columns == y.columns, "addBias: bias must be [1, \(y.columns)]")
     KernelTrace.record("addBias", "[\(y.rows),\(y.columns)]")
@@ -77,6 +85,7 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
 ///
 /// Shapes: `dy: [B, O]`, `db: [1, O]`.
 @inlinable
+@_specialize(where T == Float)
 public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<T>) {
     precondition(db.rows == 1 && db.columns == dy.columns, "columnSums: result must be [1, \(dy.columns)]")
     KernelTrace.record("columnSums", "[\(dy.rows),\(dy.columns)]")
@@ -96,6 +105,7 @@ public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<
 
 /// `x ← s·x`.
 @inlinable
+@_specialize(where T == Float)
 public func scale<T: NeuralScalar>(_ x: inout Matrix<T>, by s: T) {
     x.storage.withUnsafeMutableBufferPointer { p in
         for i in p.indices { p[i] *= s }
@@ -104,6 +114,7 @@ public func scale<T: NeuralScalar>(_ x: inout Matrix<T>, by s: T) {
 
 /// Accumulate, `y ← y + x` (gradients of a value used twice add up).
 @inlinable
+@_specialize(where T == Float)
 public func accumulate<T: NeuralScalar>(_ x: Matrix<T>, into y: inout Matrix<T>) {
     precondition(x.rows == y.rows && x.columns == y.columns, "accumulate: shapes differ")
     KernelTrace.record("accumulate", "[\(y.rows),\(y.columns)]")

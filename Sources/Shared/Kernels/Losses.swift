@@ -18,6 +18,7 @@ import RealModule
 ///
 /// Shapes: `logits, probabilities: [B, C]`, `labels: B` class indices in `0..<C`.
 @inlinable
+@_specialize(where T == Float)
 public func softmaxCrossEntropyForward<T: NeuralScalar>(
     logits z: Matrix<T>, labels: [Int32], probabilities p: inout Matrix<T>
 ) -> T {
@@ -52,6 +53,7 @@ public func softmaxCrossEntropyForward<T: NeuralScalar>(
 ///
 /// Shapes: `probabilities, dLogits: [B, C]`.
 @inlinable
+@_specialize(where T == Float)
 public func softmaxCrossEntropyBackward<T: NeuralScalar>(
     probabilities p: Matrix<T>, labels: [Int32], outputGradient g: T = 1,
     into dz: inout Matrix<T>
@@ -81,6 +83,7 @@ public func softmaxCrossEntropyBackward<T: NeuralScalar>(
 ///
 /// Shapes: `predictions, targets: [B, n]`.
 @inlinable
+@_specialize(where T == Float)
 public func meanSquaredErrorForward<T: NeuralScalar>(predictions: Matrix<T>, targets: Matrix<T>) -> T {
     precondition(predictions.shape == targets.shape, "meanSquaredErrorForward: shapes differ")
     KernelTrace.record("meanSquaredErrorForward", "[\(predictions.rows),\(predictions.columns)]")
@@ -99,6 +102,7 @@ public func meanSquaredErrorForward<T: NeuralScalar>(predictions: Matrix<T>, tar
 /// Backward of ``meanSquaredErrorForward(predictions:targets:)``:
 /// `∂L/∂ŷᵢⱼ = g · 2(ŷᵢⱼ − yᵢⱼ) / (B·n)`.
 @inlinable
+@_specialize(where T == Float)
 public func meanSquaredErrorBackward<T: NeuralScalar>(
     predictions: Matrix<T>, targets: Matrix<T>, outputGradient g: T = 1,
     into dPredictions: inout Matrix<T>

@@ -8,6 +8,7 @@
 ///
 /// Shapes: `scores: [B, C]` → `B` indices.
 @inlinable
+@_specialize(where T == Float)
 public func argmaxRows<T: NeuralScalar>(_ scores: Matrix<T>) -> [Int] {
     var result = [Int](repeating: 0, count: scores.rows)
     for i in 0..<scores.rows {
@@ -20,6 +21,7 @@ public func argmaxRows<T: NeuralScalar>(_ scores: Matrix<T>) -> [Int] {
 
 /// The number of rows whose argmax equals the label.
 @inlinable
+@_specialize(where T == Float)
 public func correctPredictions<T: NeuralScalar>(_ scores: Matrix<T>, labels: [Int32]) -> Int {
     precondition(labels.count == scores.rows, "correctPredictions: one label per row")
     return zip(argmaxRows(scores), labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }

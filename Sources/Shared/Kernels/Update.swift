@@ -3,18 +3,110 @@
 // Teaches: "the optimizer" of plain SGD is one line, w ← w − lr·g. Level 2's `SGD.step()`,
 // Level 1's `fit` and Level 4's hand-written loop all end here, which is one reason they agree
 // bit for bit.
-// Leaves out: momentum and Adam (Level 2 builds them on top of this).
+// Below it, the two stateful updates Level 2's optimizers offer: SGD with momentum (PyTorch's
+// convention, with Keras's difference stated) and Adam.
+// Leaves out: learning-rate schedules and other optimizers (RMSprop, AdamW, …).
+
+import RealModule
 
 /// Plain stochastic gradient descent, in place: `w ← w − η·g`.
 ///
 /// Shapes: `parameter, gradient`: any, equal.
 @inlinable
+@_specialize(where T == Float)
 public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: Matrix<T>, learningRate: T) {
     precondition(parameter.shape == gradient.shape, "sgdUpdate: shapes differ")
     KernelTrace.record("sgdUpdate", "[\(parameter.rows),\(parameter.columns)]")
     gradient.storage.withUnsafeBufferPointer { g in
         parameter.storage.withUnsafeMutableBufferPointer { w in
             for i in w.indices { w[i] -= learningRate * g[i] }
+        }
+    }
+}
+
+// MARK: - SGD with momentum (PyTorch's convention)
+
+/// One step of SGD with momentum, weight decay and Nesterov, exactly as `torch.optim.SGD`:
+///
+///     g ← g + λ·w                          (weight decay λ, if λ ≠ 0)
+///     v ← g                                (first step)
+///     v ← μ·v + (1 − τ)·g                  (later steps; μ momentum, τ dampening)
+///     d ← g + μ·v  (Nesterov)   or   d ← v
+///     w ← w − η·d
+///
+/// Keras's `SGD(momentum=μ)` keeps a *velocity* that already includes the learning rate,
+/// `v ← μ·v − η·g; w ← w + v`: the same trajectory while η is constant, different as soon as η
+/// changes (a schedule), and its Nesterov variant is `w ← w + μ·v − η·g`.
+///
+/// - Parameters:
+///   - velocity: the momentum buffer `v`, same shape as the parameter; `nil` before the first
+///     step (it is then set to `g`, as PyTorch does).
+@inlinable
+@_specialize(where T == Float)
+public func sgdMomentumUpdate<T: NeuralScalar>(
+    _ parameter: inout Matrix<T>, gradient: Matrix<T>, velocity: inout Matrix<T>?,
+    learningRate: T, momentum: T, dampening: T, nesterov: Bool, weightDecay: T
+) {
+    precondition(parameter.shape == gradient.shape, "sgdMomentumUpdate: shapes differ")
+    KernelTrace.record("sgdMomentumUpdate", "[\(parameter.rows),\(parameter.columns)]")
+    let firstStep = velocity == nil
+    var v = velocity ?? Matrix(rows: parameter.rows, columns: parameter.columns)
+    gradient.storage.withUnsafeBufferPointer { gs in
+        v.storage.withUnsafeMutableBufferPointer { vs in
+            parameter.storage.withUnsafeMutableBufferPointer { w in
+                for i in w.indices {
+                    var g = gs[i]
+                    if weightDecay != 0 { g += weightDecay * w[i] }
+                    if momentum != 0 {
+                        vs[i] = firstStep ? g : momentum * vs[i] + (1 - dampening) * g
+                        g = nesterov ? g + momentum * vs[i] : vs[i]
+                    }
+                    w[i] -= learningRate * g
+                }
+            }
+        }
+    }
+    velocity = v
+}
+
+// MARK: - Adam
+
+/// One step of Adam (Kingma & Ba, 2015), as `torch.optim.Adam` computes it, at step `t ≥ 1`:
+///
+///     g ← g + λ·w                              (L2 weight decay λ, if λ ≠ 0)
+///     m ← β₁·m + (1 − β₁)·g
+///     v ← β₂·v + (1 − β₂)·g²
+///     m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)
+///     w ← w − η·m̂ / (√v̂ + ε)
+///
+/// - Parameters: `m`, `v`: the moment buffers, same shape as the parameter, zero before step 1.
+@inlinable
+@_specialize(where T == Float)
+public func adamUpdate<T: NeuralScalar>(
+    _ parameter: inout Matrix<T>, gradient: Matrix<T>, m: inout Matrix<T>, v: inout Matrix<T>,
+    step t: Int, learningRate: T, beta1: T, beta2: T, epsilon: T, weightDecay: T
+) {
+    precondition(parameter.shape == gradient.shape && m.shape == gradient.shape && v.shape == gradient.shape,
+                 "adamUpdate: shapes differ")
+    precondition(t >= 1, "adamUpdate: steps count from 1")
+    KernelTrace.record("adamUpdate", "[\(parameter.rows),\(parameter.columns)]")
+    let correction1 = 1 - T.pow(beta1, t)
+    let correction2 = 1 - T.pow(beta2, t)
+    gradient.storage.withUnsafeBufferPointer { gs in
+        m.storage.withUnsafeMutableBufferPointer { ms in
+            v.storage.withUnsafeMutableBufferPointer { vs in
+                parameter.storage.withUnsafeMutableBufferPointer { w in
+                    for i in w.indices {
+                        var g = gs[i]
+                        if weightDecay != 0 { g += weightDecay * w[i] }
+                        ms[i] = beta1 * ms[i] + (1 - beta1) * g
+                        vs[i] = beta2 * vs[i] + (1 - beta2) * g * g
+                        let mHat = ms[i] / correction1
+                        let vHat = vs[i] / correction2
+                        w[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+                    }
+                }
+            }
         }
     }
 }

@@ -1,0 +1,97 @@
+// AutogradNetwork.swift — Level 3: the network written the way a user of autograd writes it.
+//
+// Teaches: with a tape, training code shrinks to three things: parameter tensors that require
+// grad, a forward pass written as maths, and `loss.backward()`. Compare with Level 4's
+// ManualNetwork: no activation buffers, no backward pass, no bookkeeping; the tape keeps what
+// backward needs and runs the same Shared kernels in the same order, so the gradients are the
+// same bits. The update stays by hand (w ← w − lr·∂ℓ/∂w, under no-grad), as in a
+// "PyTorch from scratch" loop.
+// Leaves out: layers and optimizer objects (Level 2), `fit` (Level 1).
+//
+// Shape legend: B batch · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) · O outputs (10 or 1)
+
+import Shared
+
+/// The network of DESIGN.md as six parameter tensors and a forward pass.
+public final class AutogradNetwork<T: NeuralScalar> {
+    public let shape: NetworkShape
+    /// `fc1`, `fc2`, `fc3`: weights `[out, in]` and biases `[1, out]`, all requiring grad.
+    public let w1, b1, w2, b2, w3, b3: Tensor<T>
+    public var learningRate: T
+
+    /// Parameter tensors holding the shared initial weights. `NetworkParameters` is a value,
+    /// so training these tensors leaves the caller's copy as it was.
+    public init(parameters: NetworkParameters<T>, learningRate: T) {
+        shape = parameters.shape
+        (w1, b1) = (Tensor(parameters.fc1.weight, requiresGrad: true), Tensor(parameters.fc1.bias, requiresGrad: true))
+        (w2, b2) = (Tensor(parameters.fc2.weight, requiresGrad: true), Tensor(parameters.fc2.bias, requiresGrad: true))
+        (w3, b3) = (Tensor(parameters.fc3.weight, requiresGrad: true), Tensor(parameters.fc3.bias, requiresGrad: true))
+        self.learningRate = learningRate
+    }
+
+    /// All six, in checkpoint order.
+    public var parameters: [Tensor<T>] { [w1, b1, w2, b2, w3, b3] }
+
+    /// The forward pass as tensor expressions. Returns the batch-mean loss, with the graph that
+    /// made it, and the outputs `[B, O]`: softmax probabilities (from the fused loss) or
+    /// predictions. `x.matmul(w1, transposeB: true)` is `x·W1ᵀ`: `try einsum("bi,oi->bo", x, w1)`.
+    public func forward(_ batch: Batch<T>) -> (loss: Tensor<T>, outputs: Matrix<T>) {
+        let x = Tensor(batch.inputs)                                     // [B, I]  data: no grad
+        let h1 = (x.matmul(w1, transposeB: true) + b1).tanh()            // [B, H1]
+        let h2 = (h1.matmul(w2, transposeB: true) + b2).sigmoid()        // [B, H2]
+        let z3 = h2.matmul(w3, transposeB: true) + b3                    // [B, O]
+        switch shape.task {
+        case .classification:                                            // softmax + cross-entropy
+            let (loss, probabilities) = z3.softmaxCrossEntropy(labels: batch.labels)
+            return (loss, probabilities)
+        case .regression:                                                // identity + MSE
+            return (z3.meanSquaredError(target: Tensor(batch.targets)), z3.value)
+        }
+    }
+
+    /// One SGD step; returns the batch's loss before the update.
+    public func trainStep(on batch: Batch<T>) -> T {
+        let (loss, _) = forward(batch)
+        loss.backward()                                                  // every parameter's .grad
+        withNoGrad {                                                     // the update is not part of any graph
+            for parameter in parameters {
+                if let gradient = parameter.grad {
+                    sgdUpdate(&parameter.value, gradient: gradient, learningRate: learningRate)
+                }
+                parameter.zeroGrad()                                     // else the next step adds to it
+            }
+        }
+        return loss.scalar
+    }
+}
+
+// MARK: - Driven by the shared epoch loop
+
+extension AutogradNetwork: TrainableModel {
+    public typealias Scalar = T
+
+    /// The forward pass without a tape: nothing will call backward on it.
+    public func evaluate(_ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
+        withNoGrad {
+            let (loss, outputs) = forward(batch)
+            return (loss.scalar, outputs)
+        }
+    }
+
+    public var currentParameters: NetworkParameters<T> {
+        NetworkParameters(shape: shape,
+                          fc1: LinearParameters(weight: w1.value, bias: b1.value),
+                          fc2: LinearParameters(weight: w2.value, bias: b2.value),
+                          fc3: LinearParameters(weight: w3.value, bias: b3.value))
+    }
+}
+
+extension AutogradNetwork where T == Float {
+    /// Level 3's training job: the autograd network, started from the shared initial weights and
+    /// driven by the shared epoch loop (specialised for Float here, in this module).
+    public static func train(_ job: TrainingJob) throws -> TrainedLevel {
+        var network = AutogradNetwork(parameters: job.initialParameters,
+                                      learningRate: Float(job.recipe.learningRate))
+        return try job.run(&network)
+    }
+}

@@ -119,14 +119,22 @@ extension NetworkParameters {
     /// computed in Double and rounded once to `Scalar`.
     public static func glorotNormal(shape: NetworkShape, seed: UInt64) -> NetworkParameters {
         var generator = SeededGenerator(seed: seed, stream: .initialWeights)
-        func layer(_ fanIn: Int, _ fanOut: Int) -> LinearParameters<Scalar> {
-            let sigma = (2.0 / Double(fanIn + fanOut)).squareRoot()
-            let values = generator.normals(count: fanIn * fanOut).map { Scalar($0 * sigma) }
-            return LinearParameters(weight: Matrix(rows: fanOut, columns: fanIn, storage: values),
-                                    bias: Matrix(rows: 1, columns: fanOut))
-        }
         let s = shape.sizes
-        return NetworkParameters(shape: shape, fc1: layer(s[0], s[1]), fc2: layer(s[1], s[2]),
-                                 fc3: layer(s[2], s[3]))
+        let fc1 = LinearParameters<Scalar>.glorotNormal(inputSize: s[0], outputSize: s[1], using: &generator)
+        let fc2 = LinearParameters<Scalar>.glorotNormal(inputSize: s[1], outputSize: s[2], using: &generator)
+        let fc3 = LinearParameters<Scalar>.glorotNormal(inputSize: s[2], outputSize: s[3], using: &generator)
+        return NetworkParameters(shape: shape, fc1: fc1, fc2: fc2, fc3: fc3)
+    }
+}
+
+extension LinearParameters {
+    /// One layer's Glorot-normal weights, `W: [out, in] ~ N(0, 2/(in + out))` row-major from
+    /// `generator` (computed in Double, rounded once), and a zero bias.
+    public static func glorotNormal(inputSize: Int, outputSize: Int,
+                                    using generator: inout SeededGenerator) -> LinearParameters {
+        let sigma = (2.0 / Double(inputSize + outputSize)).squareRoot()
+        let values = generator.normals(count: inputSize * outputSize).map { Scalar($0 * sigma) }
+        return LinearParameters(weight: Matrix(rows: outputSize, columns: inputSize, storage: values),
+                                bias: Matrix(rows: 1, columns: outputSize))
     }
 }

@@ -1,0 +1,84 @@
+// Layers.swift — Level 2: the layers of this network as `torch.nn` writes them.
+//
+// Teaches: `nn.Linear` is two parameter tensors and one line of Level 3
+// (`x.matmul(weight, transposeB: true) + bias`); an activation layer is a module with no
+// parameters; `nn.Sequential` is a list applied in order.
+// Leaves out: every other layer (convolutions, dropout, normalisation).
+//
+// Shape legend: B batch · I inputs · O outputs
+
+import Level3Autograd
+import Shared
+
+/// A dense layer, `y = x·Wᵀ + b` (PyTorch's `nn.Linear`).
+///
+/// Shapes: `x: [B, I]`, `weight: [O, I]`, `bias: [1, O]`, `y: [B, O]`.
+public final class Linear<Scalar: NeuralScalar>: Module {
+    public let weight: Tensor<Scalar>
+    public let bias: Tensor<Scalar>
+    public var isTraining = true
+
+    /// A layer with the given initial values (e.g. the shared initial weights).
+    public init(_ parameters: LinearParameters<Scalar>) {
+        weight = Tensor(parameters.weight, requiresGrad: true)
+        bias = Tensor(parameters.bias, requiresGrad: true)
+    }
+
+    /// A layer `inputSize → outputSize` with Glorot-normal weights drawn from `generator` and a
+    /// zero bias (the shared initialisation; PyTorch's own default is Kaiming-uniform).
+    public convenience init(inputSize: Int, outputSize: Int, generator: inout SeededGenerator) {
+        self.init(.glorotNormal(inputSize: inputSize, outputSize: outputSize, using: &generator))
+    }
+
+    /// As above, from a seed.
+    public convenience init(inputSize: Int, outputSize: Int, seed: UInt64 = 0) {
+        var generator = SeededGenerator(seed: seed, stream: .initialWeights)
+        self.init(inputSize: inputSize, outputSize: outputSize, generator: &generator)
+    }
+
+    public var inputSize: Int { weight.value.columns }
+    public var outputSize: Int { weight.value.rows }
+
+    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+        x.matmul(weight, transposeB: true) + bias                        // [B,I]·[I,O] + [1,O]
+    }
+
+    public var namedOwnParameters: [(name: String, tensor: Tensor<Scalar>)] {
+        [("weight", weight), ("bias", bias)]
+    }
+
+    /// The current values, in the shared layout.
+    public var currentParameters: LinearParameters<Scalar> {
+        LinearParameters(weight: weight.value, bias: bias.value)
+    }
+}
+
+/// `tanh`, elementwise (`nn.Tanh`).
+public final class Tanh<Scalar: NeuralScalar>: Module {
+    public var isTraining = true
+    public init() {}
+    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> { x.tanh() }
+}
+
+/// The logistic sigmoid `1 / (1 + e^(−x))`, elementwise (`nn.Sigmoid`).
+public final class Sigmoid<Scalar: NeuralScalar>: Module {
+    public var isTraining = true
+    public init() {}
+    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> { x.sigmoid() }
+}
+
+/// Modules applied one after another (`nn.Sequential`); children are named `0`, `1`, ….
+public final class Sequential<Scalar: NeuralScalar>: Module {
+    public let layers: [any Module<Scalar>]
+    public var isTraining = true
+
+    public init(_ layers: [any Module<Scalar>]) { self.layers = layers }
+
+    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+        layers.reduce(x) { output, layer in layer(output) }
+    }
+
+    public var namedChildren: [(name: String, module: any Module<Scalar>)] {
+        layers.enumerated().map { ("\($0.offset)", $0.element) }
+    }
+}

@@ -20,11 +20,13 @@ let package = Package(
         .library(name: "Level1HighLevel", targets: ["Level1HighLevel"]),
         .executable(name: "level4-manual", targets: ["level4-manual"]),
         .executable(name: "level3-autograd", targets: ["level3-autograd"]),
+        .executable(name: "level2-modules", targets: ["level2-modules"]),
         .executable(name: "compare-levels", targets: ["compare-levels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // MARK: System libraries (apt: libopenblas-dev, zlib1g-dev)
@@ -34,6 +36,9 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CCairo", pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]),
 
         // MARK: The shared foundation: data, kernels, init, metrics, checkpoints
         .target(
@@ -43,6 +48,9 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: optimized),
+
+        // MARK: Charts (Cairo → PNG); a general chart library, independent of the levels
+        .target(name: "Charts", dependencies: ["CCairo"]),
 
         // MARK: The four levels, lowest first
         .target(name: "Level4Manual", dependencies: ["Shared"], swiftSettings: optimized),
@@ -54,7 +62,7 @@ let package = Package(
         .target(
             name: "TrainingCLI",
             dependencies: [
-                "Shared",
+                "Shared", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized),
@@ -71,16 +79,33 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
+            name: "level2-modules",
+            dependencies: [
+                "Level2Modules", "TrainingCLI", "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .target(
+            name: "LevelComparison",
+            dependencies: [
+                "Level4Manual", "Level3Autograd", "Level2Modules", "Shared", "TrainingCLI", "Charts",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: optimized),
+        .executableTarget(
             name: "compare-levels",
             dependencies: [
-                "Level4Manual", "TrainingCLI", "Shared",
+                "LevelComparison", "TrainingCLI", "Shared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: Tests
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "CCairo"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["Shared", "level4-manual"]),
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["Shared", "Charts", "level4-manual", "level3-autograd", "level2-modules", "compare-levels"]),
+        .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
     ]
 )

@@ -1,21 +1,25 @@
-// PNGImage.swift — test helpers: decoding a written PNG back into pixels (with Cairo's own PNG
-// reader), counting colours, and a scratch folder that removes itself.
+// PNGImage.swift — reading a PNG back into pixels, with Cairo's own PNG reader.
+//
+// Teaches: how to test a chart: decode what was written and look at the pixels (size, ink,
+// colours), rather than trusting that drawing calls succeeded.
+// Leaves out: PNG formats Cairo does not read (16-bit, palette images are converted by Cairo).
 
 import CCairo
-import Charts
 import Foundation
 
 /// A decoded PNG as 0xRRGGBB pixels, row by row.
-struct PNGImage {
-    let width: Int
-    let height: Int
-    let pixels: [UInt32]
+public struct PNGImage: Sendable {
+    public let width: Int
+    public let height: Int
+    /// 0xRRGGBB, row by row.
+    public let pixels: [UInt32]
 
-    struct DecodeError: Error, CustomStringConvertible {
-        var description: String
+    public struct DecodeError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    init(path: String) throws {
+    /// Reads and decodes the PNG at `path`.
+    public init(path: String) throws {
         let surface = cairo_image_surface_create_from_png(path)
         defer { cairo_surface_destroy(surface) }
         let status = cairo_surface_status(surface)
@@ -30,7 +34,9 @@ struct PNGImage {
         width = Int(cairo_image_surface_get_width(surface))
         height = Int(cairo_image_surface_get_height(surface))
         let stride = Int(cairo_image_surface_get_stride(surface))
-        let data = cairo_image_surface_get_data(surface)!
+        guard let data = cairo_image_surface_get_data(surface) else {
+            throw DecodeError(description: "cannot decode \(path): no pixel data")
+        }
         var pixels = [UInt32]()
         pixels.reserveCapacity(width * height)
         for row in 0..<height {
@@ -41,10 +47,10 @@ struct PNGImage {
     }
 
     /// How many different colours the image uses.
-    var distinctColorCount: Int { Set(pixels).count }
+    public var distinctColorCount: Int { Set(pixels).count }
 
     /// How many pixels are within `tolerance` (per 8-bit channel) of `color`.
-    func count(of color: Color, tolerance: Int = 2) -> Int {
+    public func count(of color: Color, tolerance: Int = 2) -> Int {
         let (r, g, b) = color.rgb8
         return pixels.reduce(0) { total, pixel in
             let dr = abs(Int((pixel >> 16) & 0xFF) - Int(r))
@@ -55,25 +61,8 @@ struct PNGImage {
     }
 
     /// The fraction of pixels that are not pure white.
-    var inkFraction: Double {
+    public var inkFraction: Double {
         Double(pixels.count { $0 != 0xFF_FFFF }) / Double(max(pixels.count, 1))
     }
 }
 
-/// A fresh folder under the system temp folder, removed when the value is released.
-final class ScratchFolder {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "charts-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func path(_ name: String) -> String { path + "/" + name }
-
-    func entries() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-}

@@ -1,0 +1,103 @@
+// Reports.swift — everything compare-levels writes to Reports/.
+//
+// Teaches: the evidence, in files: per-level histories (CSV), the summary (JSON and Markdown)
+// and the charts (PNG). Every file is written to a temporary name and renamed, so a run that is
+// interrupted or fails leaves the previous report whole.
+// Leaves out: computing the numbers (Comparison, Agreement, BLASCeiling).
+
+import Charts
+import Foundation
+import Level4Manual
+import Shared
+import TrainingCLI
+
+extension ComparisonOutcome {
+    /// Writes the histories, charts and summaries into `directory`; returns the file names.
+    @discardableResult
+    public func writeReports(to directory: String) throws -> [String] {
+        let task = experiment.options.task
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        var written: [String] = []
+
+        for run in runs {
+            let name = "history-level\(run.level.id).csv"
+            try AtomicFile.write(string: HistoryCSV.text(run.trained.result.epochs, task: task), to: path(name))
+            written.append(name)
+        }
+
+        var charts: [(String, () throws -> Void)] = [
+            ("loss.png", { try ReportCharts.loss(self.runs.map(\.history), task: task).renderPNG(to: path("loss.png")) }),
+            (ReportCharts.metricFileName(task), {
+                try ReportCharts.metric(self.runs.map(\.history), task: task)
+                    .renderPNG(to: path(ReportCharts.metricFileName(task)))
+            }),
+            ("agreement.png", { try self.agreementChart().renderPNG(to: path("agreement.png")) }),
+            ("throughput.png", { try self.throughputChart().renderPNG(to: path("throughput.png")) }),
+        ]
+        if task == .regression {
+            charts.append(("regression-4d.png", { try self.regressionFigure().renderPNG(to: path("regression-4d.png")) }))
+        }
+        for (name, render) in charts {
+            do { try render() } catch {
+                throw NeuralLevelsError.failure("cannot write chart \(path(name)): \(error)")
+            }
+            written.append(name)
+        }
+
+        try AtomicFile.write(try summaryJSON(), to: path("summary.json"))
+        try AtomicFile.write(string: summaryMarkdown(charts: charts.map(\.0)), to: path("summary.md"))
+        return written + ["summary.json", "summary.md"]
+    }
+
+    /// `agreement.png`: per step, `|ℓ − ℓ_ref|` of every level against the reference, on a log
+    /// axis; zeros (bitwise identical) sit in a labelled band instead of at log(0).
+    func agreementChart() -> LineChart {
+        let series = agreements.map { agreement in
+            LineSeries(name: "Level \(agreement.level) − Level \(referenceLevel)",
+                       values: agreement.stepDifferences)
+        }
+        let note = bitwiseIdentical
+            ? "every level bitwise identical to Level \(referenceLevel): all differences are exactly 0"
+            : "relative tolerance \(settings.tolerance)"
+        return LineChart(title: "Agreement: |batch loss − Level \(referenceLevel)'s| at every step",
+                         xLabel: "training step", yLabel: "absolute loss difference", yScale: .logarithmic,
+                         series: series,
+                         annotations: [.zeroBand(label: "bitwise identical (difference 0)"), .note(note)])
+    }
+
+    /// `throughput.png`: training samples per second of every level beside the BLAS ceiling.
+    func throughputChart() -> BarChart {
+        let ceilingRate = Double(experiment.train.count) / ceiling.secondsPerEpoch
+        let bars = runs.map { run in
+            Bar(label: run.level.label, value: run.samplesPerSecond,
+                valueText: "\(Int(run.samplesPerSecond.rounded())) (\(format(100 * run.samplesPerSecond / ceilingRate, 0))%)")
+        }
+        return BarChart(title: "Training throughput (median epoch) — \(BLASThreads.current) OpenBLAS threads",
+                        yLabel: "samples per second", bars: bars,
+                        referenceLine: ReferenceLine(value: ceilingRate,
+                                                     label: "BLAS ceiling: the epoch's gemm calls alone, \(format(ceiling.gflops, 1)) GFLOP/s"))
+    }
+
+    /// `regression-4d.png`: the test inputs in 3-D, coloured by the true output, the reference
+    /// level's prediction, and the residual.
+    func regressionFigure(maximumPoints: Int = 2000) throws -> Scatter3DFigure {
+        let test = experiment.test.prefix(maximumPoints)
+        let weights = runs.first { $0.level.id == referenceLevel }?.trained.parameters ?? experiment.initialParameters
+        var network = ManualNetwork(parameters: weights, learningRate: 0)
+        let predictions = network.evaluate(test.batch(rows: 0..<test.count)).outputs
+        let points = (0..<test.count).map { (x1: Double(test.inputs[$0, 0]), x2: Double(test.inputs[$0, 1]), x3: Double(test.inputs[$0, 2])) }
+        let truth = test.targets.storage.map(Double.init)
+        let predicted = predictions.storage.map(Double.init)
+        let residuals = zip(predicted, truth).map { $0 - $1 }
+        let low = min(truth.min() ?? 0, predicted.min() ?? 0), high = max(truth.max() ?? 1, predicted.max() ?? 1)
+        return Scatter3DFigure(
+            title: "Regression test set: y = sin(πx₁)·x₂ + x₃² + ε, Level \(referenceLevel)'s fit",
+            panels: [
+                Scatter3DPanel(title: "true y", points: points, values: truth, colorBarLabel: "y", valueRange: low...high),
+                Scatter3DPanel(title: "predicted ŷ", points: points, values: predicted, colorBarLabel: "ŷ", valueRange: low...high),
+                Scatter3DPanel(title: "residual ŷ − y", points: points, values: residuals, colormap: .blueWhiteRed,
+                               colorBarLabel: "ŷ − y"),
+            ],
+            bounds: -1...1)
+    }
+}

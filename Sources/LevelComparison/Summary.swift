@@ -1,0 +1,203 @@
+// Summary.swift — Reports/summary.json, Reports/summary.md and the table compare-levels prints.
+//
+// Teaches: a result worth trusting is written down in a form a program can check
+// (summary.json) and a person can read (summary.md, the printed table), from the same numbers.
+// Leaves out: the charts (ReportCharts).
+
+import Foundation
+import Shared
+import TrainingCLI
+
+/// The machine-readable summary (`Reports/summary.json`); keys are written in snake case.
+public struct Summary: Codable, Sendable {
+    public struct DatasetInfo: Codable, Sendable {
+        public var path: String
+        public var train: Int
+        public var test: Int
+    }
+    public struct Config: Codable, Sendable {
+        public var epochs: Int
+        public var batchSize: Int
+        public var learningRate: Double
+        public var seed: UInt64
+        public var hidden: [Int]
+        public var shuffle: Bool
+        public var threads: Int
+    }
+    public struct Epoch: Codable, Sendable {
+        public var epoch: Int
+        public var trainLoss: Double
+        public var testLoss: Double
+        public var testAccuracy: Double?
+        public var testR2: Double?
+        public var seconds: Double
+    }
+    public struct LevelSummary: Codable, Sendable {
+        public var level: Int
+        public var name: String
+        public var epochs: [Epoch]
+        public var secondsPerEpoch: Double
+        public var samplesPerSecond: Double
+        public var percentOfCeiling: Double
+        public var weightsSha256: String
+        public var stopped: String?
+    }
+    public struct Agreement: Codable, Sendable {
+        public var referenceLevel: Int
+        public var bitwiseIdentical: Bool
+        public var maxAbsLossDifference: Double
+        public var maxRelLossDifference: Double
+        public var maxAbsWeightDifference: Double
+        public var tolerance: Double
+        public var passed: Bool
+        public var failure: String?
+        public var levels: [LevelAgreementSummary]
+    }
+    public struct LevelAgreementSummary: Codable, Sendable {
+        public var level: Int
+        public var bitwiseIdentical: Bool
+        public var maxAbsLossDifference: Double
+        public var maxRelLossDifference: Double
+        public var maxAbsWeightDifference: Double
+        public var firstFailingStep: Int?
+        public var failingTensor: String?
+    }
+    public struct Ceiling: Codable, Sendable {
+        public var secondsPerEpoch: Double
+        public var gflops: Double
+        public var samplesPerSecond: Double
+    }
+
+    public var task: String
+    public var dataset: DatasetInfo
+    public var config: Config
+    public var levels: [LevelSummary]
+    public var agreement: Agreement
+    public var blasCeiling: Ceiling
+}
+
+extension ComparisonOutcome {
+    /// The summary of this run.
+    public var summary: Summary {
+        let options = experiment.options
+        let ceilingRate = Double(experiment.train.count) / ceiling.secondsPerEpoch
+        let levels = runs.map { run in
+            Summary.LevelSummary(
+                level: run.level.id, name: run.level.name,
+                epochs: run.trained.result.epochs.map {
+                    Summary.Epoch(epoch: $0.epoch, trainLoss: $0.trainLoss, testLoss: $0.testLoss,
+                                  testAccuracy: $0.testAccuracy, testR2: $0.testR2, seconds: $0.seconds)
+                },
+                secondsPerEpoch: run.secondsPerEpoch, samplesPerSecond: run.samplesPerSecond,
+                percentOfCeiling: 100 * ceiling.secondsPerEpoch / run.secondsPerEpoch,
+                weightsSha256: run.weightsSHA256, stopped: run.trained.result.stopError?.description)
+        }
+        return Summary(
+            task: options.task.rawValue,
+            dataset: .init(path: experiment.dataPath, train: experiment.train.count, test: experiment.test.count),
+            config: .init(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
+                          seed: options.seed, hidden: experiment.shape.hidden, shuffle: !options.noShuffle,
+                          threads: BLASThreads.current),
+            levels: levels,
+            agreement: .init(
+                referenceLevel: referenceLevel, bitwiseIdentical: bitwiseIdentical,
+                maxAbsLossDifference: agreements.map(\.maxAbsLossDifference).max() ?? 0,
+                maxRelLossDifference: agreements.map(\.maxRelLossDifference).max() ?? 0,
+                maxAbsWeightDifference: agreements.map(\.maxAbsWeightDifference).max() ?? 0,
+                tolerance: settings.tolerance, passed: agreementPassed, failure: failure?.description,
+                levels: agreements.map {
+                    .init(level: $0.level, bitwiseIdentical: $0.bitwiseIdentical,
+                          maxAbsLossDifference: $0.maxAbsLossDifference, maxRelLossDifference: $0.maxRelLossDifference,
+                          maxAbsWeightDifference: $0.maxAbsWeightDifference, firstFailingStep: $0.firstFailingStep,
+                          failingTensor: $0.failingTensor)
+                }),
+            blasCeiling: .init(secondsPerEpoch: ceiling.secondsPerEpoch, gflops: ceiling.gflops,
+                               samplesPerSecond: ceilingRate))
+    }
+
+    /// `summary.json`: pretty-printed, keys sorted, snake case.
+    public func summaryJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try encoder.encode(summary)
+    }
+
+    /// How a level compares with the reference, in a few words.
+    func agreementText(for level: Int) -> String {
+        if level == referenceLevel { return "reference" }
+        guard let agreement = agreements.first(where: { $0.level == level }) else { return "—" }
+        if agreement.bitwiseIdentical { return "bitwise identical" }
+        let text = "max rel. loss diff \(String(format: "%.1e", agreement.maxRelLossDifference))"
+        return agreement.passed ? text : "DIFFERS: " + text
+    }
+
+    /// The table printed at the end of a run (and put in summary.md).
+    public var table: [[String]] {
+        let metricName = experiment.options.task == .classification ? "test acc" : "test R²"
+        var rows = [["level", "train loss", "test loss", metricName, "s/epoch", "samples/s", "% ceiling", "agreement"]]
+        for run in runs {
+            let last = run.trained.result.epochs.last
+            let metric = (last?.testAccuracy ?? last?.testR2).map { format($0, 4) } ?? "—"
+            rows.append([run.level.label, last.map { format($0.trainLoss, 4) } ?? "—",
+                         last.map { format($0.testLoss, 4) } ?? "—", metric, format(run.secondsPerEpoch, 3),
+                         String(Int(run.samplesPerSecond.rounded())),
+                         format(100 * ceiling.secondsPerEpoch / run.secondsPerEpoch, 0) + "%",
+                         agreementText(for: run.level.id)])
+        }
+        rows.append(["BLAS ceiling (gemm only)", "", "", "", format(ceiling.secondsPerEpoch, 3),
+                     String(Int((Double(experiment.train.count) / ceiling.secondsPerEpoch).rounded())),
+                     "100%", format(ceiling.gflops, 1) + " GFLOP/s"])
+        return rows
+    }
+
+    /// The table as aligned text for the terminal.
+    public var tableText: String {
+        let rows = table
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                column == 0 || column == row.count - 1
+                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// `summary.md`: the table, the agreement, the configuration, and links to the charts.
+    public func summaryMarkdown(charts: [String]) -> String {
+        let options = experiment.options
+        let rows = table
+        var lines = ["# NeuralLevels — compare-levels", "",
+                     "\(options.task.rawValue), \(experiment.shape.sizes.map(String.init).joined(separator: " → ")), "
+                        + "data: `\(experiment.dataPath)` (\(experiment.train.count) train, \(experiment.test.count) test); "
+                        + "\(options.epochs) epochs, batch \(options.batchSize), learning rate \(options.learningRate), "
+                        + "seed \(options.seed)\(options.noShuffle ? ", no shuffle" : ""), \(BLASThreads.current) OpenBLAS threads.",
+                     "",
+                     "| " + rows[0].joined(separator: " | ") + " |",
+                     "|" + String(repeating: " --- |", count: rows[0].count)]
+        lines += rows.dropFirst().map { "| " + $0.joined(separator: " | ") + " |" }
+        lines += ["", "## Agreement", ""]
+        if let failure {
+            lines.append("**Failed:** \(failure.description)")
+        } else if bitwiseIdentical {
+            lines.append("Every level is **bitwise identical** to Level \(referenceLevel): every step's loss and every "
+                         + "final weight has the same bits.")
+        } else {
+            lines.append("Every level agrees with Level \(referenceLevel) within relative tolerance \(settings.tolerance).")
+        }
+        lines += ["", "| level | bitwise identical | max abs loss diff | max rel loss diff | max abs weight diff |",
+                  "| --- | --- | --- | --- | --- |"]
+        for a in agreements {
+            lines.append("| \(a.level) | \(a.bitwiseIdentical ? "yes" : "no") | \(a.maxAbsLossDifference) | "
+                         + "\(a.maxRelLossDifference) | \(a.maxAbsWeightDifference) |")
+        }
+        lines += ["", "## Weights (SHA-256 of the final safetensors)", ""]
+        lines += runs.map { "- \($0.level.label): `\($0.weightsSHA256)`" }
+        lines += ["", "## Charts", ""]
+        lines += charts.map { "![\($0)](\($0))" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

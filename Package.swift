@@ -26,7 +26,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // MARK: System libraries (apt: libopenblas-dev, zlib1g-dev)
@@ -88,7 +87,6 @@ let package = Package(
             name: "LevelComparison",
             dependencies: [
                 "Level4Manual", "Level3Autograd", "Level2Modules", "Shared", "TrainingCLI", "Charts",
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: optimized),
         .executableTarget(

@@ -5,7 +5,6 @@
 // with the lowest level's; time each epoch, and time the matrix products alone as a ceiling.
 // Leaves out: the levels themselves, and drawing (ReportCharts, Charts).
 
-import Crypto
 import Foundation
 import Shared
 import TrainingCLI
@@ -108,7 +107,7 @@ public enum Comparison {
             let seconds = median(trained.result.epochs.map(\.seconds))
             runs.append(LevelRun(level: level, trained: trained, secondsPerEpoch: seconds,
                                  samplesPerSecond: Double(experiment.train.count) / seconds,
-                                 weightsSHA256: sha256Hex(trained.parameters.safetensorsBytes())))
+                                 weightsSHA256: SHA256.hexDigest(trained.parameters.safetensorsBytes())))
             if shouldStop() { break }
         }
 
@@ -127,7 +126,3 @@ public enum Comparison {
     }
 }
 
-/// Lower-case hex SHA-256 of `bytes`.
-public func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-}

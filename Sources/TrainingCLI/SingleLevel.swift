@@ -36,6 +36,12 @@ public func runSingleLevel(
         let result = trained.result
         let historyPath = (options.reportDir as NSString).appendingPathComponent("history-level\(number).csv")
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
+        let chartPath = (options.reportDir as NSString).appendingPathComponent("level\(number)-loss.png")
+        let shortName = name.components(separatedBy: " — ").last ?? name          // "manual backprop"
+        let history = LevelHistory(level: number, name: shortName, epochs: result.epochs)
+        do { try ReportCharts.loss([history], task: options.task).renderPNG(to: chartPath) } catch {
+            throw NeuralLevelsError.failure("cannot write chart \(chartPath): \(error)")
+        }
         if let save = options.save { try trained.parameters.save(to: save) }
         if let last = result.epochs.last {
             let seconds = result.epochs.map(\.seconds).sorted()[result.epochs.count / 2]

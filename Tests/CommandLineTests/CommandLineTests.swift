@@ -2,6 +2,7 @@
 // the history file, and the same output run after run.
 
 import Foundation
+import Charts
 import Testing
 import Shared
 
@@ -62,6 +63,8 @@ struct Level4CommandLineTests {
         let epochs = rows.dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
         #expect(epochs.allSatisfy { $0.count == 5 && $0.allSatisfy(\.isFinite) })
         #expect(epochs.map { $0[0] } == [1, 2])
+        let chart = try PNGImage(path: reports.appendingPathComponent("level4-loss.png").path)
+        #expect(chart.width == 1200 && chart.height == 750 && chart.distinctColorCount > 50)
     }
 
     @Test("same seed, same options: the same losses and weights, run after run")

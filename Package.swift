@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "level4-manual", targets: ["level4-manual"]),
         .executable(name: "level3-autograd", targets: ["level3-autograd"]),
         .executable(name: "level2-modules", targets: ["level2-modules"]),
+        .executable(name: "level1-high-level", targets: ["level1-high-level"]),
         .executable(name: "compare-levels", targets: ["compare-levels"]),
     ],
     dependencies: [
@@ -83,10 +84,16 @@ let package = Package(
                 "Level2Modules", "TrainingCLI", "Shared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(
+            name: "level1-high-level",
+            dependencies: [
+                "Level1HighLevel", "TrainingCLI", "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .target(
             name: "LevelComparison",
             dependencies: [
-                "Level4Manual", "Level3Autograd", "Level2Modules", "Shared", "TrainingCLI", "Charts",
+                "Level4Manual", "Level3Autograd", "Level2Modules", "Level1HighLevel", "Shared", "TrainingCLI", "Charts",
             ],
             swiftSettings: optimized),
         .executableTarget(
@@ -102,8 +109,12 @@ let package = Package(
         .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["Shared", "Charts", "level4-manual", "level3-autograd", "level2-modules", "compare-levels"]),
+            dependencies: [
+                "Shared", "Charts", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
+                "compare-levels",
+            ]),
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
+        .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
     ]
 )

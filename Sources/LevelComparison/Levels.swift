@@ -4,6 +4,7 @@
 // (shared data, shared initial weights, shared recipe) to a history and final weights.
 // Leaves out: how each level trains (each level's own module).
 
+import Level1HighLevel
 import Level2Modules
 import Level3Autograd
 import Level4Manual
@@ -27,6 +28,7 @@ public struct Level: Sendable, Identifiable {
 extension Level {
     /// Every level, highest abstraction first.
     public static let all: [Level] = [
+        Level(id: 1, name: "fit", style: "Keras compile/fit", train: { try KerasNetwork.train($0) }),
         Level(id: 2, name: "modules", style: "torch.nn + torch.optim", train: { try ModulesTrainer.train($0) }),
         Level(id: 3, name: "autograd", style: "autograd tape", train: { try AutogradNetwork.train($0) }),
         Level(id: 4, name: "manual", style: "chain rule by hand", train: { try ManualNetwork.train($0) }),

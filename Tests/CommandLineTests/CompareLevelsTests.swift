@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The levels every test here compares (the default is all four).
-let comparedLevels = "2,3,4"
+let comparedLevels = "1,2,3,4"
 
 func runCompare(_ arguments: [String]) throws -> ProcessOutput {
     try run("compare-levels", arguments)

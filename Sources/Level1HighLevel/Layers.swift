@@ -1,0 +1,140 @@
+// Layers.swift — Level 1: `Dense`, activations by name, and the symbolic `Input` of the
+// functional API.
+//
+// Teaches: a Keras `Dense(128, activation: .tanh)` is a *description* until a model builds it:
+// it knows its width but not its input width, so it has no weights yet. Building gives it a
+// Level 2 `Linear` (weights `[out, in]`, bias `[1, out]`) and the forward pass becomes
+// `activation(linear(x))`, exactly Level 2's `fc1(x).tanh()`. In the functional API, calling a
+// layer on an `Input(784)` runs no arithmetic: it records a graph node with a shape, `(None, 128)`,
+// so that `Model(inputs:outputs:)` can later find the layers and their order.
+// Leaves out: every layer but Dense (Keras has dozens), layers shared between models, graphs
+// that branch or merge (the functional API here builds chains), regularisers and constraints.
+//
+// Shape legend: B batch · I inputs · O outputs (units)
+
+import Level2Modules
+import Level3Autograd
+import Shared
+
+// MARK: - Activations
+
+/// The activation after a dense layer, by the name Keras gives it (`activation="tanh"`).
+public enum Activation: String, Sendable, CaseIterable {
+    /// The identity, `a = z` (Keras's default, `None` / `"linear"`).
+    case linear
+    /// `a = tanh z`.
+    case tanh
+    /// The logistic sigmoid, `a = 1 / (1 + e^(−z))`.
+    case sigmoid
+    /// `aᵢⱼ = e^(zᵢⱼ) / Σₖ e^(zᵢₖ)`, along each row. As the output layer of a classifier
+    /// trained with cross-entropy it is never applied in training: the loss takes the logits
+    /// (see ``LossFunction``).
+    case softmax
+
+    /// Applies the activation with Level 3 tensor ops (recorded on the tape when gradients are).
+    ///
+    /// Softmax here is composed from primitives, `e^(z − max z) / Σ e^(z − max z)`; it only runs
+    /// where nothing fuses it (a softmax in a hidden layer, or before mean squared error).
+    public func callAsFunction(_ z: Tensor<Float>) -> Tensor<Float> {
+        switch self {
+        case .linear: return z
+        case .tanh: return z.tanh()                               // = Level 2's Tanh()(z)
+        case .sigmoid: return z.sigmoid()                         // = Level 2's Sigmoid()(z)
+        case .softmax:
+            let e = (z - z.max(axis: 1).detached()).exp()         // [B, O], each ≤ 1
+            return e / e.sum(axis: 1)                             // [B, O] / [B, 1]
+        }
+    }
+}
+
+// MARK: - Dense
+
+/// A fully connected layer, `a = activation(x·Wᵀ + b)` (Keras's `Dense`).
+///
+/// Shapes: `x: [B, I]`, `W: [O, I]` (PyTorch's layout, as the shared checkpoint stores it),
+/// `b: [1, O]`, `a: [B, O]`. Keras stores `W` as `[I, O]` (`kernel`); the numbers are the same,
+/// transposed.
+///
+/// A new layer has no weights; the model it is given to builds it (see ``Model``), from one
+/// seeded generator for all its layers, in order, so a default-seeded model starts from the
+/// shared initial weights.
+public final class Dense {
+    /// The layer's width, `O`.
+    public let units: Int
+    /// What follows the affine map.
+    public let activation: Activation
+    /// The name the layer was given, or, once built, the name its model gave it (`fc1`, `fc2`,
+    /// … by position: the names of the shared checkpoint). Keras would say `dense`, `dense_1`, ….
+    public internal(set) var name: String?
+    /// The Level 2 layer holding the weights; nil until a model builds this layer.
+    public internal(set) var linear: Linear<Float>?
+
+    /// A dense layer of `units` outputs.
+    ///
+    /// - Parameters:
+    ///   - units: the output width.
+    ///   - activation: applied after `x·Wᵀ + b` (default linear, as in Keras).
+    ///   - name: the layer's name in ``Model/summary()`` and in weight files (default: `fc1`,
+    ///     `fc2`, … by position). It prefixes the tensor names, `fc1.weight`, so it has no dots.
+    public init(_ units: Int, activation: Activation = .linear, name: String? = nil) {
+        self.units = units
+        self.activation = activation
+        self.name = name
+    }
+
+    /// Number of trainable scalars once built with input width `inputSize`: `I·O + O`.
+    public func parameterCount(inputSize: Int) -> Int { inputSize * units + units }
+
+    // MARK: The functional API
+
+    /// Connects this layer to `input` in a functional model: records a node of shape
+    /// `(None, units)`. No arithmetic runs, and no weights are made until ``Model/init(inputs:outputs:name:seed:)``.
+    public func callAsFunction(_ input: KerasTensor) -> KerasTensor {
+        KerasTensor(width: units, layer: self, input: input)
+    }
+
+    // MARK: Forward
+
+    /// `activation(linear(x))`, or just `linear(x)` when `applyingActivation` is false (a softmax
+    /// head whose softmax the loss fuses). Precondition: built (a ``Model`` only calls it then).
+    func forward(_ x: Tensor<Float>, applyingActivation: Bool = true) -> Tensor<Float> {
+        guard let linear else { preconditionFailure("Dense \(name ?? "") is not built") }
+        let z = linear(x)                                         // [B, I]·[I, O] + [1, O]
+        return applyingActivation ? activation(z) : z
+    }
+}
+
+// MARK: - Symbolic tensors (the functional API)
+
+/// A placeholder for a batch in a functional model definition (Keras's `KerasTensor`): a width
+/// and the layer that produced it. Its shape prints as Keras prints it, `(None, 784)`: `None` is
+/// the batch size, unknown until data arrives.
+public final class KerasTensor: CustomStringConvertible {
+    /// Features per sample.
+    public let width: Int
+    /// The layer that produced this tensor; nil for an ``Input(_:name:)``.
+    public let layer: Dense?
+    /// The tensor the layer was applied to; nil for an ``Input(_:name:)``.
+    public let input: KerasTensor?
+    /// For an input: its name in ``Model/summary()``.
+    public let name: String
+
+    init(width: Int, layer: Dense?, input: KerasTensor?, name: String = "") {
+        self.width = width
+        self.layer = layer
+        self.input = input
+        self.name = name
+    }
+
+    /// `(None, width)`.
+    public var description: String { "(None, \(width))" }
+}
+
+/// The input of a functional model: a symbolic batch of `size` features per sample
+/// (Keras's `keras.Input(shape=(size,))`).
+///
+///     let input = Input(784)
+///     let h = Dense(128, activation: .tanh)(input)             // (None, 128)
+public func Input(_ size: Int, name: String = "input_layer") -> KerasTensor {
+    KerasTensor(width: size, layer: nil, input: nil, name: name)
+}

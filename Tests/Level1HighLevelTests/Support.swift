@@ -1,0 +1,62 @@
+// Support.swift — the data slices, recipe and Level 2 reference the Level 1 suites compare with.
+//
+// Teaches: what "bit for bit" means in a test: the raw bits of every weight are equal, not just
+// close (`==` on floats would call −0.0 and +0.0 equal).
+// Leaves out: tests of its own.
+
+import Foundation
+import Testing
+import Level1HighLevel
+import Level2Modules
+import Shared
+
+/// The recipe of the agreement tests: 2 epochs, batch 64, lr 0.1, seed 42.
+let agreementRecipe = Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42)
+
+/// A 2,000-sample training slice and a 500-sample test slice of the task's data. The MNIST-format
+/// files are installed here and in CI: a missing file fails the test, it does not skip it.
+func slice(_ task: Task) throws -> (train: Dataset<Float>, test: Dataset<Float>) {
+    switch task {
+    case .classification:
+        return try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 2000, testLimit: 500)
+    case .regression:
+        return SyntheticRegression.make(seed: 42, trainCount: 2000, testCount: 500, as: Float.self)
+    }
+}
+
+/// The shared initial weights for the task's standard network (seed 42).
+func initialWeights(_ task: Task) -> NetworkParameters<Float> {
+    .glorotNormal(shape: .standard(for: task), seed: 42)
+}
+
+/// Level 2 trained by Shared's loop: the reference every Level 1 path must equal.
+func level2Reference(_ task: Task, recipe: Recipe = agreementRecipe) throws
+    -> (parameters: NetworkParameters<Float>, result: TrainingResult) {
+    let (train, test) = try slice(task)
+    var level2 = ModulesTrainer(initial: initialWeights(task), learningRate: Float(recipe.learningRate))
+    let result = try Shared.train(&level2, level: "level 2", train: train, test: test, recipe: recipe)
+    #expect(result.stopError == nil)
+    return (level2.currentParameters, result)
+}
+
+/// The raw bits of every element of every tensor.
+func bits(_ parameters: NetworkParameters<Float>) -> [[UInt32]] {
+    parameters.namedTensors.map { $0.matrix.storage.map(\.bitPattern) }
+}
+
+/// The description of the error `body` throws, or nil if it throws none.
+func errorMessage(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch {
+        return "\(error)"
+    }
+}
+
+/// A temporary folder, removed by the caller.
+func temporaryFolder() throws -> String {
+    let path = NSTemporaryDirectory() + "level1-tests-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}

@@ -41,8 +41,8 @@ struct ReadmeTests {
             let source = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
             let sourceLines = Set(source.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
             for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                #expect(sourceLines.contains(line.trimmingCharacters(in: .whitespaces)),
-                        "README excerpt from \(path) has a line the file no longer has: \(line)")
+                let found = sourceLines.contains(line.trimmingCharacters(in: .whitespaces))
+                #expect(found, "README excerpt from \(path) has a line the file no longer has: \(line)")
             }
         }
     }

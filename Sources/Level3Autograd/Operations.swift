@@ -40,12 +40,12 @@ extension Tensor {
         let (m, k) = transposeA ? (a.value.columns, a.value.rows) : (a.value.rows, a.value.columns)
         let (kB, n) = transposeB ? (b.value.columns, b.value.rows) : (b.value.rows, b.value.columns)
         precondition(k == kB, "matmul: op(A) is [\(m), \(k)] but op(B) is [\(kB), \(n)]")
-        var c = Matrix<T>(rows: m, columns: n)
+        var c = Matrix<T>.uninitialized(rows: m, columns: n)          // gemm (β = 0) writes all of it
         gemm(a.value, transposeA: transposeA, b.value, transposeB: transposeB, into: &c)
 
         return Tensor(c, operation: "matmul", parents: [a, b]) { g in      // g: [m, n]
             if a.requiresGrad {
-                var dA = Matrix<T>(rows: a.value.rows, columns: a.value.columns)
+                var dA = Matrix<T>.uninitialized(rows: a.value.rows, columns: a.value.columns)
                 if transposeA {                                  // ∂ℓ/∂A = (G·op(B)ᵀ)ᵀ = op(B)·Gᵀ
                     gemm(b.value, transposeA: transposeB, g, transposeB: true, into: &dA)
                 } else {                                         // ∂ℓ/∂A = G·op(B)ᵀ
@@ -54,7 +54,7 @@ extension Tensor {
                 a.accumulateGradient(dA)
             }
             if b.requiresGrad {
-                var dB = Matrix<T>(rows: b.value.rows, columns: b.value.columns)
+                var dB = Matrix<T>.uninitialized(rows: b.value.rows, columns: b.value.columns)
                 if transposeB {                                  // ∂ℓ/∂B = (op(A)ᵀ·G)ᵀ = Gᵀ·op(A)
                     gemm(g, transposeA: true, a.value, transposeB: transposeA, into: &dB)
                 } else {                                         // ∂ℓ/∂B = op(A)ᵀ·G
@@ -197,11 +197,11 @@ extension Tensor {
     /// Backward: `∂ℓ/∂z = g ⊙ (1 − a²)`, from the output `a` (Shared's `tanhBackward`).
     public func tanh() -> Tensor {
         let z = self
-        var a = Matrix<T>(rows: z.value.rows, columns: z.value.columns)
+        var a = Matrix<T>.uninitialized(rows: z.value.rows, columns: z.value.columns)
         tanhForward(z.value, into: &a)
 
         return Tensor(a, operation: "tanh", parents: [z]) { [a] g in
-            var dz = Matrix<T>(rows: a.rows, columns: a.columns)
+            var dz = Matrix<T>.uninitialized(rows: a.rows, columns: a.columns)
             tanhBackward(output: a, outputGradient: g, into: &dz)
             z.accumulateGradient(dz)
         }
@@ -217,11 +217,11 @@ extension Tensor {
     /// Backward: `∂ℓ/∂z = g ⊙ a ⊙ (1 − a)`, from the output `a` (Shared's `sigmoidBackward`).
     public func sigmoid() -> Tensor {
         let z = self
-        var a = Matrix<T>(rows: z.value.rows, columns: z.value.columns)
+        var a = Matrix<T>.uninitialized(rows: z.value.rows, columns: z.value.columns)
         sigmoidForward(z.value, into: &a)
 
         return Tensor(a, operation: "sigmoid", parents: [z]) { [a] g in
-            var dz = Matrix<T>(rows: a.rows, columns: a.columns)
+            var dz = Matrix<T>.uninitialized(rows: a.rows, columns: a.columns)
             sigmoidBackward(output: a, outputGradient: g, into: &dz)
             z.accumulateGradient(dz)
         }
@@ -365,12 +365,12 @@ extension Tensor {
                      "softmaxCrossEntropy: \(labels.count) labels for \(z.value.rows) rows of logits")
         precondition(labels.allSatisfy { $0 >= 0 && Int($0) < classes },
                      "softmaxCrossEntropy: a label is outside 0..<\(classes)")
-        var p = Matrix<T>(rows: z.value.rows, columns: classes)
+        var p = Matrix<T>.uninitialized(rows: z.value.rows, columns: classes)
         let loss = softmaxCrossEntropyForward(logits: z.value, labels: labels, probabilities: &p)
 
         let result = Tensor(Matrix(rows: 1, columns: 1, repeating: loss), operation: "softmaxCrossEntropy",
                             parents: [z]) { [p] g in
-            var dz = Matrix<T>(rows: p.rows, columns: p.columns)
+            var dz = Matrix<T>.uninitialized(rows: p.rows, columns: p.columns)
             softmaxCrossEntropyBackward(probabilities: p, labels: labels, outputGradient: g.storage[0], into: &dz)
             z.accumulateGradient(dz)
         }
@@ -395,7 +395,7 @@ extension Tensor {
         return Tensor(Matrix(rows: 1, columns: 1, repeating: loss), operation: "meanSquaredError",
                       parents: [prediction, target]) { g in
             if prediction.requiresGrad {
-                var dPrediction = Matrix<T>(rows: prediction.value.rows, columns: prediction.value.columns)
+                var dPrediction = Matrix<T>.uninitialized(rows: prediction.value.rows, columns: prediction.value.columns)
                 meanSquaredErrorBackward(predictions: prediction.value, targets: target.value,
                                          outputGradient: g.storage[0], into: &dPrediction)
                 prediction.accumulateGradient(dPrediction)

@@ -97,6 +97,7 @@ public final class Tensor<T: NeuralScalar> {
     ///     }
     ///
     /// - Parameters:
+    ///   - value: the op's output, already computed (by a Shared kernel, for the ops here).
     ///   - operation: a short name for printing the graph.
     ///   - parents: the inputs, in order.
     ///   - backward: given `∂ℓ/∂value`, computes each input's gradient (skipping inputs that do

@@ -133,8 +133,11 @@ public enum Gzip {
 
     /// Compresses `bytes` into one gzip member (`deflate`, windowBits 15 + 16).
     ///
-    /// - Parameter level: zlib's level, 0 (store) … 9 (smallest); 6 is gzip's default.
     /// Used by the tests to write `.gz` fixtures.
+    ///
+    /// - Parameters:
+    ///   - bytes: the data to compress.
+    ///   - level: zlib's level, 0 (store) … 9 (smallest); 6 is gzip's default.
     public static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8] {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())

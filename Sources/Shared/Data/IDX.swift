@@ -77,6 +77,22 @@ public enum IDX {
 
     /// Checks the header of `bytes` against its payload (see ``parse(_:file:)``).
     static func parseContents(_ bytes: [UInt8], file: String) throws -> Contents {
+        let header = try parseHeader(bytes, file: file)
+        try checkPayload(header, received: bytes.count - header.size, file: file)
+        return Contents(dimensions: header.dimensions, file: bytes, offset: header.size)
+    }
+
+    /// A checked header: the dimensions, the header's own size, and the payload size they
+    /// declare (nil when that product overflows an Int).
+    struct Header {
+        var dimensions: [Int]
+        var size: Int
+        var payloadSize: Int?
+    }
+
+    /// Checks the magic number, type and dimensions at the start of `bytes` (at least the whole
+    /// header; the payload may follow or not). Throws the messages of ``parse(_:file:)``.
+    static func parseHeader(_ bytes: [UInt8], file: String) throws -> Header {
         func bad(_ reason: String) -> NeuralLevelsError { .badData(file: file, reason: reason) }
         guard bytes.count >= 4 else {
             throw bad("IDX header is \(bytes.count) bytes, shorter than the 4-byte magic number")
@@ -116,15 +132,20 @@ public enum IDX {
                 overflow = didOverflow
             }
         }
-        let shape = dimensions.map(String.init).joined(separator: " × ")
-        let payload = bytes.count - headerSize
-        guard !overflow else {
-            throw bad("header claims \(shape) values, more than can be addressed; file has \(payload) bytes of data")
+        return Header(dimensions: dimensions, size: headerSize, payloadSize: overflow ? nil : total)
+    }
+
+    /// Checks that the payload after `header` is exactly `received` bytes.
+    static func checkPayload(_ header: Header, received payload: Int, file: String) throws {
+        let shape = header.dimensions.map(String.init).joined(separator: " × ")
+        guard let total = header.payloadSize else {
+            throw NeuralLevelsError.badData(
+                file: file, reason: "header claims \(shape) values, more than can be addressed; file has \(payload) bytes of data")
         }
         guard total == payload else {
-            throw bad("header claims \(total) bytes of data (\(shape)), file has \(payload)")
+            throw NeuralLevelsError.badData(
+                file: file, reason: "header claims \(total) bytes of data (\(shape)), file has \(payload)")
         }
-        return Contents(dimensions: dimensions, file: bytes, offset: headerSize)
     }
 
     static func hex(_ byte: UInt8) -> String {
@@ -182,7 +203,8 @@ public enum MNISTFiles {
     ///
     /// - Parameters:
     ///   - directory: the data folder (see ``resolveDirectory(_:environment:)``).
-    ///   - trainLimit, testLimit: keep only the first N samples of each split (nil: all).
+    ///   - trainLimit: keep only the first N training samples (nil: all).
+    ///   - testLimit: keep only the first N test samples (nil: all).
     ///   - expectedFeatures: the network's input size; images of another size are refused
     ///     (nil: accept any size, as long as both splits agree).
     /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` for a missing folder or file, a
@@ -231,35 +253,22 @@ public enum MNISTFiles {
         return (train.dataset, test.dataset)
     }
 
-    /// One split loaded: its data set, and its image size (for messages).
-    struct Split: Sendable {
-        var dataset: Dataset<Float>
+    /// What ``checkPair(imageDimensions:imagesFile:labels:labelsFile:limit:expectedFeatures:)`` found.
+    struct CheckedPair {
+        var used: Int
         var rows: Int
         var columns: Int
+        var features: Int
+        var classes: [Int32]
     }
 
-    /// Where the two concurrent loads leave their results; each slot is written by one thread
-    /// and read only after both have finished.
-    private final class SplitResults: @unchecked Sendable {
-        var train: Result<Split, any Error>?
-        var test: Result<Split, any Error>?
-    }
-
-    /// One split: an images file and its labels file.
-    static func loadSplit(
-        imagesPath: String, labelsPath: String, limit: Int?, expectedFeatures: Int?
-    ) throws -> Split {
-        let images = try IDX.readContents(path: imagesPath)
-        let labels = try IDX.readContents(path: labelsPath)
-        return try makeSplit(images: images, imagesFile: imagesPath, labels: labels, labelsFile: labelsPath,
-                             limit: limit, expectedFeatures: expectedFeatures)
-    }
-
-    /// Checks an images file and a labels file against each other and converts them.
-    static func makeSplit(
-        images: IDX.Contents, imagesFile: String, labels: IDX.Contents, labelsFile: String,
+    /// The checks between an images file (its dimensions) and its labels file, in order, and the
+    /// labels of the first `limit` samples.
+    static func checkPair(
+        imageDimensions: [Int], imagesFile: String, labels: IDX.Contents, labelsFile: String,
         limit: Int?, expectedFeatures: Int?
-    ) throws -> Split {
+    ) throws -> CheckedPair {
+        let images = (dimensions: imageDimensions, file: imagesFile)
         guard images.dimensions.count == 3 else {
             throw NeuralLevelsError.badData(
                 file: imagesFile,
@@ -301,6 +310,54 @@ public enum MNISTFiles {
             }
             classes[index] = Int32(label)
         }
+
+        return CheckedPair(used: used, rows: rows, columns: columns, features: features, classes: classes)
+    }
+
+    /// One split loaded: its data set, and its image size (for messages).
+    struct Split: Sendable {
+        var dataset: Dataset<Float>
+        var rows: Int
+        var columns: Int
+    }
+
+    /// Where the two concurrent loads leave their results; each slot is written by one thread
+    /// and read only after both have finished.
+    private final class SplitResults: @unchecked Sendable {
+        var train: Result<Split, any Error>?
+        var test: Result<Split, any Error>?
+    }
+
+    /// One split: an images file and its labels file.
+    ///
+    /// The images are streamed (see StreamingLoad.swift): read, inflated and converted to Float
+    /// in one pass, so the inflated bytes are never held whole; the checks and their order are
+    /// those of ``makeSplit(images:imagesFile:labels:labelsFile:limit:expectedFeatures:)``.
+    static func loadSplit(
+        imagesPath: String, labelsPath: String, limit: Int?, expectedFeatures: Int?
+    ) throws -> Split {
+        let images = try streamImages(path: imagesPath, limit: limit)
+        let labels = try IDX.readContents(path: labelsPath)
+        let pair = try checkPair(imageDimensions: images.dimensions, imagesFile: imagesPath, labels: labels,
+                                 labelsFile: labelsPath, limit: limit, expectedFeatures: expectedFeatures)
+        guard images.pixels.count == pair.used * pair.features else {
+            throw NeuralLevelsError.badData(file: imagesPath, reason: "the images end before their header says")
+        }
+        let dataset = Dataset.classification(
+            inputs: Matrix(rows: pair.used, columns: pair.features, storage: images.pixels),
+            labels: pair.classes, classCount: classCount)
+        return Split(dataset: dataset, rows: pair.rows, columns: pair.columns)
+    }
+
+    /// Checks an images file and a labels file against each other and converts them.
+    static func makeSplit(
+        images: IDX.Contents, imagesFile: String, labels: IDX.Contents, labelsFile: String,
+        limit: Int?, expectedFeatures: Int?
+    ) throws -> Split {
+        let pair = try checkPair(imageDimensions: images.dimensions, imagesFile: imagesFile, labels: labels,
+                                 labelsFile: labelsFile, limit: limit, expectedFeatures: expectedFeatures)
+        let (used, features, classes) = (pair.used, pair.features, pair.classes)
+        let (rows, columns) = (pair.rows, pair.columns)
 
         // Pixels: byte / 255, exactly as `ToTensor()` and `x / 255.0` do (a division, not a
         // multiplication by 1/255, which would round differently for some bytes). 47 million of

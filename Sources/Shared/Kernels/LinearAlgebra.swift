@@ -43,7 +43,11 @@ public func gemm<T: NeuralScalar>(
     KernelTrace.record("gemm", "\(transposeA ? "Aᵀ" : "A")[\(a.rows),\(a.columns)]·\(transposeB ? "Bᵀ" : "B")[\(b.rows),\(b.columns)]")
     guard m > 0, n > 0 else { return }
     guard k > 0 else {                                   // empty product: C ← β·C
-        scale(&c, by: beta)
+        if beta == 0 {                                   // as BLAS: C is not read when β = 0
+            c.storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        } else {
+            scale(&c, by: beta)
+        }
         return
     }
     a.storage.withUnsafeBufferPointer { pa in
@@ -72,9 +76,10 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
     let width = y.columns
     bias.storage.withUnsafeBufferPointer { b in
         y.storage.withUnsafeMutableBufferPointer { out in
-            for row in 0..<(width == 0 ? 0 : out.count / width) {
-                let base = row * width
-                for j in 0..<width { out[base + j] += b[j] }
+            guard let bias = b.baseAddress, var row = out.baseAddress else { return }
+            for _ in 0..<(width == 0 ? 0 : out.count / width) {
+                for j in 0..<width { row[j] += bias[j] }     // pointer steps: no overflow checks, so it vectorises
+                row += width
             }
         }
     }
@@ -90,12 +95,14 @@ public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<
     precondition(db.rows == 1 && db.columns == dy.columns, "columnSums: result must be [1, \(dy.columns)]")
     KernelTrace.record("columnSums", "[\(dy.rows),\(dy.columns)]")
     let width = dy.columns
+    let rows = dy.rows
     dy.storage.withUnsafeBufferPointer { g in
         db.storage.withUnsafeMutableBufferPointer { out in
-            for j in 0..<width { out[j] = 0 }
-            for row in 0..<dy.rows {
-                let base = row * width
-                for j in 0..<width { out[j] += g[base + j] }
+            guard let sums = out.baseAddress, var row = g.baseAddress else { return }
+            for j in 0..<width { sums[j] = 0 }
+            for _ in 0..<rows {
+                for j in 0..<width { sums[j] += row[j] }    // each column in row order: vectorises across j
+                row += width
             }
         }
     }

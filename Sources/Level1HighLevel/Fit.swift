@@ -31,6 +31,8 @@ extension Model {
     /// (Keras's `model.fit`). Use with `.sparseCategoricalCrossentropy`.
     ///
     /// - Parameters:
+    ///   - x: the inputs, one sample per row, `[N, I]`.
+    ///   - y: the class of each row, `N` labels in `0..<O`.
     ///   - epochs: passes over the training samples (Keras's default, 1).
     ///   - batchSize: samples per step (Keras's default, 32; the shared recipe uses 64).
     ///   - validationData: evaluated after every epoch (`val_loss`, …); takes precedence over

@@ -81,7 +81,7 @@ extension Module {
 
     /// Replaces every parameter's value with the one of the same name in `state`.
     ///
-    /// - Throws: ``NeuralLevelsError/badCheckpoint(file:reason:)`` (with `source` as the file)
+    /// - Throws: Shared's `NeuralLevelsError.badCheckpoint(file:reason:)` (with `source` as the file)
     ///   naming the first tensor that is missing, unexpected, or of another shape. Nothing is
     ///   changed unless everything matches.
     public func loadStateDict(_ state: StateDict<Scalar>, source: String = "state dict") throws {

@@ -39,8 +39,15 @@ public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: M
 /// changes (a schedule), and its Nesterov variant is `w ← w + μ·v − η·g`.
 ///
 /// - Parameters:
+///   - parameter: the weights `w`, updated in place.
+///   - gradient: `g`, the same shape.
 ///   - velocity: the momentum buffer `v`, same shape as the parameter; `nil` before the first
 ///     step (it is then set to `g`, as PyTorch does).
+///   - learningRate: `η`.
+///   - momentum: `μ` (0: plain SGD, with weight decay if `λ` ≠ 0).
+///   - dampening: `τ`.
+///   - nesterov: use the Nesterov form `d ← g + μ·v`.
+///   - weightDecay: `λ` (0: none).
 @inlinable
 @_specialize(where T == Float)
 public func sgdMomentumUpdate<T: NeuralScalar>(

@@ -1,0 +1,229 @@
+// DownloadTests.swift — `download-data` against a loopback HTTP server: a good download, the
+// no-op second run, a file replaced, a wrong checksum, a truncated and a stalled transfer, an HTTP
+// error, a refused connection, and bad options.
+// Every failure must be one line naming the file, expected vs received, with DESIGN.md's exit
+// status, and must leave no partial or temporary file behind.
+
+import Foundation
+import Shared
+import Testing
+
+@Suite("download-data against a loopback HTTP server")
+struct DownloadTests {
+    let fixtures = Fixtures()
+
+    /// A scratch folder holding `served/` (what the server serves), `checksums.sha256`, and
+    /// `data/mnist/` (where the download goes, not created beforehand).
+    struct Scratch {
+        let root: URL
+        var served: URL { root.appendingPathComponent("served") }
+        var checksums: URL { root.appendingPathComponent("checksums.sha256") }
+        var data: URL { root.appendingPathComponent("data/mnist") }
+
+        init(fixtures: Fixtures, overrides: [String: String] = [:]) throws {
+            root = try temporaryDirectory()
+            try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
+            try fixtures.write(to: served)
+            try fixtures.writeChecksums(to: checksums, overrides: overrides)
+        }
+
+        func arguments(_ server: FixtureServer) -> [String] {
+            ["--data", data.path, "--base-url", server.baseURL, "--checksums", checksums.path, "--timeout", "20"]
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: root) }
+    }
+
+    @Test("a good download writes the four files byte for byte; a second run is a no-op; the folder loads")
+    func goodDownload() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+
+        let first = try downloadData(scratch.arguments(server))
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardError.isEmpty)
+        #expect(contents(of: scratch.data) == Fixtures.names.sorted())    // nothing else, no temp files
+        for name in Fixtures.names {
+            let written = try Data(contentsOf: scratch.data.appendingPathComponent(name))
+            #expect([UInt8](written) == fixtures.files[name], "\(name) differs from what was served")
+            #expect(first.standardOutput.contains("\(name): downloaded \(written.count) bytes, SHA-256 ok"))
+        }
+
+        // Second run, with the server gone: nothing is fetched, and it says so.
+        server.stop()
+        let second = try downloadData(scratch.arguments(server))
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(second.standardOutput.contains("Nothing to download"), "\(second.standardOutput)")
+        #expect(!second.standardOutput.contains("downloaded"))
+        #expect(contents(of: scratch.data) == Fixtures.names.sorted())
+
+        // What the levels read: 5 training and 3 test samples of 784 pixels, labels as served.
+        let (train, test) = try MNISTFiles.load(directory: scratch.data.path)
+        #expect(train.count == 5 && test.count == 3 && train.featureCount == 784)
+        #expect(train.labels == Fixtures.trainLabels.map(Int32.init))
+        #expect(test.labels == Fixtures.testLabels.map(Int32.init))
+        #expect(train.inputs.storage[1] == Float((1 * 7 + 1) % 256) / 255)
+    }
+
+    @Test("a file already there with the wrong contents is fetched again; the right ones are kept")
+    func replacesWrongFile() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+        try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
+        try Data(fixtures.files[Fixtures.names[0]]!).write(to: scratch.data.appendingPathComponent(Fixtures.names[0]))
+        try Data("not a gzip file".utf8).write(to: scratch.data.appendingPathComponent(Fixtures.names[1]))
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.contains("\(Fixtures.names[0]): already there, SHA-256 ok"))
+        #expect(output.standardOutput.contains("\(Fixtures.names[1]): already there but its SHA-256 is"))
+        #expect(output.standardOutput.contains("Done: 3 downloaded, 1 already there"))
+        for name in Fixtures.names {
+            #expect([UInt8](try Data(contentsOf: scratch.data.appendingPathComponent(name))) == fixtures.files[name])
+        }
+    }
+
+    /// The file whose expected digest is wrong: the first (so nothing at all may be written, not
+    /// even the folder) or the third (the two verified before it stay, as a resumable download).
+    @Test("a wrong checksum: one line naming the file, expected vs received; exit 65; nothing of it left behind",
+          arguments: [0, 2])
+    func wrongChecksum(index: Int) throws {
+        let name = Fixtures.names[index]
+        let wrong = String(repeating: "0", count: 64)
+        let scratch = try Scratch(fixtures: fixtures, overrides: [name: wrong])
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 65, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let line = String(output.errorLines.first ?? "")
+        #expect(line.contains(name))
+        #expect(line.contains("expected \(wrong)"))
+        #expect(line.contains("received \(fixtures.sha256(name)) (\(fixtures.files[name]!.count) bytes)"))
+        if index == 0 {
+            #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
+        } else {
+            #expect(contents(of: scratch.data) == Fixtures.names[..<index].sorted())
+        }
+    }
+
+    @Test("a transfer cut short: one line naming the file, expected vs received bytes; exit 1; nothing left behind")
+    func truncatedTransfer() throws {
+        let name = Fixtures.names[0]
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, fault: (name, .truncate), scratch: scratch.root)
+        defer { server.stop() }
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let line = String(output.errorLines.first ?? "")
+        let size = fixtures.files[name]!.count
+        #expect(line.contains(name))
+        #expect(line.contains("truncated: expected \(size) bytes, received \(size / 2)"), "\(line)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
+    }
+
+    @Test("a transfer that stalls: fails after --timeout seconds, one line naming the file; exit 1; nothing left behind")
+    func stalledTransfer() throws {
+        let name = Fixtures.names[1]
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, fault: (name, .stall), scratch: scratch.root)
+        defer { server.stop() }
+
+        let started = Date()
+        let output = try downloadData(scratch.arguments(server) + ["--timeout", "1"])   // the last --timeout wins
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let line = String(output.errorLines.first ?? "")
+        let size = fixtures.files[name]!.count
+        #expect(line.contains(name) && line.contains("nothing received for 1 s (--timeout), after \(size / 2) of \(size) bytes"),
+                "\(line)")
+        #expect(contents(of: scratch.data) == [Fixtures.names[0]])      // the file before it, verified
+    }
+
+    @Test("a file the mirror does not have: one line with the HTTP status; exit 1; nothing left behind")
+    func missingOnServer() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        try FileManager.default.removeItem(at: scratch.served.appendingPathComponent(Fixtures.names[0]))
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 1)
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.standardError.contains(Fixtures.names[0]) && output.standardError.contains("HTTP status 404"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.data.path))
+    }
+
+    @Test("no server listening: one line naming the URL; exit 1")
+    func connectionRefused() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        server.stop()                                              // its port is now closed
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 1)
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.standardError.contains(server.baseURL + Fixtures.names[0]))
+        #expect(!FileManager.default.fileExists(atPath: scratch.data.path))
+    }
+
+    @Test("bad options: exit 64 before any transfer", arguments: [
+        ["--base-url", "ftp://example.com/mnist/"], ["--base-url", "not a url"], ["--timeout", "0"],
+        ["--checksums", "/no/such/checksums.sha256"],
+    ])
+    func badOptions(arguments: [String]) throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path] + arguments)
+        #expect(output.status == 64, "\(arguments): \(output.standardError)")
+        // ArgumentParser's format: "Error: <the problem, naming the option>", then the usage.
+        #expect(output.errorLines.first?.hasPrefix("Error: \(arguments[0])") == true, "\(output.standardError)")
+        #expect(output.standardOutput.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("mnist").path))
+    }
+
+    @Test("a malformed checksums file: exit 64 naming the line")
+    func malformedChecksums() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("sums")
+        try "1234  train-images-idx3-ubyte.gz\n".write(to: file, atomically: true, encoding: .utf8)
+        let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path, "--checksums", file.path])
+        #expect(output.status == 64)
+        #expect(output.standardError.contains("line 1"), "\(output.standardError)")
+    }
+}
+
+extension DownloadTests {
+    @Test("--data naming a file, or a checksums file missing one of the four names: exit 64, nothing written")
+    func badFolderOrIncompleteChecksums() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let onFile = try downloadData(["--data", file.path])
+        #expect(onFile.status == 64)
+        #expect(onFile.errorLines.first?.contains("--data: \(file.path) is a file, not a folder") == true)
+
+        let sums = scratch.appendingPathComponent("sums")
+        try (String(repeating: "ab", count: 32) + "  train-images-idx3-ubyte.gz\n").write(to: sums, atomically: true, encoding: .utf8)
+        let incomplete = try downloadData(["--data", scratch.appendingPathComponent("mnist").path, "--checksums", sums.path])
+        #expect(incomplete.status == 64)
+        #expect(incomplete.errorLines.first?.contains("has no line for train-labels-idx1-ubyte.gz") == true,
+                "\(incomplete.standardError)")
+        #expect(contents(of: scratch) == ["a-file", "sums"])
+    }
+}

@@ -23,10 +23,13 @@ let package = Package(
         .executable(name: "level2-modules", targets: ["level2-modules"]),
         .executable(name: "level1-high-level", targets: ["level1-high-level"]),
         .executable(name: "compare-levels", targets: ["compare-levels"]),
+        .executable(name: "download-data", targets: ["download-data"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // `swift package generate-documentation --target Level4Manual` (the DocC catalogs in Sources/*/*.docc)
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: System libraries (apt: libopenblas-dev, zlib1g-dev)
@@ -116,5 +119,19 @@ let package = Package(
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
+        // Bad input, signals, divergence, determinism: the executables run as a user runs them.
+        .testTarget(name: "ReliabilityTests", dependencies: ["Shared", "level4-manual", "compare-levels"]),
+
+        // MARK: The original MNIST, for users with the internet (checksums verified, atomic writes)
+        .executableTarget(
+            name: "download-data",
+            dependencies: [
+                "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // Against a loopback HTTP server (python3 -m http.server) serving fixture files.
+        .testTarget(name: "DownloadTests", dependencies: ["Shared", "download-data"]),
+        // Every line of every swift block in the DocC articles appears in Sources/.
+        .testTarget(name: "DocumentationTests"),
     ]
 )

@@ -51,6 +51,8 @@ public struct ComparisonOutcome: Sendable {
     public var referenceLevel: Int
     public var agreements: [LevelAgreement]
     public var ceiling: BLASCeiling
+    /// `--benchmark`'s measurements, when it ran (summary.json, the throughput chart).
+    public var benchmark: BenchmarkReport? = nil
 
     /// True when every level agrees with the reference within the tolerance.
     public var agreementPassed: Bool { agreements.allSatisfy(\.passed) }
@@ -83,7 +85,11 @@ public enum Comparison {
     /// Trains every chosen level from the experiment's initial weights and batch order, measures
     /// the BLAS ceiling, and compares every level with the reference.
     ///
-    /// - Parameter log: receives the progress lines (the banner before each level).
+    /// - Parameters:
+    ///   - shouldStop: asked after every training step (Ctrl-C); when it answers true, the
+    ///     current level stops after that step, the levels after it are not run, and the outcome
+    ///     holds what completed (the stopped level's epochs, outside the agreement).
+    ///   - log: receives the progress lines (the banner before each level).
     public static func run(_ experiment: Experiment, settings: ComparisonSettings,
                            shouldStop: @escaping () -> Bool = { false },
                            log: (String) -> Void = { print($0) }) throws -> ComparisonOutcome {
@@ -95,6 +101,7 @@ public enum Comparison {
         }
         let recipe = experiment.options.recipe
         var runs: [LevelRun] = []
+        var partialLevel: Int?          // the level Ctrl-C stopped part-way, if any
         for level in levels {
             log("\n\(level.label) (\(level.style))")
             var levelRecipe = recipe
@@ -104,18 +111,28 @@ public enum Comparison {
                                   initialParameters: experiment.initialParameters, recipe: levelRecipe,
                                   shouldStop: shouldStop, onEvent: display.handle)
             let trained = try level.train(job)
+            // A level that diverged (or was stopped) in its first epoch has no epoch time: NaN
+            // seconds, and 0 samples/s rather than a NaN that no table or chart can show.
             let seconds = median(trained.result.epochs.map(\.seconds))
-            runs.append(LevelRun(level: level, trained: trained, secondsPerEpoch: seconds,
-                                 samplesPerSecond: Double(experiment.train.count) / seconds,
+            let rate = seconds.isFinite && seconds > 0 ? Double(experiment.train.count) / seconds : 0
+            runs.append(LevelRun(level: level, trained: trained, secondsPerEpoch: seconds, samplesPerSecond: rate,
                                  weightsSHA256: SHA256.hexDigest(trained.parameters.safetensorsBytes())))
-            if shouldStop() { break }
+            if shouldStop() {
+                if let stop = trained.result.stopError {
+                    if case .diverged = stop {} else { partialLevel = level.id }
+                }
+                break
+            }
         }
 
+        // Stopping (Ctrl-C): one quick measurement instead of three, and the level stopped
+        // part-way is reported but not compared (its steps and weights end early by design).
         let ceiling = BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
-                                          batchSize: recipe.batchSize)
-        let referenceLevel = runs.map(\.level.id).max() ?? 4
-        let reference = runs.first { $0.level.id == referenceLevel }
-        let agreements = runs.filter { $0.level.id != referenceLevel }.compactMap { run -> LevelAgreement? in
+                                          batchSize: recipe.batchSize, repeats: shouldStop() ? 1 : 3)
+        let compared = runs.filter { $0.level.id != partialLevel }
+        let referenceLevel = compared.map(\.level.id).max() ?? runs.map(\.level.id).max() ?? 4
+        let reference = compared.first { $0.level.id == referenceLevel }
+        let agreements = compared.filter { $0.level.id != referenceLevel }.compactMap { run -> LevelAgreement? in
             guard let reference else { return nil }
             return compare(level: run.level.id, losses: run.trained.result.stepLosses, weights: run.trained.parameters,
                            referenceLosses: reference.trained.result.stepLosses,

@@ -66,7 +66,10 @@ extension ComparisonOutcome {
     }
 
     /// `throughput.png`: training samples per second of every level beside the BLAS ceiling.
+    /// With `--benchmark`, the bars are the benchmark's medians (min–max in the label) and the
+    /// line is its ceiling, all measured in the same interleaved rounds.
     func throughputChart() -> BarChart {
+        if let benchmark { return benchmarkThroughputChart(benchmark) }
         let ceilingRate = Double(experiment.train.count) / ceiling.secondsPerEpoch
         let bars = runs.map { run in
             Bar(label: run.level.label, value: run.samplesPerSecond,
@@ -76,6 +79,21 @@ extension ComparisonOutcome {
                         yLabel: "samples per second", bars: bars,
                         referenceLine: ReferenceLine(value: ceilingRate,
                                                      label: "BLAS ceiling: the epoch's gemm calls alone, \(format(ceiling.gflops, 1)) GFLOP/s"))
+    }
+
+    func benchmarkThroughputChart(_ benchmark: BenchmarkReport) -> BarChart {
+        let ceilingRate = Double(benchmark.trainSamples) / benchmark.ceilingSecondsPerEpoch.median
+        let bars = benchmark.levels.map { level in
+            let rate = level.samplesPerSecond
+            return Bar(label: "Level \(level.level) · \(level.name) (\(Int(rate.min.rounded()))–\(Int(rate.max.rounded())))",
+                       value: rate.median,
+                       valueText: "\(Int(rate.median.rounded())) (\(format(level.percentOfCeiling.median, 0))%)")
+        }
+        return BarChart(title: "Throughput, median of \(benchmark.repeats) rounds (batch \(benchmark.batchSize), "
+                            + "\(benchmark.threads) BLAS thread\(benchmark.threads == 1 ? "" : "s"), \(format(benchmark.peakRssMib, 0)) MiB peak)",
+                        yLabel: "samples per second", bars: bars,
+                        referenceLine: ReferenceLine(value: ceilingRate,
+                                                     label: "BLAS ceiling: the epoch's gemm calls alone, \(format(benchmark.ceilingGflops, 1)) GFLOP/s"))
     }
 
     /// `regression-4d.png`: the test inputs in 3-D, coloured by the true output, the reference

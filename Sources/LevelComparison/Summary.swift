@@ -74,6 +74,8 @@ public struct Summary: Codable, Sendable {
     public var levels: [LevelSummary]
     public var agreement: Agreement
     public var blasCeiling: Ceiling
+    /// `--benchmark` only: repeated, interleaved timings (see Benchmark.swift).
+    public var benchmark: BenchmarkReport?
 }
 
 extension ComparisonOutcome {
@@ -112,7 +114,8 @@ extension ComparisonOutcome {
                           failingTensor: $0.failingTensor)
                 }),
             blasCeiling: .init(secondsPerEpoch: ceiling.secondsPerEpoch, gflops: ceiling.gflops,
-                               samplesPerSecond: ceilingRate))
+                               samplesPerSecond: ceilingRate),
+            benchmark: benchmark)
     }
 
     /// `summary.json`: pretty-printed, keys sorted, snake case.
@@ -194,10 +197,29 @@ extension ComparisonOutcome {
             lines.append("| \(a.level) | \(a.bitwiseIdentical ? "yes" : "no") | \(a.maxAbsLossDifference) | "
                          + "\(a.maxRelLossDifference) | \(a.maxAbsWeightDifference) |")
         }
+        if let benchmark {
+            lines += ["", "## Benchmark", "",
+                      "Median of \(benchmark.repeats) interleaved rounds of one epoch, batch \(benchmark.batchSize), "
+                        + "\(benchmark.threads) OpenBLAS thread(s), \(format(benchmark.gflopPerEpoch, 2)) GFLOP per epoch; "
+                        + "peak RSS \(format(benchmark.peakRssMib, 1)) MiB"
+                        + (benchmark.dataLoadSeconds.map { ", data loaded in \(format($0, 3)) s" } ?? "") + ".", ""]
+            lines += markdownTable(benchmark.table)
+            if benchmark.smallNetwork != nil {
+                lines += ["", "Small network (\(benchmark.smallNetwork!.description)):", ""]
+                lines += markdownTable(benchmark.smallNetworkTable)
+            }
+        }
         lines += ["", "## Weights (SHA-256 of the final safetensors)", ""]
         lines += runs.map { "- \($0.level.label): `\($0.weightsSHA256)`" }
         lines += ["", "## Charts", ""]
         lines += charts.map { "![\($0)](\($0))" }
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+/// Rows as a Markdown table (the first row is the header).
+func markdownTable(_ rows: [[String]]) -> [String] {
+    guard let header = rows.first else { return [] }
+    return ["| " + header.joined(separator: " | ") + " |", "|" + String(repeating: " --- |", count: header.count)]
+        + rows.dropFirst().map { "| " + $0.joined(separator: " | ") + " |" }
 }

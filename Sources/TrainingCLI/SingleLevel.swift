@@ -17,6 +17,11 @@ public func reported(_ error: NeuralLevelsError) -> ExitCode {
 
 /// Trains one level with the shared loop and writes its history.
 ///
+/// Ctrl-C or SIGTERM stops training after the current step (see ``Interruption``); the epochs
+/// completed are written and the process exits 130 (SIGINT) or 143 (SIGTERM). A diverged run
+/// writes its completed epochs and exits 1. Either way `--save` is written only by a run that
+/// trained to the end.
+///
 /// - Parameters:
 ///   - number: the level, 1–4 (names the history file).
 ///   - name: printed in the banner, e.g. "Level 4 — manual backprop".
@@ -25,16 +30,26 @@ public func runSingleLevel(
     number: Int, name: String, options: TrainingOptions,
     trainLevel: (TrainingJob) throws -> TrainedLevel
 ) throws {
+    Interruption.install()
     do {
         let experiment = try Experiment.prepare(options)
         print("\(name): \(experiment.banner)")
+        fflush(nil)             // seen at once through a pipe (`| tee`), before the first epoch ends
+        if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
         let display = ProgressDisplay(epochs: options.epochs, task: options.task)
         let job = TrainingJob(level: "level \(number)", train: experiment.train, test: experiment.test,
                               initialParameters: experiment.initialParameters, recipe: options.recipe,
-                              onEvent: display.handle)
+                              shouldStop: { Interruption.isRequested }, onEvent: display.handle)
         let trained = try trainLevel(job)
         let result = trained.result
+        let interrupted = Interruption.isRequested
         let historyPath = (options.reportDir as NSString).appendingPathComponent("history-level\(number).csv")
+        // An interrupted run that completed no epoch has nothing to report: the previous files stay.
+        if interrupted && result.epochs.isEmpty {
+            throw Interruption.reportedStop(
+                "stopped \(Interruption.position(in: result.stopError) ?? "during training") (after that step); "
+                    + "no epoch completed, so \(historyPath) was left as it was")
+        }
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
         let chartPath = (options.reportDir as NSString).appendingPathComponent("level\(number)-loss.png")
         let shortName = name.components(separatedBy: " — ").last ?? name          // "manual backprop"
@@ -42,13 +57,24 @@ public func runSingleLevel(
         do { try ReportCharts.loss([history], task: options.task).renderPNG(to: chartPath) } catch {
             throw NeuralLevelsError.failure("cannot write chart \(chartPath): \(error)")
         }
-        if let save = options.save { try trained.parameters.save(to: save) }
+        // Only a run that trained to the end saves its weights: a diverged or interrupted run
+        // must not replace a good checkpoint with non-finite or half-trained weights.
+        if let save = options.save, result.stopError == nil { try trained.parameters.save(to: save) }
         if let last = result.epochs.last {
             let seconds = result.epochs.map(\.seconds).sorted()[result.epochs.count / 2]
+            let rate = seconds > 0 ? Double(experiment.train.count) / seconds : 0
             let metric = last.testAccuracy.map { "test accuracy \(format($0, 4))" }
                 ?? last.testR2.map { "test R² \(format($0, 4))" } ?? ""
             print("done: \(result.epochs.count) epochs, \(metric), median \(format(seconds, 3)) s/epoch "
-                  + "(\(Int(Double(experiment.train.count) / seconds)) samples/s); history in \(historyPath)")
+                  + "(\(rate.isFinite ? Int(rate) : 0) samples/s); history in \(historyPath)")
+        }
+        if interrupted {
+            let position = Interruption.position(in: result.stopError).map { "stopped \($0) (after that step)" }
+                ?? "after training finished"
+            let count = result.epochs.count
+            throw Interruption.reportedStop(
+                "\(position); \(count) completed epoch\(count == 1 ? "" : "s") in \(historyPath)"
+                    + (options.save != nil && result.stopError != nil ? "; --save not written" : ""))
         }
         if let error = result.stopError { throw error }
     } catch let error as NeuralLevelsError {

@@ -11,6 +11,10 @@ import Shared
 extension Task: ExpressibleByArgument {}
 
 /// The options of DESIGN.md's command-line contract.
+///
+/// Numeric options parse their value `.unconditional`ly, so that `--learning-rate -1` reaches
+/// ``validate()`` and is refused for what it is ("must be a finite number above 0, got -1.0")
+/// instead of being read as an unknown option `-1` ("Missing value for '--learning-rate'").
 public struct TrainingOptions: ParsableArguments, Sendable {
     @Option(help: "classification (Fashion-MNIST/MNIST IDX files) or regression (synthetic).")
     public var task: Task = .classification
@@ -21,26 +25,26 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         valueName: "dir"))
     public var data: String?
 
-    @Option(help: "Number of passes over the training set.")
+    @Option(parsing: .unconditional, help: "Number of passes over the training set.")
     public var epochs: Int = 10
 
-    @Option(help: "Samples per minibatch (the last, partial batch is kept).")
+    @Option(parsing: .unconditional, help: "Samples per minibatch (the last, partial batch is kept).")
     public var batchSize: Int = 64
 
-    @Option(help: "SGD step size.")
+    @Option(parsing: .unconditional, help: "SGD step size.")
     public var learningRate: Double = 0.1
 
-    @Option(help: "Seed for the initial weights, the shuffles and the synthetic data.")
+    @Option(parsing: .unconditional, help: "Seed for the initial weights, the shuffles and the synthetic data.")
     public var seed: UInt64 = 42
 
-    @Option(help: ArgumentHelp("Hidden layer widths, e.g. 128,64 (default 128,64; regression 64,32).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden layer widths, e.g. 128,64 (default 128,64; regression 64,32).",
                                valueName: "a,b"))
     public var hidden: String?
 
-    @Option(help: "Use only the first N training samples.")
+    @Option(parsing: .unconditional, help: "Use only the first N training samples.")
     public var trainLimit: Int?
 
-    @Option(help: "Use only the first N test samples.")
+    @Option(parsing: .unconditional, help: "Use only the first N test samples.")
     public var testLimit: Int?
 
     @Flag(help: "Take batches in file order instead of a seeded shuffle per epoch.")
@@ -58,7 +62,10 @@ public struct TrainingOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("Folder for history CSVs, charts and summaries.", valueName: "dir"))
     public var reportDir: String = "Reports"
 
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice).")
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "OpenBLAS threads (default: OpenBLAS's own choice, one per core).",
+        discussion: "On an idle 2-core machine 2 threads train this network about 1.4× faster than 1; "
+            + "when other processes keep the second core busy, 1 thread is faster."))
     public var threads: Int?
 
     public init() {}
@@ -73,8 +80,8 @@ public struct TrainingOptions: ParsableArguments, Sendable {
             guard parts.count == 2, widths.count == 2 else {
                 throw ValidationError("--hidden: expected two widths like 128,64, got '\(hidden)'")
             }
-            guard widths.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
-                throw ValidationError("--hidden: widths must be between 1 and 65536, got '\(hidden)'")
+            guard widths.allSatisfy({ (1...Self.maximumWidth).contains($0) }) else {
+                throw ValidationError("--hidden: widths must be between 1 and \(Self.maximumWidth), got '\(hidden)'")
             }
             return widths
         }
@@ -86,9 +93,26 @@ public struct TrainingOptions: ParsableArguments, Sendable {
                shuffle: !noShuffle)
     }
 
+    /// The largest `--epochs`: far beyond any useful run, small enough that every step's loss
+    /// (kept for compare-levels) fits in memory.
+    public static let maximumEpochs = 1_000_000
+    /// The largest `--batch-size` (a batch larger than the training set is the whole set).
+    public static let maximumBatchSize = 1 << 20
+    /// The largest hidden width: a 4096 × 4096 weight matrix is 64 MB of Float; wider layers
+    /// would exhaust memory before the first step instead of failing here with a message.
+    public static let maximumWidth = 4096
+
+    /// Checks every option before any work (ArgumentParser calls this after parsing; a
+    /// `ValidationError` becomes one `Error: …` line and exit status 64). Also creates the report
+    /// folder and checks, by writing a probe file, that it and the folders of `--save` and
+    /// `--save-init` accept files, so that a long run cannot end unable to write its results.
     public func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard (1...Self.maximumEpochs).contains(epochs) else {
+            throw ValidationError("--epochs must be between 1 and \(Self.maximumEpochs), got \(epochs)")
+        }
+        guard (1...Self.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 1 and \(Self.maximumBatchSize), got \(batchSize)")
+        }
         guard learningRate.isFinite, learningRate > 0 else {
             throw ValidationError("--learning-rate must be a finite number above 0, got \(learningRate)")
         }
@@ -97,23 +121,82 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
         _ = try hiddenSizes
         try ReportDirectory.checkWritable(reportDir)
+        if let save { try OutputFile.checkWritable(save, option: "--save") }
+        if let saveInit { try OutputFile.checkWritable(saveInit, option: "--save-init") }
     }
 }
 
 /// The report folder: created if missing, and checked for writing before any training starts.
 public enum ReportDirectory {
+    /// Creates `path` (and missing parents) if needed and checks that a file can be written in it.
+    ///
+    /// - Throws: `ValidationError` (exit status 64) `"--report-dir: <path> is a file, not a
+    ///   folder"`, `"--report-dir: cannot create <path>: <reason>"` or `"--report-dir: cannot
+    ///   write in <path>: <reason>"`.
     public static func checkWritable(_ path: String) throws {
-        let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw ValidationError("--report-dir: \(path) is a file, not a folder") }
-        } else {
-            do { try manager.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw ValidationError("--report-dir: cannot create \(path): \(error.localizedDescription)")
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw ValidationError("--report-dir: \(path) is a file, not a folder") }
+        } else if let reason = FolderProbe.createFolders(path) {
+            throw ValidationError("--report-dir: cannot create \(path): \(reason)")
+        }
+        if let reason = FolderProbe.writeProbe(in: path) {
+            throw ValidationError("--report-dir: cannot write in \(path): \(reason)")
+        }
+    }
+}
+
+/// A file the run will write at the end (`--save`, `--save-init`), checked before training.
+public enum OutputFile {
+    /// Checks that `path` names a file (not a folder) in an existing folder that accepts files.
+    ///
+    /// - Throws: `ValidationError` (exit status 64) naming the option and the problem.
+    public static func checkWritable(_ path: String, option: String) throws {
+        var isFolder: ObjCBool = false
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw ValidationError("\(option): '\(path)' is not a file path") }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw ValidationError("\(option): \(path) is a folder, not a file")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let parent = folder.isEmpty ? "." : folder
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationError("\(option): the folder \(parent) does not exist")
+        }
+        if let reason = FolderProbe.writeProbe(in: parent) {
+            throw ValidationError("\(option): cannot write in \(parent): \(reason)")
+        }
+    }
+}
+
+/// Folder checks with the system's own reasons (`strerror`), which name the actual problem:
+/// "Not a directory", "Read-only file system", "Permission denied", "No space left on device".
+enum FolderProbe {
+    /// `mkdir -p path`; returns why it failed, or nil.
+    static func createFolders(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                let reason = String(cString: strerror(errno))
+                return prefix == path ? reason : "\(prefix): \(reason)"
             }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), isFolder.boolValue else {
+                return "\(prefix) is a file, not a folder"
+            }
+            prefix += "/"
         }
-        guard manager.isWritableFile(atPath: path) else {
-            throw ValidationError("--report-dir: \(path) is not writable")
-        }
+        return nil
+    }
+
+    /// Creates and removes a hidden file in `folder` (permission bits alone do not say whether
+    /// root can write, or whether the file system is read-only); returns why it failed, or nil.
+    static func writeProbe(in folder: String) -> String? {
+        let probe = (folder as NSString).appendingPathComponent(".neural-levels-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        close(descriptor)
+        unlink(probe)
+        return nil
     }
 }

@@ -22,7 +22,7 @@ struct CompareLevelsCommand: ParsableCommand {
                                valueName: "list"))
     var levels: String = "1,2,3,4"
 
-    @Option(help: "Relative tolerance for losses and weights.")
+    @Option(parsing: .unconditional, help: "Relative tolerance for losses and weights.")
     var tolerance: Double = 1e-5
 
     @Flag(help: "Print the kernel calls of one training step of every level, side by side.")
@@ -30,6 +30,13 @@ struct CompareLevelsCommand: ParsableCommand {
 
     @Option(help: .hidden)      // test hook: make this level's learning rate differ slightly
     var perturbLevel: Int?
+
+    @Flag(help: ArgumentHelp("After the comparison, time every level over --repeats interleaved one-epoch rounds "
+        + "(medians, min–max, GFLOP/s, % of ceiling, peak RSS) and the small regression net at batch 32."))
+    var benchmark = false
+
+    @Option(help: "Rounds of the benchmark (with --benchmark).")
+    var repeats: Int = 5
 
     var levelNumbers: [Int] {
         get throws {
@@ -55,12 +62,19 @@ struct CompareLevelsCommand: ParsableCommand {
         guard tolerance.isFinite, tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
         }
+        guard (1...1000).contains(repeats) else {
+            throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)")
+        }
     }
 
     func run() throws {
+        Interruption.install()
         do {
+            let loadStart = DispatchTime.now().uptimeNanoseconds
             let experiment = try Experiment.prepare(options)
+            let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
             print("compare-levels: \(experiment.banner)")
+            fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
             let numbers = try levelNumbers
             if trace {
                 let traces = try Comparison.traceFirstStep(experiment, levels: numbers.compactMap(Level.numbered))
@@ -68,11 +82,29 @@ struct CompareLevelsCommand: ParsableCommand {
                 print(Comparison.traceText(traces))
                 return
             }
+            if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
             let settings = ComparisonSettings(levels: numbers, tolerance: tolerance, perturbedLevel: perturbLevel)
-            let outcome = try Comparison.run(experiment, settings: settings)
+            var outcome = try Comparison.run(experiment, settings: settings, shouldStop: { Interruption.isRequested })
             print("\n" + outcome.tableText)
+            if benchmark && !Interruption.isRequested && outcome.failure == nil {
+                outcome.benchmark = try Benchmark.run(
+                    experiment, levels: numbers.compactMap(Level.numbered), settings: BenchmarkSettings(repeats: repeats),
+                    dataLoadSeconds: loadSeconds, shouldStop: { Interruption.isRequested })
+                if let report = outcome.benchmark { print("\n" + report.text) }
+            }
+            // Ctrl-C / SIGTERM: write what completed (atomically), unless nothing did.
+            let interrupted = Interruption.isRequested
+            if interrupted && outcome.runs.allSatisfy({ $0.trained.result.epochs.isEmpty }) {
+                throw Interruption.reportedStop(
+                    "\(stopDetail(outcome, levels: numbers)); no epoch completed, so \(options.reportDir) was left as it was")
+            }
             let files = try outcome.writeReports(to: options.reportDir)
             print("\nReports: \(files.map { (options.reportDir as NSString).appendingPathComponent($0) }.joined(separator: ", "))")
+            if interrupted {
+                throw Interruption.reportedStop(
+                    "\(stopDetail(outcome, levels: numbers)); what completed is in "
+                        + (options.reportDir as NSString).appendingPathComponent("summary.json"))
+            }
             if let failure = outcome.failure { throw failure }
             print(outcome.bitwiseIdentical
                 ? "All levels are bitwise identical to Level \(outcome.referenceLevel)."
@@ -80,6 +112,20 @@ struct CompareLevelsCommand: ParsableCommand {
         } catch let error as NeuralLevelsError {
             throw reported(error)
         }
+    }
+
+    /// Where an interrupted comparison stopped: "level 2 stopped at epoch 3, step 17 (after that
+    /// step); levels 3, 4 not run".
+    func stopDetail(_ outcome: ComparisonOutcome, levels: [Int]) -> String {
+        guard let last = outcome.runs.last else { return "before training started" }
+        var text = Interruption.position(in: last.trained.result.stopError)
+            .map { "level \(last.level.id) stopped \($0) (after that step)" }
+            ?? "after level \(last.level.id) finished"
+        let notRun = levels.drop { $0 != last.level.id }.dropFirst()
+        if !notRun.isEmpty {
+            text += "; level\(notRun.count == 1 ? "" : "s") \(notRun.map(String.init).joined(separator: ", ")) not run"
+        }
+        return text
     }
 }
 

@@ -135,19 +135,25 @@ public struct TrainedLevel: Sendable {
 /// Trains `model` for `recipe.epochs` epochs on `train`, evaluating on `test` after each.
 ///
 /// Every level is driven by this loop, so every level sees the same batches (see
-/// ``BatchSchedule``). A non-finite loss stops training at that step; the result then holds the
-/// epochs completed and ``NeuralLevelsError/diverged(level:epoch:step:loss:)``.
+/// ``BatchSchedule``). A non-finite loss stops training at that step (and a non-finite test loss
+/// at the end of an epoch stops it after that epoch's last step); the result then holds the
+/// epochs completed and ``NeuralLevelsError/diverged(level:epoch:step:loss:)``. `shouldStop` is
+/// asked after every step; when it answers true (Ctrl-C) training stops there and the result
+/// holds the epochs completed and `.failure("interrupted at epoch E, step S")`.
 @inlinable
 public func train<Model: TrainableModel>(
     _ model: inout Model, level: String, train: Dataset<Model.Scalar>, test: Dataset<Model.Scalar>,
     recipe: Recipe, shouldStop: () -> Bool = { false },
     onEvent: (TrainingEvent) -> Void = { _ in }
 ) throws -> TrainingResult {
-    let schedule = BatchSchedule(sampleCount: train.count, batchSize: recipe.batchSize,
+    // A batch larger than the training set is the whole set: the same batches, without
+    // allocating room for samples that do not exist (or overflowing ⌈N / B⌉ for a huge B).
+    let schedule = BatchSchedule(sampleCount: train.count, batchSize: max(1, min(recipe.batchSize, train.count)),
                                  shuffle: recipe.shuffle, seed: recipe.seed)
-    var batch = train.makeBatch(capacity: recipe.batchSize)
+    var batch = train.makeBatch(capacity: schedule.batchSize)
     var result = TrainingResult()
-    result.stepLosses.reserveCapacity(schedule.stepsPerEpoch * recipe.epochs)
+    let (allSteps, overflow) = schedule.stepsPerEpoch.multipliedReportingOverflow(by: max(0, recipe.epochs))
+    result.stepLosses.reserveCapacity(overflow ? 1 << 20 : min(allSteps, 1 << 20))
 
     for epoch in 1...max(1, recipe.epochs) where recipe.epochs > 0 {
         onEvent(.epochStarted(epoch: epoch, steps: schedule.stepsPerEpoch))
@@ -179,6 +185,13 @@ public func train<Model: TrainableModel>(
         record.seconds = seconds
         result.epochs.append(record)
         onEvent(.epochEnded(record))
+        // The last step's update can itself overflow the weights: its loss was computed before
+        // the update, so only the evaluation shows it. Stop here rather than train on NaN.
+        guard record.testLoss.isFinite || test.count == 0 else {
+            result.stopError = .diverged(level: level, epoch: epoch, step: schedule.stepsPerEpoch,
+                                         loss: "\(record.testLoss) on the test set after the update")
+            return result
+        }
     }
     return result
 }

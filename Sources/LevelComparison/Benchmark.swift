@@ -1,0 +1,346 @@
+// Benchmark.swift — compare-levels --benchmark: how fast is each level, measured fairly.
+//
+// Teaches: how to time code on a shared, noisy machine. One epoch is one sample; every level,
+// and the BLAS ceiling, is measured once per round, round after round, so a burst of load from
+// elsewhere hits all of them alike; medians (with min–max) summarise the rounds. Speed is shown
+// four ways: seconds per epoch, samples per second, GFLOP/s of the epoch's matrix products, and
+// the fraction of the in-run ceiling (the epoch's gemm calls alone). Process CPU time per epoch
+// is reported beside wall time: it is what a loaded machine changes least. A second,
+// small-network figure (the regression net at batch 32) measures per-step overhead, where
+// arithmetic is negligible and every abstraction shows.
+// Leaves out: the levels' correctness (compare-levels checks that in the same run).
+
+import Foundation
+import Shared
+import TrainingCLI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a benchmark run measures.
+public struct BenchmarkSettings: Sendable {
+    /// Rounds: every level trains one epoch per round (and the ceiling is measured once).
+    public var repeats: Int
+    /// Whether to measure the small-network regime too.
+    public var smallNetwork: Bool
+    /// The small-network recipe: the regression net, `samples` samples, batch `batchSize`,
+    /// `epochs` epochs per round (the median epoch counts), as `torch_regression.py` runs it.
+    public var smallSamples: Int
+    public var smallBatchSize: Int
+    public var smallEpochs: Int
+
+    public init(repeats: Int = 5, smallNetwork: Bool = true, smallSamples: Int = 10_000,
+                smallBatchSize: Int = 32, smallEpochs: Int = 5) {
+        self.repeats = max(1, repeats)
+        self.smallNetwork = smallNetwork
+        self.smallSamples = smallSamples
+        self.smallBatchSize = smallBatchSize
+        self.smallEpochs = smallEpochs
+    }
+}
+
+/// The median and range of a set of measurements.
+public struct Spread: Codable, Sendable, Equatable {
+    public var median: Double
+    public var min: Double
+    public var max: Double
+
+    public init(_ values: [Double]) {
+        median = LevelComparison.median(values)
+        min = values.min() ?? .nan
+        max = values.max() ?? .nan
+    }
+
+    /// `f` applied to each end; for a decreasing `f` (rates from times) the ends swap.
+    func map(_ f: (Double) -> Double) -> Spread {
+        var result = self
+        result.median = f(median)
+        let (a, b) = (f(min), f(max))
+        result.min = Swift.min(a, b)
+        result.max = Swift.max(a, b)
+        return result
+    }
+}
+
+/// Everything `--benchmark` measured (the `benchmark` object of `summary.json`).
+public struct BenchmarkReport: Codable, Sendable {
+    public struct LevelResult: Codable, Sendable {
+        public var level: Int
+        public var name: String
+        /// Wall-clock seconds per epoch (training steps only) over the rounds.
+        public var secondsPerEpoch: Spread
+        /// Process CPU seconds per epoch (every thread, OpenBLAS's included).
+        public var cpuSecondsPerEpoch: Spread
+        /// Training samples per second at the median epoch, and over the rounds.
+        public var samplesPerSecond: Spread
+        /// GFLOP/s of the epoch's matrix products at that speed.
+        public var gflops: Spread
+        /// Ceiling time / level time, per round (each round's own ceiling), in percent.
+        public var percentOfCeiling: Spread
+        /// Level time / Level 4 time (median of per-round ratios); nil without Level 4.
+        public var ratioToLevel4: Double?
+        /// The process's peak resident memory after this level's rounds (MiB; it only grows).
+        public var peakRssMib: Double
+    }
+    public struct SmallNetworkResult: Codable, Sendable {
+        public var level: Int
+        public var name: String
+        /// Training steps per second at the median epoch of each round, over the rounds.
+        public var stepsPerSecond: Spread
+        /// The median, divided by `torch_regression.py`'s reference figure.
+        public var ratioToTorchReference: Double
+    }
+    public struct SmallNetwork: Codable, Sendable {
+        public var description: String
+        public var samples: Int
+        public var batchSize: Int
+        public var stepsPerEpoch: Int
+        public var epochsPerRound: Int
+        /// `../shared/peers/torch_regression.py` on this kind of machine (steps/s), for scale.
+        public var torchReferenceStepsPerSecond: Double
+        public var levels: [SmallNetworkResult]
+    }
+
+    public var repeats: Int
+    public var threads: Int
+    public var batchSize: Int
+    public var trainSamples: Int
+    public var stepsPerEpoch: Int
+    /// `Σ 2·m·n·k` over one epoch's gemm calls (27.26 GFLOP for 784-128-64-10 on 60,000).
+    public var gflopPerEpoch: Double
+    /// The in-run BLAS ceiling, seconds per epoch, one measurement per round.
+    public var ceilingSecondsPerEpoch: Spread
+    public var ceilingGflops: Double
+    /// Seconds spent reading and decoding the data set (nil when not measured).
+    public var dataLoadSeconds: Double?
+    /// The process's peak resident memory (getrusage `ru_maxrss`), MiB.
+    public var peakRssMib: Double
+    public var levels: [LevelResult]
+    public var smallNetwork: SmallNetwork?
+}
+
+/// `ru_maxrss` of this process, in MiB (Linux reports KiB).
+public func peakResidentMiB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// CPU time of the whole process (all threads), seconds.
+func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+public enum Benchmark {
+    /// The figure `../shared/peers/torch_regression.py` reaches on this kind of machine.
+    public static let torchRegressionStepsPerSecond = 5_800.0
+
+    /// Measures every level: `repeats` rounds of one epoch each (and one ceiling per round),
+    /// then, if asked, the small-network regime. Returns nil when `shouldStop` becomes true
+    /// (Ctrl-C): a partial benchmark is not reported.
+    public static func run(_ experiment: Experiment, levels: [Level], settings: BenchmarkSettings,
+                           dataLoadSeconds: Double? = nil,
+                           shouldStop: @escaping () -> Bool = { false },
+                           log: (String) -> Void = { print($0) }) throws -> BenchmarkReport? {
+        do {
+            return try measure(experiment, levels: levels, settings: settings, dataLoadSeconds: dataLoadSeconds,
+                               shouldStop: shouldStop, log: log)
+        } catch where shouldStop() {
+            return nil
+        }
+    }
+
+    static func measure(_ experiment: Experiment, levels: [Level], settings: BenchmarkSettings,
+                        dataLoadSeconds: Double?, shouldStop: @escaping () -> Bool,
+                        log: (String) -> Void) throws -> BenchmarkReport {
+        var recipe = experiment.options.recipe
+        recipe.epochs = 1
+        let schedule = BatchSchedule(sampleCount: experiment.train.count, batchSize: recipe.batchSize,
+                                     shuffle: recipe.shuffle, seed: recipe.seed)
+        var wall = [Int: [Double]](), cpu = [Int: [Double]](), peak = [Int: Double]()
+        var ceilings: [Double] = []
+        var flops = 0.0
+        log("\nBenchmark: \(settings.repeats) rounds of one epoch per level, \(BLASThreads.current) OpenBLAS thread(s)")
+        for round in 1...settings.repeats {
+            var line = "  round \(round):"
+            for level in levels {
+                let (seconds, cpuSeconds) = try timeOneEpoch(level, experiment: experiment, recipe: recipe,
+                                                             shouldStop: shouldStop)
+                wall[level.id, default: []].append(seconds)
+                cpu[level.id, default: []].append(cpuSeconds)
+                peak[level.id] = peakResidentMiB()
+                line += " L\(level.id) \(format(seconds, 3))s"
+                if shouldStop() { throw NeuralLevelsError.failure("benchmark interrupted in round \(round)") }
+            }
+            let ceiling = BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
+                                              batchSize: recipe.batchSize, repeats: 1)
+            ceilings.append(ceiling.secondsPerEpoch)
+            flops = ceiling.flopsPerEpoch
+            log(line + "  ceiling \(format(ceiling.secondsPerEpoch, 3))s")
+        }
+
+        let samples = Double(experiment.train.count)
+        let reference = wall[4]
+        let results = levels.map { level -> BenchmarkReport.LevelResult in
+            let times = wall[level.id] ?? []
+            let seconds = Spread(times)
+            let ratios = reference.map { ref in zip(times, ref).map { $0 / $1 } }
+            return BenchmarkReport.LevelResult(
+                level: level.id, name: level.name, secondsPerEpoch: seconds,
+                cpuSecondsPerEpoch: Spread(cpu[level.id] ?? []),
+                samplesPerSecond: seconds.map { samples / $0 },
+                gflops: seconds.map { flops / $0 / 1e9 },
+                percentOfCeiling: Spread(zip(ceilings, times).map { 100 * $0 / $1 }),
+                ratioToLevel4: ratios.map { median($0) },
+                peakRssMib: peak[level.id] ?? peakResidentMiB())
+        }
+        let ceiling = Spread(ceilings)
+        var report = BenchmarkReport(
+            repeats: settings.repeats, threads: BLASThreads.current, batchSize: recipe.batchSize,
+            trainSamples: experiment.train.count, stepsPerEpoch: schedule.stepsPerEpoch,
+            gflopPerEpoch: flops / 1e9, ceilingSecondsPerEpoch: ceiling,
+            ceilingGflops: flops / ceiling.median / 1e9, dataLoadSeconds: dataLoadSeconds,
+            peakRssMib: peakResidentMiB(), levels: results, smallNetwork: nil)
+        if settings.smallNetwork {
+            report.smallNetwork = try smallNetwork(levels: levels, settings: settings, seed: recipe.seed,
+                                                   shouldStop: shouldStop, log: log)
+        }
+        report.peakRssMib = peakResidentMiB()
+        return report
+    }
+
+    /// One level, one epoch from the initial weights: (wall seconds of the training steps,
+    /// process CPU seconds of the same span).
+    static func timeOneEpoch(_ level: Level, experiment: Experiment, recipe: Recipe,
+                             shouldStop: @escaping () -> Bool) throws -> (Double, Double) {
+        let clock = CPUClock()
+        let job = TrainingJob(level: "level \(level.id)", train: experiment.train, test: experiment.test,
+                              initialParameters: experiment.initialParameters, recipe: recipe,
+                              shouldStop: shouldStop, onEvent: clock.handle)
+        let trained = try level.train(job)
+        if let error = trained.result.stopError { throw error }
+        guard let record = trained.result.epochs.first else {
+            throw NeuralLevelsError.failure("benchmark: level \(level.id) finished no epoch")
+        }
+        return (record.seconds, clock.seconds.first ?? .nan)
+    }
+
+    /// The regression net (3 → 64 → 32 → 1) at batch 32 on `smallSamples` synthetic samples:
+    /// steps per second per level, rounds interleaved as above.
+    static func smallNetwork(levels: [Level], settings: BenchmarkSettings, seed: UInt64,
+                             shouldStop: @escaping () -> Bool,
+                             log: (String) -> Void) throws -> BenchmarkReport.SmallNetwork {
+        let data = SyntheticRegression.make(seed: seed, trainCount: settings.smallSamples, testCount: 1_000,
+                                            as: Float.self)
+        let shape = NetworkShape.standard(for: .regression)
+        let initial = NetworkParameters<Float>.glorotNormal(shape: shape, seed: seed)
+        let recipe = Recipe(epochs: settings.smallEpochs, batchSize: settings.smallBatchSize, learningRate: 0.1,
+                            seed: seed, shuffle: true)
+        let steps = BatchSchedule(sampleCount: data.train.count, batchSize: recipe.batchSize, shuffle: true,
+                                  seed: seed).stepsPerEpoch
+        log("\nSmall network: regression \(shape.sizes.map(String.init).joined(separator: "-")), batch "
+            + "\(recipe.batchSize), \(data.train.count) samples, \(recipe.epochs) epochs per round")
+        var rates = [Int: [Double]]()
+        for round in 1...settings.repeats {
+            var line = "  round \(round):"
+            for level in levels {
+                let job = TrainingJob(level: "level \(level.id)", train: data.train, test: data.test,
+                                      initialParameters: initial, recipe: recipe, shouldStop: shouldStop)
+                let trained = try level.train(job)
+                if let error = trained.result.stopError { throw error }
+                let rate = Double(steps) / median(trained.result.epochs.map(\.seconds))
+                rates[level.id, default: []].append(rate)
+                line += " L\(level.id) \(Int(rate.rounded())) steps/s"
+            }
+            log(line)
+        }
+        return BenchmarkReport.SmallNetwork(
+            description: "regression \(shape.sizes.map(String.init).joined(separator: "-")), batch \(recipe.batchSize), "
+                + "lr 0.1, \(data.train.count) samples; median epoch of \(recipe.epochs) per round",
+            samples: data.train.count, batchSize: recipe.batchSize, stepsPerEpoch: steps,
+            epochsPerRound: recipe.epochs, torchReferenceStepsPerSecond: torchRegressionStepsPerSecond,
+            levels: levels.map { level in
+                let spread = Spread(rates[level.id] ?? [])
+                return .init(level: level.id, name: level.name, stepsPerSecond: spread,
+                             ratioToTorchReference: spread.median / torchRegressionStepsPerSecond)
+            })
+    }
+}
+
+/// Process CPU time from an epoch's start to its last step (evaluation excluded), via the
+/// training loop's events.
+final class CPUClock {
+    var start = 0.0
+    var seconds: [Double] = []
+
+    func handle(_ event: TrainingEvent) {
+        switch event {
+        case .epochStarted: start = processCPUSeconds()
+        case let .stepEnded(_, step, steps, _, _) where step == steps: seconds.append(processCPUSeconds() - start)
+        default: break
+        }
+    }
+}
+
+extension BenchmarkReport {
+    /// The table `--benchmark` prints (and summary.md shows).
+    public var table: [[String]] {
+        var rows = [["level", "s/epoch median (min–max)", "CPU s/epoch", "samples/s", "GFLOP/s", "% ceiling",
+                     "× Level 4", "peak RSS MiB"]]
+        for level in levels {
+            let s = level.secondsPerEpoch
+            rows.append(["Level \(level.level) · \(level.name)",
+                         "\(format(s.median, 3)) (\(format(s.min, 3))–\(format(s.max, 3)))",
+                         format(level.cpuSecondsPerEpoch.median, 3),
+                         String(Int(level.samplesPerSecond.median.rounded())),
+                         format(level.gflops.median, 1), format(level.percentOfCeiling.median, 0) + "%",
+                         level.ratioToLevel4.map { format($0, 3) } ?? "—", format(level.peakRssMib, 0)])
+        }
+        let c = ceilingSecondsPerEpoch
+        rows.append(["BLAS ceiling (gemm only)", "\(format(c.median, 3)) (\(format(c.min, 3))–\(format(c.max, 3)))",
+                     "", String(Int((Double(trainSamples) / c.median).rounded())), format(ceilingGflops, 1), "100%",
+                     "", ""])
+        return rows
+    }
+
+    /// The small-network table: steps per second per level against the PyTorch reference.
+    public var smallNetworkTable: [[String]] {
+        guard let small = smallNetwork else { return [] }
+        var rows = [["level", "steps/s median (min–max)", "× torch_regression (\(Int(small.torchReferenceStepsPerSecond)))"]]
+        for level in small.levels {
+            let s = level.stepsPerSecond
+            rows.append(["Level \(level.level) · \(level.name)",
+                         "\(Int(s.median.rounded())) (\(Int(s.min.rounded()))–\(Int(s.max.rounded())))",
+                         format(level.ratioToTorchReference, 1) + "×"])
+        }
+        return rows
+    }
+
+    /// Both tables and the headline numbers, as text for the terminal.
+    public var text: String {
+        var lines = ["Benchmark: median of \(repeats) rounds, batch \(batchSize), \(threads) OpenBLAS thread(s), "
+                     + "\(format(gflopPerEpoch, 2)) GFLOP per epoch", "", alignedText(table)]
+        if smallNetwork != nil {
+            lines += ["", "Small network (\(smallNetwork!.description)):", "", alignedText(smallNetworkTable)]
+        }
+        lines += ["", "Peak resident memory \(format(peakRssMib, 1)) MiB"
+                  + (dataLoadSeconds.map { "; data loaded in \(format($0, 3)) s" } ?? "")]
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Rows as aligned columns: the first column left-aligned, the others right-aligned.
+func alignedText(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+    return rows.map { row in
+        row.enumerated().map { column, cell in
+            column == 0
+                ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[column] - cell.count) + cell
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}

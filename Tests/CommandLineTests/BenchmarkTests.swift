@@ -1,0 +1,64 @@
+// BenchmarkTests.swift — compare-levels --benchmark writes its measurements where a program can
+// read them. Only the shape of the report is checked: timings belong in the report, never in
+// an assertion.
+
+import Foundation
+import Testing
+
+@Suite("compare-levels --benchmark", .serialized)
+struct BenchmarkTests {
+    @Test("summary.json has a benchmark object with every key, the table is printed, the chart is drawn")
+    func benchmarkKeys() throws {
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let output = try runCompare(["--levels", "3,4", "--epochs", "1", "--train-limit", "640", "--test-limit", "100",
+                                     "--benchmark", "--repeats", "2", "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.contains("Benchmark: median of 2 rounds"))
+        #expect(output.standardOutput.contains("Small network"))
+
+        let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let benchmark = try #require(summary["benchmark"] as? [String: Any])
+        for key in ["repeats", "threads", "batch_size", "train_samples", "steps_per_epoch", "gflop_per_epoch",
+                    "ceiling_seconds_per_epoch", "ceiling_gflops", "data_load_seconds", "peak_rss_mib", "levels",
+                    "small_network"] {
+            #expect(benchmark[key] != nil, "benchmark.\(key)")
+        }
+        #expect(benchmark["repeats"] as? Int == 2 && benchmark["train_samples"] as? Int == 640)
+        #expect((benchmark["peak_rss_mib"] as? Double ?? 0) > 1)
+        // 454,400 FLOP per sample for 784-128-64-10 (27.26 GFLOP for 60,000 samples).
+        #expect(abs((benchmark["gflop_per_epoch"] as? Double ?? 0) - 640 * 454_400 / 1e9) < 1e-9)
+
+        let levels = try #require(benchmark["levels"] as? [[String: Any]])
+        #expect(levels.compactMap { $0["level"] as? Int } == [3, 4])
+        for level in levels {
+            for key in ["level", "name", "seconds_per_epoch", "cpu_seconds_per_epoch", "samples_per_second", "gflops",
+                        "percent_of_ceiling", "ratio_to_level4", "peak_rss_mib"] {
+                #expect(level[key] != nil, "benchmark.levels[].\(key)")
+            }
+            let seconds = try #require(level["seconds_per_epoch"] as? [String: Any])
+            let (median, low, high) = (seconds["median"] as? Double ?? .nan, seconds["min"] as? Double ?? .nan,
+                                       seconds["max"] as? Double ?? .nan)
+            #expect(low > 0 && low <= median && median <= high)
+        }
+        let small = try #require(benchmark["small_network"] as? [String: Any])
+        for key in ["batch_size", "samples", "steps_per_epoch", "torch_reference_steps_per_second", "levels"] {
+            #expect(small[key] != nil, "benchmark.small_network.\(key)")
+        }
+        #expect(small["batch_size"] as? Int == 32 && small["steps_per_epoch"] as? Int == 313)
+        let smallLevels = try #require(small["levels"] as? [[String: Any]])
+        #expect(smallLevels.allSatisfy { $0["steps_per_second"] is [String: Any] && $0["ratio_to_torch_reference"] is Double })
+
+        try expectChart(reports.appendingPathComponent("throughput.png").path)
+        let markdown = try String(contentsOf: reports.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(markdown.contains("## Benchmark"))
+    }
+
+    @Test("--repeats is validated")
+    func badRepeats() throws {
+        let output = try runCompare(["--benchmark", "--repeats", "0"])
+        #expect(output.status == 64)
+        #expect(output.standardError.contains("--repeats"))
+    }
+}

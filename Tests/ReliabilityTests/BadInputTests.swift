@@ -1,0 +1,173 @@
+// BadInputTests.swift — bad data files and bad checkpoints, through the executables: one line
+// on standard error naming the file (and the tensor), exit status 65, nothing trained, and a
+// report folder that already holds a good report left byte for byte as it was.
+//
+// Teaches: what a user sees for each kind of broken input, and that a failed run costs nothing
+// that was already there.
+// Leaves out: the parsers' own unit tests (SharedTests: IDXTests, GzipTests, SafetensorsTests).
+
+import Foundation
+import Shared
+import Testing
+
+/// One broken data file: which file, its bytes, and the reason the message must give.
+struct BrokenData: CustomTestStringConvertible, Sendable {
+    var label: String
+    var file: String
+    var bytes: @Sendable () -> [UInt8]
+    var reason: String
+
+    var testDescription: String { label }
+
+    static let cases: [BrokenData] = [
+        BrokenData(label: "truncated gzip", file: MNISTFiles.trainImages + ".gz",
+                   bytes: { Array(Gzip.compress(TinyMNIST.images(TinyMNIST.trainCount, seed: 1)).prefix(5000)) },
+                   reason: "gzip stream is truncated"),
+        BrokenData(label: "corrupt gzip", file: MNISTFiles.testLabels + ".gz",
+                   bytes: {
+                       var bytes = Gzip.compress(TinyMNIST.labels(TinyMNIST.testCount))
+                       for i in 12..<(bytes.count - 8) { bytes[i] ^= 0x5A }    // the DEFLATE body, not the trailer
+                       return bytes
+                   },
+                   reason: "corrupt gzip data"),
+        BrokenData(label: "2³² × 2³² header", file: MNISTFiles.trainImages,
+                   bytes: { makeIDX([UInt32.max, UInt32.max, 28], [1, 2, 3]) },
+                   reason: "header claims 4294967295 × 4294967295 × 28 values, more than can be addressed; file has 3 bytes of data"),
+        BrokenData(label: "image and label counts differ", file: MNISTFiles.trainLabels,
+                   bytes: { TinyMNIST.labels(TinyMNIST.trainCount - 1) },
+                   reason: "has 299 labels but "),
+        BrokenData(label: "label out of range", file: MNISTFiles.testLabels,
+                   bytes: { makeIDX([UInt32(TinyMNIST.testCount)], (0..<TinyMNIST.testCount).map { $0 == 17 ? 10 : 3 }) },
+                   reason: "label 10 at index 17 is not a class 0…9"),
+        BrokenData(label: "32×32 images", file: MNISTFiles.trainImages,
+                   bytes: { TinyMNIST.images(TinyMNIST.trainCount, seed: 1, side: 32) },
+                   reason: "images are 32×32 = 1024 features, the network expects 784"),
+        BrokenData(label: "payload shorter than the header says", file: MNISTFiles.testImages,
+                   bytes: { Array(TinyMNIST.images(TinyMNIST.testCount, seed: 2).dropLast(1)) },
+                   reason: "header claims 47040 bytes of data (60 × 28 × 28), file has 47039"),
+    ]
+}
+
+/// One broken regression checkpoint for `--init`, and what the message must say.
+struct BrokenCheckpoint: CustomTestStringConvertible, Sendable {
+    var label: String
+    var bytes: @Sendable () -> [UInt8]
+    var reason: String
+
+    var testDescription: String { label }
+
+    static let cases: [BrokenCheckpoint] = [
+        BrokenCheckpoint(label: "header length beyond the file", bytes: {
+            var bytes = regressionCheckpoint()
+            withUnsafeBytes(of: UInt64(1 << 40).littleEndian) { bytes.replaceSubrange(0..<8, with: $0) }
+            return bytes
+        }, reason: "header length 1099511627776 runs past the end of the file"),
+        BrokenCheckpoint(label: "invalid JSON", bytes: { rawSafetensors(#"{"fc1.weight": {"dtype": "#, [0, 0, 0, 0]) },
+                         reason: "header is not valid JSON"),
+        BrokenCheckpoint(label: "unknown dtype", bytes: { handWrittenCheckpoint { $0[2].dtype = "F17" } },
+                         reason: #"tensor fc2.weight: unknown dtype "F17" (only F32 and F64 are)"#),
+        BrokenCheckpoint(label: "offsets out of bounds", bytes: {
+            handWrittenCheckpoint { $0[5].begin += 1_000; $0[5].end += 1_000 }
+        }, reason: "tensor fc3.bias: data_offsets [10472, 10476] are outside the data buffer of 9476 bytes"),
+        BrokenCheckpoint(label: "overlapping tensors", bytes: {
+            handWrittenCheckpoint { $0[1].begin = 0; $0[1].end = 256 }
+        }, reason: "tensors fc1.bias [0, 256) and fc1.weight [0, 768) overlap"),
+        BrokenCheckpoint(label: "wrong shape", bytes: {
+            NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression, hidden: [32, 32]), seed: 1)
+                .safetensorsBytes()
+        }, reason: "fc1.weight has shape [32, 3], the network expects [64, 3]"),
+        BrokenCheckpoint(label: "wrong name", bytes: {
+            handWrittenCheckpoint { $0[3].name = "fc2.b" }
+        }, reason: "missing tensor fc2.bias"),
+        BrokenCheckpoint(label: "checkpoint of the other task", bytes: {
+            NetworkParameters<Float>.glorotNormal(shape: .standard(for: .classification), seed: 1).safetensorsBytes()
+        }, reason: #"checkpoint is for task "classification", the network is for regression"#),
+    ]
+}
+
+@Suite("Reliability: bad data and checkpoints through the executables")
+struct BadInputTests {
+    @Test("a broken data file: one line naming the file and the problem, exit 65, nothing trained",
+          arguments: BrokenData.cases)
+    func brokenData(_ broken: BrokenData) throws {
+        let scratch = try ScratchFolder()
+        let data = try TinyMNIST.write(in: scratch, replacing: [broken.file: broken.bytes()])
+        let output = try run("level4-manual", ["--data", data, "--epochs", "1", "--report-dir", scratch.path("reports")])
+        #expect(output.status == 65 && !output.endedBySignal, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.standardError.hasPrefix("error: \(data)/\(broken.file): "), "\(output.standardError)")
+        #expect(output.standardError.contains(broken.reason), "\(output.standardError)")
+        #expect(output.standardOutput.isEmpty)     // refused before the banner: nothing trained
+    }
+
+    @Test("the tiny data set itself is valid (so each broken case breaks exactly one thing)")
+    func tinyDataIsValid() throws {
+        let scratch = try ScratchFolder()
+        let data = try TinyMNIST.write(in: scratch)
+        let output = try run("level4-manual", ["--data", data, "--epochs", "1", "--report-dir", scratch.path("reports")])
+        #expect(output.status == 0, "\(output.standardError)")
+    }
+
+    @Test("compare-levels reports a broken data file the same way")
+    func brokenDataCompareLevels() throws {
+        let scratch = try ScratchFolder()
+        let data = try TinyMNIST.write(in: scratch, replacing: [MNISTFiles.trainImages: TinyMNIST.images(TinyMNIST.trainCount, seed: 1, side: 32)])
+        let output = try run("compare-levels", ["--levels", "3,4", "--data", data, "--report-dir", scratch.path("reports")])
+        #expect(output.status == 65 && output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.standardError.contains("images are 32×32 = 1024 features, the network expects 784"))
+    }
+
+    @Test("a broken --init checkpoint: one line naming the file and the tensor, exit 65",
+          arguments: BrokenCheckpoint.cases)
+    func brokenCheckpoint(_ broken: BrokenCheckpoint) throws {
+        let scratch = try ScratchFolder()
+        let file = try scratch.write(broken.bytes(), to: "init.safetensors")
+        let output = try run("level4-manual", ["--task", "regression", "--init", file, "--epochs", "1",
+                                               "--report-dir", scratch.path("reports")])
+        #expect(output.status == 65 && !output.endedBySignal, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.standardError.hasPrefix("error: checkpoint \(file): "), "\(output.standardError)")
+        #expect(output.standardError.contains(broken.reason), "\(output.standardError)")
+        #expect(output.standardOutput.isEmpty)
+    }
+
+    @Test("a valid --init checkpoint is accepted (so each broken case breaks exactly one thing)")
+    func validCheckpoint() throws {
+        let scratch = try ScratchFolder()
+        let hand = try scratch.write(handWrittenCheckpoint { _ in }, to: "zeros.safetensors")
+        let seeded = try scratch.write(regressionCheckpoint(), to: "seeded.safetensors")
+        for file in [hand, seeded] {
+            let output = try run("level4-manual", ["--task", "regression", "--init", file, "--epochs", "1",
+                                                   "--train-limit", "200", "--report-dir", scratch.path("reports")])
+            #expect(output.status == 0, "\(output.standardError)")
+        }
+    }
+
+    @Test("a corrupt data file or checkpoint leaves a good report byte-identical")
+    func goodReportUntouched() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("reports")
+        let good = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--epochs", "1",
+                                              "--train-limit", "500", "--test-limit", "100", "--report-dir", reports])
+        try #require(good.status == 0, "\(good.standardError)")
+        let single = try run("level4-manual", ["--task", "regression", "--epochs", "1", "--train-limit", "500",
+                                               "--test-limit", "100", "--report-dir", reports])
+        try #require(single.status == 0, "\(single.standardError)")
+        let before = try snapshot(reports)
+        #expect(before["summary.json"] != nil && before["history-level4.csv"] != nil)
+
+        let data = try TinyMNIST.write(in: scratch, replacing: [MNISTFiles.trainLabels: TinyMNIST.labels(5)])
+        let checkpoint = try scratch.write(handWrittenCheckpoint { $0[0].dtype = "BF16" }, to: "bad.safetensors")
+        let runs: [(String, [String])] = [
+            ("compare-levels", ["--levels", "3,4", "--data", data]),
+            ("compare-levels", ["--task", "regression", "--levels", "3,4", "--init", checkpoint]),
+            ("level4-manual", ["--data", data]),
+            ("level4-manual", ["--task", "regression", "--init", checkpoint]),
+        ]
+        for (executable, arguments) in runs {
+            let output = try run(executable, arguments + ["--epochs", "1", "--report-dir", reports])
+            #expect(output.status == 65, "\(executable) \(arguments): \(output.standardError)")
+            #expect(try snapshot(reports) == before, "\(executable) \(arguments) changed the report folder")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+// DivergenceTests.swift — a learning rate that makes the loss overflow: caught at the step it
+// happens, one line naming the level, epoch and step with a hint, the completed epochs still
+// written, no checkpoint overwritten, exit status 1 — and never a crash, even in the report.
+//
+// Teaches: divergence is a result to report, not a failure of the program.
+// Leaves out: choosing a good learning rate.
+
+import Foundation
+import Testing
+
+/// `error: level N diverged at epoch E, step S: loss is inf; try a lower --learning-rate`
+func isDivergenceLine(_ line: Substring, level: Int) -> Bool {
+    guard let match = line.wholeMatch(
+        of: #/error: level (\d) diverged at epoch \d+, step \d+: loss is (-?inf|nan)[^;]*; try a lower --learning-rate/#)
+    else { return false }
+    return String(match.output.1) == String(level)
+}
+
+@Suite("Reliability: divergence")
+struct DivergenceTests {
+    @Test("level4-manual --learning-rate 50: one line with level, epoch, step and hint; exit 1; --save untouched")
+    func singleLevel() throws {
+        let scratch = try ScratchFolder()
+        let weights = try scratch.write([42], to: "previous.safetensors")   // a checkpoint from before
+        let output = try run("level4-manual", ["--task", "regression", "--learning-rate", "50", "--epochs", "3",
+                                               "--report-dir", scratch.path("reports"), "--save", weights])
+        #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.errorLines.first.map { isDivergenceLine($0, level: 4) } == true, "\(output.standardError)")
+        let csv = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("epoch,train_loss,test_loss,test_r2,seconds\n"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == Data([42]), "diverged weights replaced --save")
+    }
+
+    @Test("divergence after a completed epoch: that epoch is in the history, the step is in the message")
+    func afterCompletedEpochs() throws {
+        let scratch = try ScratchFolder()
+        let output = try run("level4-manual", ["--task", "regression", "--learning-rate", "2", "--epochs", "10",
+                                               "--train-limit", "2000", "--test-limit", "200",
+                                               "--report-dir", scratch.path("reports")])
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.count == 1)
+        #expect(output.standardError.contains("level 4 diverged at epoch 2, step 6: loss is inf"), "\(output.standardError)")
+        let rows = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(rows.count == 2 && rows[1].hasPrefix("1,"), "\(rows)")
+    }
+
+    @Test("an update that overflows on the epoch's last step is caught by the evaluation, not trained on")
+    func lastStepOverflow() throws {
+        let scratch = try ScratchFolder()
+        // One step per epoch: its loss is computed before the update, so only the test loss
+        // after the epoch shows the overflow.
+        let output = try run("level4-manual", ["--task", "regression", "--learning-rate", "1e30", "--epochs", "3",
+                                               "--train-limit", "64", "--report-dir", scratch.path("reports")])
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.standardError == "error: level 4 diverged at epoch 1, step 1: loss is inf on the test set "
+                + "after the update; try a lower --learning-rate\n")
+        let rows = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(rows.count == 2 && rows[1].hasPrefix("1,") && rows[1].contains(",inf,"), "\(rows)")
+    }
+
+    @Test("compare-levels with a diverging learning rate: report written, every level stopped at the same step, exit 1")
+    func compareLevels() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("reports")
+        let output = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--learning-rate", "50",
+                                                "--epochs", "3", "--report-dir", reports])
+        #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.errorLines.first.map { isDivergenceLine($0, level: 3) } == true, "\(output.standardError)")
+
+        let data = try Data(contentsOf: URL(fileURLWithPath: reports + "/summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let levels = try #require(summary["levels"] as? [[String: Any]])
+        let stops = levels.compactMap { $0["stopped"] as? String }
+        #expect(stops.count == 2 && stops.allSatisfy { $0.contains("diverged at epoch 1, step") })
+        // The same step in both levels: they computed the same (overflowing) numbers.
+        let steps = Set(stops.map { $0.replacingOccurrences(of: #"level \d"#, with: "", options: .regularExpression) })
+        #expect(steps.count == 1, "\(stops)")
+        let agreement = try #require(summary["agreement"] as? [String: Any])
+        #expect(agreement["bitwise_identical"] as? Bool == true)
+        for file in ["summary.md", "history-level3.csv", "history-level4.csv", "loss.png", "regression-4d.png"] {
+            #expect(FileManager.default.fileExists(atPath: reports + "/" + file), "\(file)")
+        }
+    }
+}

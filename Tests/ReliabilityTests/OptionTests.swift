@@ -1,0 +1,119 @@
+// OptionTests.swift — every command-line option is checked before any work: exit status 64,
+// an `Error:` line naming the option, nothing printed on standard output (no banner: no data
+// was loaded), and no report folder created where one could not be.
+//
+// Teaches: validate first, work second — a typo must not cost a training run.
+// Leaves out: the options' meaning (CommandLineTests runs them).
+
+import Foundation
+import Testing
+
+@Suite("Reliability: options validated before any work")
+struct OptionTests {
+    /// Options every executable shares, each wrong in one way, and the option the message names.
+    static let sharedCases: [(arguments: [String], names: String)] = [
+        (["--epochs", "0"], "--epochs"), (["--epochs", "1000001"], "--epochs"),
+        (["--batch-size", "0"], "--batch-size"), (["--batch-size", "9223372036854775807"], "--batch-size"),
+        (["--learning-rate", "0"], "--learning-rate"), (["--learning-rate", "-0.1"], "--learning-rate"),
+        (["--learning-rate", "inf"], "--learning-rate"), (["--learning-rate", "nan"], "--learning-rate"),
+        (["--train-limit", "0"], "--train-limit"), (["--test-limit", "0"], "--test-limit"),
+        (["--hidden", "0,64"], "--hidden"), (["--hidden", "64"], "--hidden"), (["--hidden", "100000,64"], "--hidden"),
+        (["--hidden", "64,x"], "--hidden"), (["--threads", "0"], "--threads"), (["--threads", "100000"], "--threads"),
+        (["--task", "segmentation"], "--task"), (["--epochs", "three"], "--epochs"),
+    ]
+
+    @Test("level4-manual: each bad shared option is refused with exit 64 before any work")
+    func sharedOptions() throws {
+        let scratch = try ScratchFolder()
+        for (arguments, option) in Self.sharedCases {
+            let output = try run("level4-manual", arguments + ["--report-dir", scratch.path("reports")])
+            #expect(output.status == 64, "\(arguments): \(output.standardError)")
+            #expect(output.standardOutput.isEmpty, "\(arguments) did work: \(output.standardOutput)")
+            #expect(output.errorLines.first?.hasPrefix("Error: ") == true, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.first?.contains(option) == true, "\(arguments): \(output.standardError)")
+        }
+    }
+
+    @Test("a negative number is refused for what it is, not as an unknown option")
+    func negativeNumbers() throws {
+        let cases: [(executable: String, arguments: [String], message: String)] = [
+            ("level4-manual", ["--learning-rate", "-1"], "Error: --learning-rate must be a finite number above 0, got -1.0"),
+            ("level4-manual", ["--epochs", "-3"], "Error: --epochs must be between 1 and 1000000, got -3"),
+            ("level4-manual", ["--hidden", "-1,5"], "Error: --hidden: widths must be between 1 and 4096, got '-1,5'"),
+            ("compare-levels", ["--tolerance", "-1"], "Error: --tolerance must be a finite number ≥ 0, got -1.0"),
+        ]
+        for (executable, arguments, message) in cases {
+            let output = try run(executable, arguments)
+            #expect(output.status == 64, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.first.map(String.init) == message, "\(output.standardError)")
+        }
+    }
+
+    @Test("compare-levels: --levels only 1–4 without duplicates, --tolerance ≥ 0, and the shared options",
+          arguments: [
+              ["--levels", "0"], ["--levels", "5"], ["--levels", "2,2"], ["--levels", "1,,2"], ["--levels", ""],
+              ["--levels", "four"], ["--tolerance", "-1e-9"], ["--tolerance", "nan"], ["--tolerance", "inf"],
+              ["--epochs", "0"], ["--learning-rate", "0"], ["--batch-size", "0"],
+          ])
+    func compareLevelsOptions(_ arguments: [String]) throws {
+        let scratch = try ScratchFolder()
+        let output = try run("compare-levels", arguments + ["--report-dir", scratch.path("reports")])
+        #expect(output.status == 64, "\(arguments): \(output.standardError)")
+        #expect(output.standardOutput.isEmpty)
+        #expect(output.errorLines.first?.contains(arguments[0]) == true, "\(arguments): \(output.standardError)")
+    }
+
+    @Test("--report-dir that is a file, or that cannot be created, is refused before training")
+    func reportDirectory() throws {
+        let scratch = try ScratchFolder()
+        let file = try scratch.write([1, 2, 3], to: "a-file")
+        // Tests run as root, which permission bits do not stop: a path under a regular file can
+        // never be created, by anyone.
+        let cases: [(path: String, message: String)] = [
+            (file, "Error: --report-dir: \(file) is a file, not a folder"),
+            (file + "/sub", "Error: --report-dir: cannot create \(file)/sub: \(file) is a file, not a folder"),
+            (file + "/sub/deeper", "Error: --report-dir: cannot create \(file)/sub/deeper: \(file) is a file, not a folder"),
+        ]
+        for executable in ["level4-manual", "compare-levels"] {
+            for (path, message) in cases {
+                let output = try run(executable, ["--task", "regression", "--epochs", "1", "--report-dir", path])
+                #expect(output.status == 64, "\(executable) \(path): \(output.standardError)")
+                #expect(output.errorLines.first.map(String.init) == message, "\(output.standardError)")
+                #expect(output.standardOutput.isEmpty)
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == Data([1, 2, 3]))
+    }
+
+    @Test("a missing --report-dir is created (with its parents) and left without probe files")
+    func reportDirectoryCreated() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("a/b/reports")
+        let output = try run("level4-manual", ["--task", "regression", "--epochs", "1", "--train-limit", "100",
+                                               "--report-dir", reports])
+        #expect(output.status == 0, "\(output.standardError)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: reports)
+        #expect(entries.contains("history-level4.csv"))
+        #expect(!entries.contains { $0.hasPrefix(".") }, "\(entries)")
+    }
+
+    @Test("--save and --save-init must be writable files in existing folders, checked before training")
+    func saveDestinations() throws {
+        let scratch = try ScratchFolder()
+        let file = try scratch.write([7], to: "a-file")
+        let cases: [(arguments: [String], message: String)] = [
+            (["--save", scratch.path("missing/w.safetensors")],
+             "Error: --save: the folder \(scratch.path("missing")) does not exist"),
+            (["--save", scratch.path + "/"], "Error: --save: '\(scratch.path)/' is not a file path"),
+            (["--save", scratch.path], "Error: --save: \(scratch.path) is a folder, not a file"),
+            (["--save-init", file + "/w.safetensors"], "Error: --save-init: the folder \(file) does not exist"),
+        ]
+        for (arguments, message) in cases {
+            let output = try run("level4-manual", ["--task", "regression", "--epochs", "1",
+                                                   "--report-dir", scratch.path("reports")] + arguments)
+            #expect(output.status == 64, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.first.map(String.init) == message, "\(output.standardError)")
+            #expect(output.standardOutput.isEmpty)
+        }
+    }
+}

@@ -107,20 +107,21 @@ let package = Package(
             ]),
 
         // MARK: Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "CCairo"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
         .testTarget(
             name: "CommandLineTests",
             dependencies: [
-                "Shared", "Charts", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
+                "Shared", "Charts", "TestSupport", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
                 "compare-levels",
             ]),
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
-        .testTarget(name: "ReliabilityTests", dependencies: ["Shared", "level4-manual", "compare-levels"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["Shared", "TestSupport", "level4-manual", "compare-levels"]),
 
         // MARK: The original MNIST, for users with the internet (checksums verified, atomic writes)
         .executableTarget(
@@ -130,7 +131,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Against a loopback HTTP server (python3 -m http.server) serving fixture files.
-        .testTarget(name: "DownloadTests", dependencies: ["Shared", "download-data"]),
+        .testTarget(name: "DownloadTests", dependencies: ["Shared", "TestSupport", "download-data"]),
         // Every line of every swift block in the DocC articles appears in Sources/.
         .testTarget(name: "DocumentationTests"),
     ]

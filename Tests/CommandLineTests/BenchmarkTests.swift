@@ -3,6 +3,7 @@
 // an assertion.
 
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("compare-levels --benchmark", .serialized)

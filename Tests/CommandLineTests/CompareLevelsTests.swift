@@ -3,6 +3,7 @@
 
 import Charts
 import Foundation
+import TestSupport
 import Testing
 
 /// The levels every test here compares (the default is all four).

@@ -6,6 +6,7 @@
 
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 @Suite("download-data against a loopback HTTP server")

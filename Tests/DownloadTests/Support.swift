@@ -5,11 +5,12 @@
 // started on a port the operating system picks (port 0, read back from the server's first
 // line), serves files the test wrote; a twenty-line Python handler misbehaves on purpose (announces
 // more bytes than it sends, then hangs up or goes silent) for a truncated or a stalled transfer.
-// Leaves out: TLS (the client code is the same for https; only the scheme differs). Test targets
-// cannot share files, so the process helper is a compact copy of CommandLineTests' `run`.
+// Leaves out: TLS (the client code is the same for https; only the scheme differs). The process
+// helpers are in TestSupport.
 
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -17,25 +18,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Where SwiftPM put the executables (next to the test bundle).
-let productsDirectory: URL = {
-    #if os(macOS)
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    #endif
-    return Bundle.main.bundleURL
-}()
-
-struct ProcessOutput {
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
-
-    /// Standard error's non-empty lines.
-    var errorLines: [Substring] { standardError.split(separator: "\n") }
-}
 
 /// The environment for child processes: this one without proxy settings (a proxy would be
 /// asked for 127.0.0.1), and with `NEURAL_LEVELS_DATA` unset (every test passes `--data`).
@@ -49,27 +31,12 @@ let childEnvironment: [String: String] = {
 
 /// Runs `download-data` to completion.
 func downloadData(_ arguments: [String]) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = productsDirectory.appendingPathComponent("download-data")
-    process.arguments = arguments
-    process.environment = childEnvironment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus,
-                         standardOutput: String(decoding: outData, as: UTF8.self),
-                         standardError: String(decoding: errData, as: UTF8.self))
+    try run("download-data", arguments, environment: childEnvironment)
 }
 
 /// A new empty folder, removed by the caller.
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("NeuralLevelsDownload-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    try TestSupport.temporaryDirectory(prefix: "NeuralLevelsDownload")
 }
 
 /// Every name in `folder`, hidden ones (a leftover `.name.tmp-…`) included; empty if it is missing.

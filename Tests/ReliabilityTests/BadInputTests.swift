@@ -8,6 +8,7 @@
 
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 /// One broken data file: which file, its bytes, and the reason the message must give.

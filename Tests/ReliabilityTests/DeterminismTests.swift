@@ -13,6 +13,7 @@
 // hashes only between runs with the same one).
 
 import Foundation
+import TestSupport
 import Testing
 
 /// Every level's `weights_sha256` and per-epoch losses from one compare-levels run.

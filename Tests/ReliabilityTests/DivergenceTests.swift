@@ -6,6 +6,7 @@
 // Leaves out: choosing a good learning rate.
 
 import Foundation
+import TestSupport
 import Testing
 
 /// `error: level N diverged at epoch E, step S: loss is inf; try a lower --learning-rate`

@@ -8,6 +8,7 @@
 // goes to the one process, which is what the handler sees either way).
 
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -6,6 +6,7 @@
 // Leaves out: the options' meaning (CommandLineTests runs them).
 
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Reliability: options validated before any work")

@@ -10,6 +10,7 @@
 // executables use (it streams the images file from disk) against the in-memory one.
 
 import Foundation
+import TestSupport
 import Testing
 @testable import Shared
 

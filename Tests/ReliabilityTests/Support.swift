@@ -5,11 +5,12 @@
 //
 // Teaches: how to test what a program does with bad input and signals — from outside, by exit
 // status, standard error and the files left behind, not by calling its functions.
-// Leaves out: the executables' normal results (CommandLineTests checks those). Test targets
-// cannot share files, so the process helper is a compact copy of CommandLineTests' `run`.
+// Leaves out: the executables' normal results (CommandLineTests checks those). The process
+// helpers are in TestSupport.
 
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -17,109 +18,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Where SwiftPM put the executables (next to the test bundle).
-let productsDirectory: URL = {
-    #if os(macOS)
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    #endif
-    return Bundle.main.bundleURL
-}()
-
-/// How a finished process ended and what it printed.
-struct ProcessOutput {
-    /// The exit status, or the signal number when a signal ended it (`endedBySignal`).
-    var status: Int32
-    var endedBySignal: Bool
-    var standardOutput: String
-    var standardError: String
-
-    /// Standard error's non-empty lines.
-    var errorLines: [Substring] { standardError.split(separator: "\n") }
-}
-
-/// One of the package's executables, started in the background; its output is collected as it
-/// arrives, so a test can wait for a line and then send a signal.
-final class RunningProcess: @unchecked Sendable {
-    private let process = Process()
-    private let lock = NSLock()
-    private var output = Data()
-    private var errors = Data()
-    private let readers = DispatchGroup()
-
-    init(_ executable: String, _ arguments: [String]) throws {
-        process.executableURL = productsDirectory.appendingPathComponent(executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        collect(out.fileHandleForReading) { $0.output.append($1) }
-        collect(err.fileHandleForReading) { $0.errors.append($1) }
-    }
-
-    /// Reads `handle` on its own thread until end of file, appending each chunk under the lock.
-    private func collect(_ handle: FileHandle, into append: @escaping @Sendable (RunningProcess, Data) -> Void) {
-        readers.enter()
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                lock.withLock { append(self, chunk) }
-            }
-            readers.leave()
-        }
-    }
-
-    var processIdentifier: Int32 { process.processIdentifier }
-
-    /// Standard output so far.
-    var standardOutputSoFar: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
-
-    /// Waits until standard output contains lines starting with each of `prefixes`, in that
-    /// order (true), or the process ends or `timeout` seconds pass first (false).
-    func waitForLines(startingWith prefixes: [String], timeout: Double = 120) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            var remaining = prefixes[...]
-            for line in standardOutputSoFar.split(separator: "\n") where remaining.first.map(line.hasPrefix) == true {
-                remaining = remaining.dropFirst()
-            }
-            if remaining.isEmpty { return true }
-            if !process.isRunning { return false }
-            usleep(10_000)
-        }
-        return false
-    }
-
-    /// Waits for a line starting with `prefix` (see ``waitForLines(startingWith:timeout:)``).
-    func waitForLine(startingWith prefix: String, timeout: Double = 120) -> Bool {
-        waitForLines(startingWith: [prefix], timeout: timeout)
-    }
-
-    /// Sends `signal` to the process.
-    func send(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
-    }
-
-    /// Waits for the process to end and for its output to be read.
-    func finish() -> ProcessOutput {
-        process.waitUntilExit()
-        readers.wait()
-        return lock.withLock {
-            ProcessOutput(status: process.terminationStatus, endedBySignal: process.terminationReason == .uncaughtSignal,
-                          standardOutput: String(decoding: output, as: UTF8.self),
-                          standardError: String(decoding: errors, as: UTF8.self))
-        }
-    }
-}
-
-/// Runs one of the package's executables to completion.
-func run(_ executable: String, _ arguments: [String]) throws -> ProcessOutput {
-    try RunningProcess(executable, arguments).finish()
-}
 
 /// A fresh folder under the system temp folder, removed when the value is released.
 final class ScratchFolder {

@@ -94,3 +94,21 @@ public enum HistoryCSV {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+extension ParsableCommand {
+    /// Like `main()`, except that a command-line error is one line on standard error
+    /// (`error: --epochs must be …`) with exit status 64, as DESIGN.md asks, instead of the
+    /// message followed by the usage. `--help` still prints the help, and errors that `run()`
+    /// already reported (an `ExitCode`) just set the exit status.
+    public static func mainWithOneLineErrors() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            FileHandle.standardError.write(Data(("error: " + message(for: error) + "\n").utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+}

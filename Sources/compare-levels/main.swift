@@ -129,4 +129,4 @@ struct CompareLevelsCommand: ParsableCommand {
     }
 }
 
-CompareLevelsCommand.main()
+CompareLevelsCommand.mainWithOneLineErrors()

@@ -39,4 +39,4 @@ struct Level1HighLevelCommand: ParsableCommand {
     }
 }
 
-Level1HighLevelCommand.main()
+Level1HighLevelCommand.mainWithOneLineErrors()

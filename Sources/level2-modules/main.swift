@@ -21,4 +21,4 @@ struct Level2ModulesCommand: ParsableCommand {
     }
 }
 
-Level2ModulesCommand.main()
+Level2ModulesCommand.mainWithOneLineErrors()

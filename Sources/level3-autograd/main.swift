@@ -24,4 +24,4 @@ struct Level3AutogradCommand: ParsableCommand {
     }
 }
 
-Level3AutogradCommand.main()
+Level3AutogradCommand.mainWithOneLineErrors()

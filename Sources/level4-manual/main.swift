@@ -21,4 +21,4 @@ struct Level4ManualCommand: ParsableCommand {
     }
 }
 
-Level4ManualCommand.main()
+Level4ManualCommand.mainWithOneLineErrors()

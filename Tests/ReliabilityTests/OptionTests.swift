@@ -30,18 +30,19 @@ struct OptionTests {
             let output = try run("level4-manual", arguments + ["--report-dir", scratch.path("reports")])
             #expect(output.status == 64, "\(arguments): \(output.standardError)")
             #expect(output.standardOutput.isEmpty, "\(arguments) did work: \(output.standardOutput)")
-            #expect(output.errorLines.first?.hasPrefix("Error: ") == true, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.first?.hasPrefix("error: ") == true, "\(arguments): \(output.standardError)")
             #expect(output.errorLines.first?.contains(option) == true, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.count == 1, "\(arguments): one line, not \(output.standardError)")
         }
     }
 
     @Test("a negative number is refused for what it is, not as an unknown option")
     func negativeNumbers() throws {
         let cases: [(executable: String, arguments: [String], message: String)] = [
-            ("level4-manual", ["--learning-rate", "-1"], "Error: --learning-rate must be a finite number above 0, got -1.0"),
-            ("level4-manual", ["--epochs", "-3"], "Error: --epochs must be between 1 and 1000000, got -3"),
-            ("level4-manual", ["--hidden", "-1,5"], "Error: --hidden: widths must be between 1 and 4096, got '-1,5'"),
-            ("compare-levels", ["--tolerance", "-1"], "Error: --tolerance must be a finite number ≥ 0, got -1.0"),
+            ("level4-manual", ["--learning-rate", "-1"], "error: --learning-rate must be a finite number above 0, got -1.0"),
+            ("level4-manual", ["--epochs", "-3"], "error: --epochs must be between 1 and 1000000, got -3"),
+            ("level4-manual", ["--hidden", "-1,5"], "error: --hidden: widths must be between 1 and 4096, got '-1,5'"),
+            ("compare-levels", ["--tolerance", "-1"], "error: --tolerance must be a finite number ≥ 0, got -1.0"),
         ]
         for (executable, arguments, message) in cases {
             let output = try run(executable, arguments)
@@ -71,9 +72,9 @@ struct OptionTests {
         // Tests run as root, which permission bits do not stop: a path under a regular file can
         // never be created, by anyone.
         let cases: [(path: String, message: String)] = [
-            (file, "Error: --report-dir: \(file) is a file, not a folder"),
-            (file + "/sub", "Error: --report-dir: cannot create \(file)/sub: \(file) is a file, not a folder"),
-            (file + "/sub/deeper", "Error: --report-dir: cannot create \(file)/sub/deeper: \(file) is a file, not a folder"),
+            (file, "error: --report-dir: \(file) is a file, not a folder"),
+            (file + "/sub", "error: --report-dir: cannot create \(file)/sub: \(file) is a file, not a folder"),
+            (file + "/sub/deeper", "error: --report-dir: cannot create \(file)/sub/deeper: \(file) is a file, not a folder"),
         ]
         for executable in ["level4-manual", "compare-levels"] {
             for (path, message) in cases {
@@ -104,10 +105,10 @@ struct OptionTests {
         let file = try scratch.write([7], to: "a-file")
         let cases: [(arguments: [String], message: String)] = [
             (["--save", scratch.path("missing/w.safetensors")],
-             "Error: --save: the folder \(scratch.path("missing")) does not exist"),
-            (["--save", scratch.path + "/"], "Error: --save: '\(scratch.path)/' is not a file path"),
-            (["--save", scratch.path], "Error: --save: \(scratch.path) is a folder, not a file"),
-            (["--save-init", file + "/w.safetensors"], "Error: --save-init: the folder \(file) does not exist"),
+             "error: --save: the folder \(scratch.path("missing")) does not exist"),
+            (["--save", scratch.path + "/"], "error: --save: '\(scratch.path)/' is not a file path"),
+            (["--save", scratch.path], "error: --save: \(scratch.path) is a folder, not a file"),
+            (["--save-init", file + "/w.safetensors"], "error: --save-init: the folder \(file) does not exist"),
         ]
         for (arguments, message) in cases {
             let output = try run("level4-manual", ["--task", "regression", "--epochs", "1",

@@ -225,34 +225,20 @@ extension Model {
         return try evaluate(data, batchSize: batchSize, compilation: compilation)
     }
 
-    /// Loss `Σ_chunks L·B / N` (as Shared's `evaluate` sums it) and the metrics, from the outputs
-    /// the shared loop reports (softmax probabilities, or predictions).
+    /// Loss `Σ_chunks L·B / N` and the metrics, added up by Shared's `evaluationTotals` (the same
+    /// walk the shared epoch loop evaluates with) from this model's `evaluate(_:)` outputs.
     private func evaluate(_ data: Dataset<Float>, batchSize: Int, compilation: Compilation) throws -> Logs {
         guard batchSize >= 1 else {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
-        var lossSum = 0.0
-        var correct = 0
-        var rSquared = RSquaredAccumulator()
-        var start = 0
-        while start < data.count {
-            let chunk = data.batch(rows: start..<min(start + batchSize, data.count))
-            let (loss, outputs) = try evaluateChecked(chunk, compilation: compilation)
-            lossSum += Double(loss) * Double(chunk.count)
-            if compilation.task == .classification {
-                correct += correctPredictions(outputs, labels: chunk.labels)
-            } else {
-                rSquared.add(predictions: outputs, targets: chunk.targets)
-            }
-            start += batchSize
-        }
-        let n = Double(max(1, data.count))
-        var logs: Logs = ["loss": lossSum / n]
+        var model = self
+        let totals = try Shared.evaluationTotals(&model, on: data, chunkSize: batchSize)
+        var logs: Logs = ["loss": totals.meanLoss]
         for metric in compilation.metrics {
             switch metric {
-            case .accuracy: logs[metric.key] = Double(correct) / n
-            case .meanSquaredError: logs[metric.key] = rSquared.meanSquaredError
-            case .r2: logs[metric.key] = rSquared.value
+            case .accuracy: logs[metric.key] = totals.accuracy
+            case .meanSquaredError: logs[metric.key] = totals.rSquared.meanSquaredError
+            case .r2: logs[metric.key] = totals.rSquared.value
             }
         }
         return logs
@@ -263,10 +249,6 @@ extension Model {
     public func evaluate(_ batch: Batch<Float>) throws -> (loss: Float, outputs: Matrix<Float>) {
         let compilation = try requireCompilation(for: "evaluate(_:)")
         try check(batch, compilation: compilation)
-        return try evaluateChecked(batch, compilation: compilation)
-    }
-
-    private func evaluateChecked(_ batch: Batch<Float>, compilation: Compilation) throws -> (loss: Float, outputs: Matrix<Float>) {
         eval()
         defer { train() }
         return withNoGrad {

@@ -24,18 +24,10 @@ public struct Summary: Codable, Sendable {
         public var shuffle: Bool
         public var threads: Int
     }
-    public struct Epoch: Codable, Sendable {
-        public var epoch: Int
-        public var trainLoss: Double
-        public var testLoss: Double
-        public var testAccuracy: Double?
-        public var testR2: Double?
-        public var seconds: Double
-    }
     public struct LevelSummary: Codable, Sendable {
         public var level: Int
         public var name: String
-        public var epochs: [Epoch]
+        public var epochs: [EpochRecord]
         public var secondsPerEpoch: Double
         public var samplesPerSecond: Double
         public var percentOfCeiling: Double
@@ -86,10 +78,7 @@ extension ComparisonOutcome {
         let levels = runs.map { run in
             Summary.LevelSummary(
                 level: run.level.id, name: run.level.name,
-                epochs: run.trained.result.epochs.map {
-                    Summary.Epoch(epoch: $0.epoch, trainLoss: $0.trainLoss, testLoss: $0.testLoss,
-                                  testAccuracy: $0.testAccuracy, testR2: $0.testR2, seconds: $0.seconds)
-                },
+                epochs: run.trained.result.epochs,
                 secondsPerEpoch: run.secondsPerEpoch, samplesPerSecond: run.samplesPerSecond,
                 percentOfCeiling: 100 * ceiling.secondsPerEpoch / run.secondsPerEpoch,
                 weightsSha256: run.weightsSHA256, stopped: run.trained.result.stopError?.description)

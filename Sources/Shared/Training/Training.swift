@@ -202,23 +202,49 @@ public func train<Model: TrainableModel>(
 public func evaluate<Model: TrainableModel>(
     _ model: inout Model, on data: Dataset<Model.Scalar>, chunkSize: Int = 1000
 ) throws -> EpochRecord {
-    var lossSum = 0.0
-    var correct = 0
-    var rSquared = RSquaredAccumulator()
+    let totals = try evaluationTotals(&model, on: data, chunkSize: chunkSize)
+    return EpochRecord(
+        epoch: 0, trainLoss: .nan, testLoss: totals.meanLoss,
+        testAccuracy: data.task == .classification ? totals.accuracy : nil,
+        testR2: data.task == .regression ? totals.rSquared.value : nil, seconds: 0)
+}
+
+/// What an evaluation adds up over a data set: the loss weighted by chunk size, the correct
+/// predictions (classification) and the R² sums (regression). ``evaluate(_:on:chunkSize:)`` and
+/// Level 1's `evaluate` both read their numbers from these.
+public struct EvaluationTotals: Sendable {
+    public var sampleCount = 0
+    /// `Σ_chunks L·B`.
+    public var lossSum = 0.0
+    public var correct = 0
+    public var rSquared = RSquaredAccumulator()
+
+    public init() {}
+
+    /// The mean loss over all samples, `Σ L·B / N`.
+    public var meanLoss: Double { lossSum / Double(max(1, sampleCount)) }
+    /// The fraction of samples classified correctly.
+    public var accuracy: Double { Double(correct) / Double(max(1, sampleCount)) }
+}
+
+/// Walks `data` in chunks of `chunkSize` samples through `model.evaluate` and adds up the loss
+/// and the task's metric sums.
+@inlinable
+public func evaluationTotals<Model: TrainableModel>(
+    _ model: inout Model, on data: Dataset<Model.Scalar>, chunkSize: Int = 1000
+) throws -> EvaluationTotals {
+    var totals = EvaluationTotals()
+    totals.sampleCount = data.count
     var start = 0
     while start < data.count {
         let chunk = data.batch(rows: start..<min(start + chunkSize, data.count))
         let (loss, outputs) = try model.evaluate(chunk)
-        lossSum += Double(loss) * Double(chunk.count)
+        totals.lossSum += Double(loss) * Double(chunk.count)
         switch data.task {
-        case .classification: correct += correctPredictions(outputs, labels: chunk.labels)
-        case .regression: rSquared.add(predictions: outputs, targets: chunk.targets)
+        case .classification: totals.correct += correctPredictions(outputs, labels: chunk.labels)
+        case .regression: totals.rSquared.add(predictions: outputs, targets: chunk.targets)
         }
         start += chunkSize
     }
-    let n = Double(max(1, data.count))
-    return EpochRecord(
-        epoch: 0, trainLoss: .nan, testLoss: lossSum / n,
-        testAccuracy: data.task == .classification ? Double(correct) / n : nil,
-        testR2: data.task == .regression ? rSquared.value : nil, seconds: 0)
+    return totals
 }

@@ -33,9 +33,10 @@ public func runSingleLevel(
     Interruption.install()
     do {
         let experiment = try Experiment.prepare(options)
+        // Checked before the banner, so that a signal after the banner always lands in training.
+        if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
         print("\(name): \(experiment.banner)")
         fflush(nil)             // seen at once through a pipe (`| tee`), before the first epoch ends
-        if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
         let display = ProgressDisplay(epochs: options.epochs, task: options.task)
         let job = TrainingJob(level: "level \(number)", train: experiment.train, test: experiment.test,
                               initialParameters: experiment.initialParameters, recipe: options.recipe,

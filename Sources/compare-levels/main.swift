@@ -73,6 +73,8 @@ struct CompareLevelsCommand: ParsableCommand {
             let loadStart = DispatchTime.now().uptimeNanoseconds
             let experiment = try Experiment.prepare(options)
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+            // Checked before the banner, so that a signal after the banner always lands in training.
+            if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
             let numbers = try levelNumbers
@@ -82,7 +84,6 @@ struct CompareLevelsCommand: ParsableCommand {
                 print(Comparison.traceText(traces))
                 return
             }
-            if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
             let settings = ComparisonSettings(levels: numbers, tolerance: tolerance, perturbedLevel: perturbLevel)
             var outcome = try Comparison.run(experiment, settings: settings, shouldStop: { Interruption.isRequested })
             print("\n" + outcome.tableText)

@@ -57,6 +57,26 @@ func checkGradients(shape: NetworkShape, batchSize: Int, elementsPerTensor: Int?
 
 @Suite("Level 4: manual backprop")
 struct Level4ManualTests {
+    @Test("training on images kept as bytes gives the same weights, bit for bit, as on the same images stored as Float")
+    func bytesTrainLikeFloats() throws {
+        let shape = NetworkShape(task: .classification, inputSize: 20, hidden: [16, 8], outputSize: 10)
+        var generator = SeededGenerator(seed: 3, stream: .custom(9))
+        let bytes = (0..<(300 * 20)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let labels = (0..<300).map { _ in Int32(generator.nextInt(below: 10)) }
+        let compact = Dataset<Float>.classification(pixels: bytes, rows: 300, columns: 20, labels: labels, classCount: 10)
+        let expanded = Dataset.classification(
+            inputs: Matrix(rows: 300, columns: 20, storage: bytes.map { Float($0) / 255 }), labels: labels, classCount: 10)
+        let initial = NetworkParameters<Float>.glorotNormal(shape: shape, seed: 5)
+        let recipe = Recipe(epochs: 2, batchSize: 32, learningRate: 0.5, seed: 11)
+        var onBytes = ManualNetwork(parameters: initial, learningRate: 0.5)
+        var onFloats = ManualNetwork(parameters: initial, learningRate: 0.5)
+        let a = try Shared.train(&onBytes, level: "bytes", train: compact, test: compact.prefix(50), recipe: recipe)
+        let b = try Shared.train(&onFloats, level: "floats", train: expanded, test: expanded.prefix(50), recipe: recipe)
+        #expect(a.stepLosses.count == 20 && a.stepLosses == b.stepLosses)
+        #expect(onBytes.parameters == onFloats.parameters)
+        #expect(onBytes.parameters != initial)                      // it did train
+    }
+
     @Test("classification gradients match finite differences (small network, every element)")
     func classificationGradientsSmall() {
         checkGradients(shape: NetworkShape(task: .classification, inputSize: 6, hidden: [5, 4], outputSize: 3),

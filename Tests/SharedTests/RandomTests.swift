@@ -126,6 +126,37 @@ struct BatchTests {
         #expect(data.prefix(2).labels == [0, 1])
     }
 
+    @Test("images kept as bytes gather to byte / 255, exactly as the same set stored as Float")
+    func pixelStorage() {
+        let (rows, columns) = (40, 13)                              // 13 bytes a row: rows are not aligned
+        let bytes = (0..<(rows * columns)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) }
+        let labels = (0..<rows).map { Int32($0 % 10) }
+        let compact = Dataset<Float>.classification(pixels: bytes, rows: rows, columns: columns, labels: labels, classCount: 10)
+        let expanded = Dataset.classification(
+            inputs: Matrix(rows: rows, columns: columns, storage: bytes.map { Float($0) / 255 }),
+            labels: labels, classCount: 10)
+        #expect(compact.count == rows && compact.featureCount == columns)
+        #expect(compact.inputs == expanded.inputs)                 // materialised whole
+        #expect(Set(bytes).count == 256)                            // every byte value is checked
+
+        var a = compact.makeBatch(capacity: 8), b = expanded.makeBatch(capacity: 8)
+        for indices in [[39, 0, 17, 17, 5, 38, 1, 22], [3], [39], []] {
+            compact.prefetch(indices)                               // a hint: changes nothing, never faults
+            compact.gather(indices, into: &a)
+            expanded.gather(indices, into: &b)
+            #expect(a.inputs == b.inputs && a.labels == b.labels, "rows \(indices)")
+            #expect(a.inputs.shape == [indices.count, columns])
+        }
+        #expect(compact.prefix(7).inputs == expanded.prefix(7).inputs)
+        #expect(compact.prefix(7).count == 7 && compact.prefix(nil).count == rows && compact.prefix(0).count == 0)
+        // Double sees the bytes exactly divided in Double, as `x / 255.0` would.
+        #expect(compact.converted(to: Double.self).inputs.storage == bytes.map { Double($0) / 255 })
+        // Assigning real inputs replaces the bytes.
+        var replaced = compact
+        replaced.inputs = Matrix(rows: rows, columns: 1, repeating: 0.5)
+        #expect(replaced.featureCount == 1 && replaced.batch(rows: 0..<2).inputs.storage == [0.5, 0.5])
+    }
+
     @Test("synthetic regression follows y = sin(πx₁)·x₂ + x₃² + noise, inputs in [−1, 1]")
     func regression() {
         let (train, test) = SyntheticRegression.make(seed: 42, trainCount: 5000, testCount: 1000, as: Double.self)

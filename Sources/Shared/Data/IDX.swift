@@ -197,9 +197,10 @@ public enum MNISTFiles {
 
     /// Loads the training and test sets from the four IDX files in `directory`.
     ///
-    /// Pixels become `Float(byte) / 255` in a `[N, rows·cols]` matrix; labels become `Int32` class
+    /// Pixels are kept as bytes, `[N, rows·cols]`, and become `Float(byte) / 255` as each batch is
+    /// gathered (``Dataset/StoredInputs/pixels(_:rows:columns:)``); labels become `Int32` class
     /// indices; `classCount` is 10. The limits (`--train-limit`, `--test-limit`) apply before
-    /// anything is converted, so only the samples used are decoded and checked.
+    /// anything is kept, so only the samples used are decoded and checked.
     ///
     /// - Parameters:
     ///   - directory: the data folder (see ``resolveDirectory(_:environment:)``).
@@ -330,8 +331,7 @@ public enum MNISTFiles {
 
     /// One split: an images file and its labels file.
     ///
-    /// The images are streamed (see StreamingLoad.swift): read, inflated and converted to Float
-    /// in one pass, so the inflated bytes are never held whole; the checks and their order are
+    /// The images are streamed (see StreamingLoad.swift): read, inflated and kept in one pass, so the inflated bytes are never held whole; the checks and their order are
     /// those of ``makeSplit(images:imagesFile:labels:labelsFile:limit:expectedFeatures:)``.
     static func loadSplit(
         imagesPath: String, labelsPath: String, limit: Int?, expectedFeatures: Int?
@@ -343,9 +343,8 @@ public enum MNISTFiles {
         guard images.pixels.count == pair.used * pair.features else {
             throw NeuralLevelsError.badData(file: imagesPath, reason: "the images end before their header says")
         }
-        let dataset = Dataset.classification(
-            inputs: Matrix(rows: pair.used, columns: pair.features, storage: images.pixels),
-            labels: pair.classes, classCount: classCount)
+        let dataset = Dataset<Float>.classification(pixels: images.pixels, rows: pair.used, columns: pair.features,
+                                                    labels: pair.classes, classCount: classCount)
         return Split(dataset: dataset, rows: pair.rows, columns: pair.columns)
     }
 
@@ -359,29 +358,10 @@ public enum MNISTFiles {
         let (used, features, classes) = (pair.used, pair.features, pair.classes)
         let (rows, columns) = (pair.rows, pair.columns)
 
-        // Pixels: byte / 255, exactly as `ToTensor()` and `x / 255.0` do (a division, not a
-        // multiplication by 1/255, which would round differently for some bytes). 47 million of
-        // them are bound by memory, so large sets are converted in parallel slices.
-        let valueCount = used * features
-        let pixels = [Float](unsafeUninitializedCapacity: valueCount) { buffer, initialized in
-            images.file.withUnsafeBufferPointer { file in
-                guard let sourceBase = file.baseAddress.map({ $0 + images.offset }),
-                      let destinationBase = buffer.baseAddress else { return }
-                // Each slice reads and writes its own range, within buffers that outlive the call.
-                nonisolated(unsafe) let source = sourceBase
-                nonisolated(unsafe) let destination = destinationBase
-                let slices = valueCount >= 1 << 22 ? min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8) : 1
-                let sliceSize = (valueCount + slices - 1) / slices
-                DispatchQueue.concurrentPerform(iterations: slices) { slice in
-                    for i in min(slice * sliceSize, valueCount)..<min((slice + 1) * sliceSize, valueCount) {
-                        destination[i] = Float(source[i]) / 255
-                    }
-                }
-            }
-            initialized = valueCount
-        }
-        let dataset = Dataset.classification(inputs: Matrix(rows: used, columns: features, storage: pixels),
-                                             labels: classes, classCount: classCount)
+        // Pixels stay bytes; the data set scales them to byte / 255 as it gathers each batch.
+        let pixels = Array(images.file[images.offset..<(images.offset + used * features)])
+        let dataset = Dataset<Float>.classification(pixels: pixels, rows: used, columns: features,
+                                                    labels: classes, classCount: classCount)
         return Split(dataset: dataset, rows: rows, columns: columns)
     }
 }

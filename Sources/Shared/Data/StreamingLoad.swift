@@ -1,9 +1,10 @@
-// StreamingLoad.swift — the training images, from the .gz file to Float pixels in one pass.
+// StreamingLoad.swift — the training images, from the .gz file to pixel bytes in one pass.
 //
-// Teaches: why a loader streams. Read whole, the training images would be in memory three times
-// at once: 26 MB compressed, 47 MB inflated and 188 MB as Float. Read in pieces — a megabyte of
-// the file at a time, inflated 64 KB at a time, each piece converted to `byte / 255` as it
-// arrives — only the Float pixels are ever large. The checks, and their messages, are those of
+// Teaches: why a loader streams. Read whole, the training images would be in memory twice at
+// once: 26 MB compressed and 47 MB inflated. Read in pieces — a megabyte of the file at a time,
+// inflated 64 KB at a time, each piece appended to the pixels as it arrives — only the pixels
+// themselves are ever large (they stay bytes: the data set scales each batch to `byte / 255` as
+// it gathers it, see Dataset.swift). The checks, and their messages, are those of
 // `IDX.parseContents` and `MNISTFiles.makeSplit`.
 // Leaves out: background (overlapped) loading.
 
@@ -196,8 +197,8 @@ extension MNISTFiles {
     /// An images file read in one pass: its dimensions and the first `limit` images as pixels.
     struct StreamedImages {
         var dimensions: [Int]
-        /// `byte / 255` for the first `min(N, limit)` images (empty if the file is not 3-D).
-        var pixels: [Float]
+        /// The bytes of the first `min(N, limit)` images (empty if the file is not 3-D).
+        var pixels: [UInt8]
     }
 
     /// Opens `path`, gunzipping it on the fly if it starts with the gzip magic number.
@@ -215,8 +216,8 @@ extension MNISTFiles {
         return (try Gzip.Reader(source: file, file: path), overflow ? Int.max : bound + 1024)
     }
 
-    /// Streams an images file: checks its header as `IDX.parseContents` does, converts the first
-    /// `limit` images to `byte / 255` as they are inflated, and checks the payload's length.
+    /// Streams an images file: checks its header as `IDX.parseContents` does, keeps the bytes of
+    /// the first `limit` images as they are inflated, and checks the payload's length.
     static func streamImages(path: String, limit: Int?) throws -> StreamedImages {
         let (reader, maximumBytes) = try openStream(path: path)
         // The header: 4 bytes, then 4 per dimension (checked with parseHeader's messages).
@@ -231,7 +232,7 @@ extension MNISTFiles {
         let parsed = try IDX.parseHeader(header, file: path)
         let dimensions = parsed.dimensions
 
-        // The pixels of the images used, converted as they arrive.
+        // The pixels of the images used, kept as they arrive.
         var valueCount = 0
         if let _ = parsed.payloadSize, dimensions.count == 3 {
             let used = min(dimensions[0], max(limit ?? dimensions[0], 0))
@@ -241,7 +242,7 @@ extension MNISTFiles {
         var received = 0
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { chunk.deallocate() }
-        let pixels = try [Float](unsafeUninitializedCapacity: valueCount) { buffer, initialized in
+        let pixels = try [UInt8](unsafeUninitializedCapacity: valueCount) { buffer, initialized in
             initialized = 0
             defer { initialized = min(received, valueCount) }
             while true {
@@ -250,10 +251,7 @@ extension MNISTFiles {
                 let wanted = min(count, max(valueCount - received, 0))
                 if wanted > 0 {
                     let source = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    let destination = buffer.baseAddress! + received
-                    // A division, not a multiplication by 1/255 (which rounds differently for some
-                    // bytes): the same values as `ToTensor()` and `x / 255.0`.
-                    for i in 0..<wanted { destination[i] = Float(source[i]) / 255 }
+                    (buffer.baseAddress! + received).update(from: source, count: wanted)
                 }
                 received += count
             }

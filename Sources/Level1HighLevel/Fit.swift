@@ -147,7 +147,7 @@ extension Model {
             let order = schedule.order(epoch: epoch)                 // the permutation every level uses
             var running = RunningMetrics(compilation.metrics)
             for step in 0..<schedule.stepsPerEpoch {
-                data.gather(order[schedule.range(ofStep: step)], into: &batch)
+                data.gather(step: step, of: order, schedule: schedule, into: &batch)
                 let (loss, outputs) = self.step(on: batch, compilation: compilation)   // Level 2's loop, below
                 running.add(loss: loss, outputs: outputs, batch: batch)
                 var logs = running.logs

@@ -95,7 +95,7 @@ public struct DataLoader: Sendable {
 
         public mutating func next() -> Batch<Float>? {
             guard step < schedule.stepsPerEpoch else { return nil }
-            dataset.gather(order[schedule.range(ofStep: step)], into: &buffer)
+            dataset.gather(step: step, of: order, schedule: schedule, into: &buffer)
             step += 1
             return buffer
         }

@@ -45,7 +45,7 @@ extension Tensor {
 
         return Tensor(c, operation: "matmul", parents: [a, b]) { g in      // g: [m, n]
             if a.requiresGrad {
-                var dA = Matrix<T>.uninitialized(rows: a.value.rows, columns: a.value.columns)
+                var dA = a.gradientBuffer()                     // [rows, columns] of A, every element written
                 if transposeA {                                  // ∂ℓ/∂A = (G·op(B)ᵀ)ᵀ = op(B)·Gᵀ
                     gemm(b.value, transposeA: transposeB, g, transposeB: true, into: &dA)
                 } else {                                         // ∂ℓ/∂A = G·op(B)ᵀ
@@ -54,7 +54,7 @@ extension Tensor {
                 a.accumulateGradient(dA)
             }
             if b.requiresGrad {
-                var dB = Matrix<T>.uninitialized(rows: b.value.rows, columns: b.value.columns)
+                var dB = b.gradientBuffer()
                 if transposeB {                                  // ∂ℓ/∂B = (op(A)ᵀ·G)ᵀ = Gᵀ·op(A)
                     gemm(g, transposeA: true, a.value, transposeB: transposeA, into: &dB)
                 } else {                                         // ∂ℓ/∂B = op(A)ᵀ·G
@@ -455,7 +455,7 @@ func elementwise<T: NeuralScalar>(_ x: Matrix<T>, _ f: (T) -> T) -> Matrix<T> {
 func unbroadcast<T: NeuralScalar>(_ g: Matrix<T>, toRows rows: Int, columns: Int) -> Matrix<T> {
     var result = g
     if rows == 1 && result.rows != 1 {                       // Σ over rows → [1, C]
-        var sums = Matrix<T>(rows: 1, columns: result.columns)
+        var sums = Matrix<T>.uninitialized(rows: 1, columns: result.columns)   // columnSums writes all of it
         columnSums(of: result, into: &sums)
         result = sums
     }

@@ -107,6 +107,13 @@ struct CompareLevelsCommand: ParsableCommand {
                         + (options.reportDir as NSString).appendingPathComponent("summary.json"))
             }
             if let failure = outcome.failure { throw failure }
+            // `--save`: the trained weights of the reference level (the others agree with them),
+            // written only by a comparison that ran to the end and passed.
+            if let save = options.save,
+               let reference = outcome.runs.first(where: { $0.level.id == outcome.referenceLevel }) {
+                try reference.trained.parameters.save(to: save)
+                print("Trained weights of Level \(outcome.referenceLevel): \(save)")
+            }
             print(outcome.bitwiseIdentical
                 ? "All levels are bitwise identical to Level \(outcome.referenceLevel)."
                 : "All levels agree with Level \(outcome.referenceLevel) within relative tolerance \(tolerance).")

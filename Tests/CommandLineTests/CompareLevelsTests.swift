@@ -81,15 +81,20 @@ struct CompareLevelsTests {
         }
     }
 
-    @Test("regression slice: agreement, R², and the 4-D chart")
+    @Test("regression slice: agreement, R², the 4-D chart, and --save writes the weights level4-manual trains")
     func regression() throws {
         let reports = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: reports) }
-        let output = try runCompare(["--task", "regression", "--levels", comparedLevels, "--epochs", "2",
-                                     "--train-limit", "3000", "--test-limit", "500", "--no-shuffle",
-                                     "--report-dir", reports.path])
+        let recipe = ["--task", "regression", "--epochs", "2", "--train-limit", "3000", "--test-limit", "500", "--no-shuffle"]
+        let compared = reports.appendingPathComponent("compared.safetensors").path
+        let output = try runCompare(recipe + ["--levels", comparedLevels, "--report-dir", reports.path, "--save", compared])
         #expect(output.status == 0, "\(output.standardError)")
         #expect(output.standardOutput.contains("bitwise identical"))
+        let alone = reports.appendingPathComponent("level4.safetensors").path
+        let single = try run("level4-manual", recipe + ["--report-dir", reports.appendingPathComponent("single").path, "--save", alone])
+        #expect(single.status == 0, "\(single.standardError)")
+        let (comparedBytes, aloneBytes) = (FileManager.default.contents(atPath: compared), FileManager.default.contents(atPath: alone))
+        #expect(comparedBytes != nil && comparedBytes == aloneBytes)          // the same trained weights, byte for byte
         try expectChart(reports.appendingPathComponent("r2.png").path)
         try expectChart(reports.appendingPathComponent("regression-4d.png").path, width: 1800, height: 650)
         let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))

@@ -155,6 +155,33 @@ struct TapeTests {
         #expect(weakDeepest == nil)
     }
 
+    @Test("after zeroGrad the next gradient reuses the parameter's gradient memory, and a gradient someone kept is not changed")
+    func gradientMemoryIsReused() throws {
+        let x = Tensor(Matrix<Double>([[1, 2, 3], [4, 5, 6]]))                        // [2, 3]
+        let w = Tensor(Matrix<Double>([[0.5, -1, 2], [1, 0, -0.5]]), requiresGrad: true)   // [2, 3]
+        func address(_ m: Matrix<Double>) -> UnsafeRawPointer? { m.storage.withUnsafeBytes { $0.baseAddress } }
+
+        x.matmul(w, transposeB: true).sum().backward()                                // ∂/∂W = 1ᵀ·x
+        let first = try #require(w.grad)
+        #expect(first == Matrix([[5, 7, 9], [5, 7, 9]]))
+        let firstAddress = address(first)
+        w.zeroGrad()
+        #expect(w.grad == nil)
+
+        (x * 2).matmul(w, transposeB: true).sum().backward()                          // twice the gradient
+        let second = try #require(w.grad)
+        #expect(second == Matrix([[10, 14, 18], [10, 14, 18]]))
+        #expect(first == Matrix([[5, 7, 9], [5, 7, 9]]))                              // the kept copy is intact
+        #expect(address(second) != firstAddress)                                     // …because it was still held
+
+        let secondAddress = address(second)
+        _ = consume second
+        w.zeroGrad()                                                                  // nobody holds it now
+        x.matmul(w, transposeB: true).sum().backward()
+        #expect(w.grad == Matrix([[5, 7, 9], [5, 7, 9]]))
+        #expect(address(try #require(w.grad)) == secondAddress)                      // the same memory, reused
+    }
+
     @Test("description names the shape and the op")
     func description() {
         let w = Tensor(Matrix<Float>(rows: 2, columns: 3), requiresGrad: true)

@@ -168,9 +168,19 @@ public struct Dataset<Scalar: NeuralScalar>: Sendable {
         }
     }
 
+    /// Batch `step` (from 0) of an epoch whose rows come in `order`: gathers it into `batch`,
+    /// then starts loading the next batch's rows (``prefetch(_:)``), so that they arrive while
+    /// this step computes. Every training loop (Shared's, `fit`'s, the Lightning loader's) takes
+    /// its batches this way.
+    @inlinable public func gather(step: Int, of order: [Int], schedule: BatchSchedule, into batch: inout Batch<Scalar>) {
+        gather(order[schedule.range(ofStep: step)], into: &batch)
+        if step + 1 < schedule.stepsPerEpoch { prefetch(order[schedule.range(ofStep: step + 1)]) }
+    }
+
     /// Starts moving the rows `indices` into the CPU's caches and returns at once: the training
-    /// loop calls it for the next batch before running a step, so the step's arithmetic hides
-    /// the wait for memory, and the next ``gather(_:into:)`` reads cached rows. Changes nothing.
+    /// loop calls it for the next batch before running a step (``gather(step:of:schedule:into:)``),
+    /// so the step's arithmetic hides the wait for memory and the next gather reads cached rows.
+    /// Changes nothing; a prefetch is a hint the CPU may drop.
     @inlinable public func prefetch<Indices: Collection<Int>>(_ indices: Indices) {
         switch storedInputs {
         case .values(let matrix):

@@ -162,10 +162,7 @@ public func train<Model: TrainableModel>(
         var seen = 0
         let start = DispatchTime.now().uptimeNanoseconds
         for step in 0..<schedule.stepsPerEpoch {
-            train.gather(order[schedule.range(ofStep: step)], into: &batch)
-            if step + 1 < schedule.stepsPerEpoch {      // the next batch's rows load while this step computes
-                train.prefetch(order[schedule.range(ofStep: step + 1)])
-            }
+            train.gather(step: step, of: order, schedule: schedule, into: &batch)   // and prefetch the next
             let loss = Double(try model.trainStep(on: batch))
             guard loss.isFinite else {
                 result.stopError = .diverged(level: level, epoch: epoch, step: step + 1, loss: "\(loss)")

@@ -135,8 +135,8 @@ let package = Package(
         .testTarget(
             name: "CommandLineTests",
             dependencies: [
-                "Shared", "Charts", "TestSupport", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
-                "compare-levels",
+                "Shared", "Charts", "TestSupport", "LevelComparison", "level4-manual", "level3-autograd", "level2-modules",
+                "level1-high-level", "compare-levels",
             ]),
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),

@@ -319,6 +319,20 @@ extension BenchmarkReport {
         return rows
     }
 
+    /// Whether the machine was equally fast in every round: the ceiling, the same arithmetic each
+    /// round, varied by at most 6%. On a shared machine some rounds can run much slower (another
+    /// program's load); the per-round ratios stay comparable, the absolute times do not.
+    public var isSteady: Bool { ceilingSecondsPerEpoch.max <= ceilingSecondsPerEpoch.min * 1.06 }
+
+    /// The warning printed under the tables when ``isSteady`` is false.
+    public var unsteadyWarning: String? {
+        guard !isSteady else { return nil }
+        let c = ceilingSecondsPerEpoch
+        return "Note: the BLAS ceiling took \(format(c.min, 3))–\(format(c.max, 3)) s per epoch across rounds "
+            + "(the same work each time): the machine was busy during some rounds. The % of ceiling and × Level 4 "
+            + "columns compare within each round; for absolute times, run again when the machine is idle."
+    }
+
     /// Both tables and the headline numbers, as text for the terminal.
     public var text: String {
         var lines = ["Benchmark: median of \(repeats) rounds, batch \(batchSize), \(threads) OpenBLAS thread(s), "
@@ -328,6 +342,7 @@ extension BenchmarkReport {
         }
         lines += ["", "Peak resident memory \(format(peakRssMib, 1)) MiB"
                   + (dataLoadSeconds.map { "; data loaded in \(format($0, 3)) s" } ?? "")]
+        if let unsteadyWarning { lines += ["", unsteadyWarning] }
         return lines.joined(separator: "\n")
     }
 }

@@ -197,6 +197,7 @@ extension ComparisonOutcome {
                 lines += ["", "Small network (\(benchmark.smallNetwork!.description)):", ""]
                 lines += markdownTable(benchmark.smallNetworkTable)
             }
+            if let warning = benchmark.unsteadyWarning { lines += ["", warning] }
         }
         lines += ["", "## Weights (SHA-256 of the final safetensors)", ""]
         lines += runs.map { "- \($0.level.label): `\($0.weightsSHA256)`" }

@@ -3,6 +3,7 @@
 // an assertion.
 
 import Foundation
+@testable import LevelComparison
 import TestSupport
 import Testing
 
@@ -54,6 +55,22 @@ struct BenchmarkTests {
         try expectChart(reports.appendingPathComponent("throughput.png").path)
         let markdown = try String(contentsOf: reports.appendingPathComponent("summary.md"), encoding: .utf8)
         #expect(markdown.contains("## Benchmark"))
+    }
+
+    @Test("rounds whose ceilings differ by more than 6% are flagged as measured on a busy machine")
+    func unsteadyRoundsAreFlagged() {
+        func report(ceilings: [Double]) -> BenchmarkReport {
+            BenchmarkReport(repeats: ceilings.count, threads: 2, batchSize: 64, trainSamples: 60_000, stepsPerEpoch: 938,
+                            gflopPerEpoch: 27.26, ceilingSecondsPerEpoch: Spread(ceilings), ceilingGflops: 180,
+                            dataLoadSeconds: nil, peakRssMib: 90, levels: [], smallNetwork: nil)
+        }
+        let steady = report(ceilings: [0.148, 0.146, 0.150, 0.147])          // 2.7% apart
+        #expect(steady.isSteady && steady.unsteadyWarning == nil && !steady.text.contains("busy"))
+        let busy = report(ceilings: [0.148, 0.223, 0.146])                    // one slow round
+        #expect(!busy.isSteady)
+        #expect(busy.unsteadyWarning?.contains("0.146–0.223 s") == true)
+        #expect(busy.text.hasSuffix(busy.unsteadyWarning ?? "missing"))
+        #expect(report(ceilings: [0.100, 0.105]).isSteady && !report(ceilings: [0.100, 0.107]).isSteady)   // the 6% line
     }
 
     @Test("--repeats is validated")

@@ -16,8 +16,9 @@ import CPrefetch
 /// regression keeps real targets `[N, outputs]` in `targets` (and `labels` is empty).
 public struct Dataset<Scalar: NeuralScalar>: Sendable {
     public var task: Task
-    /// The inputs as held in memory: see ``StoredInputs``.
-    public var storedInputs: StoredInputs
+    /// The inputs as held in memory: see ``StoredInputs``. (Set through ``inputs`` or an
+    /// initializer, which check that the pixels fill their shape.)
+    public private(set) var storedInputs: StoredInputs
     /// Classification: the class of each row, `0..<classCount`.
     public var labels: [Int32]
     /// Regression: the target of each row, `[N, outputs]`.
@@ -47,6 +48,7 @@ public struct Dataset<Scalar: NeuralScalar>: Sendable {
         }
         set { storedInputs = .values(newValue) }
     }
+
     public init(task: Task, storedInputs: StoredInputs, labels: [Int32], targets: Matrix<Scalar>,
                 classCount: Int) {
         self.task = task
@@ -207,6 +209,7 @@ func copyRows<Scalar, Indices: Collection<Int>>(
         destination.storage.withUnsafeMutableBufferPointer { dst in
             var offset = 0
             for index in indices {
+                precondition(index >= 0 && index < source.rows, "gather: row \(index) of \(source.rows)")
                 let from = src.baseAddress! + index * width
                 (dst.baseAddress! + offset).update(from: from, count: width)
                 offset += width
@@ -219,7 +222,8 @@ func copyRows<Scalar, Indices: Collection<Int>>(
 @inlinable
 func prefetchRows<Indices: Collection<Int>>(_ indices: Indices, of buffer: UnsafeRawBufferPointer, rowBytes: Int) {
     guard let base = buffer.baseAddress, rowBytes > 0 else { return }
-    for index in indices {
+    let rows = buffer.count / rowBytes
+    for index in indices where index >= 0 && index < rows {       // a hint: a bad index is skipped
         let row = base + index * rowBytes
         for offset in stride(from: 0, to: rowBytes, by: 64) { neural_levels_prefetch(row + offset) }
         neural_levels_prefetch(row + (rowBytes - 1))          // the last line, when the row is not aligned
@@ -236,7 +240,9 @@ func scalePixelRows<Scalar: NeuralScalar, Indices: Collection<Int>>(
     bytes.withUnsafeBufferPointer { src in
         destination.storage.withUnsafeMutableBufferPointer { dst in
             guard let source = src.baseAddress, var out = dst.baseAddress else { return }
+            let rows = width == 0 ? 0 : src.count / width
             for index in indices {
+                precondition(index >= 0 && index < rows, "gather: row \(index) of \(rows)")
                 let row = source + index * width
                 for j in 0..<width { out[j] = Scalar(row[j]) / 255 }
                 out += width

@@ -148,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "download-data",
             dependencies: [
-                "Shared",
+                "Shared", "TrainingCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Against a loopback HTTP server (python3 -m http.server) serving fixture files.

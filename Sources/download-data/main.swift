@@ -14,6 +14,7 @@
 import ArgumentParser
 import Foundation
 import Shared
+import TrainingCLI
 
 struct DownloadDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,8 +82,7 @@ struct DownloadDataCommand: ParsableCommand {
         do {
             try download()
         } catch let error as NeuralLevelsError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(error.exitCode)
+            throw reported(error)
         }
     }
 
@@ -141,4 +141,4 @@ struct DownloadDataCommand: ParsableCommand {
     }
 }
 
-DownloadDataCommand.main()
+DownloadDataCommand.mainWithOneLineErrors()      // a bad option: one line, exit 64 (DESIGN.md)

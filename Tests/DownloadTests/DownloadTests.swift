@@ -190,8 +190,9 @@ struct DownloadTests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path] + arguments)
         #expect(output.status == 64, "\(arguments): \(output.standardError)")
-        // ArgumentParser's format: "Error: <the problem, naming the option>", then the usage.
-        #expect(output.errorLines.first?.hasPrefix("Error: \(arguments[0])") == true, "\(output.standardError)")
+        // One line, as every executable here (DESIGN.md): "error: <the problem, naming the option>".
+        #expect(output.errorLines.count == 1 && output.errorLines.first?.hasPrefix("error: \(arguments[0])") == true,
+                "\(output.standardError)")
         #expect(output.standardOutput.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("mnist").path))
     }

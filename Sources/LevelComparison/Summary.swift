@@ -133,10 +133,12 @@ extension ComparisonOutcome {
         for run in runs {
             let last = run.trained.result.epochs.last
             let metric = (last?.testAccuracy ?? last?.testR2).map { format($0, 4) } ?? "—"
+            let timed = run.secondsPerEpoch.isFinite && run.secondsPerEpoch > 0   // no epoch completed: no time
             rows.append([run.level.label, last.map { format($0.trainLoss, 4) } ?? "—",
-                         last.map { format($0.testLoss, 4) } ?? "—", metric, format(run.secondsPerEpoch, 3),
-                         String(Int(run.samplesPerSecond.rounded())),
-                         format(100 * ceiling.secondsPerEpoch / run.secondsPerEpoch, 0) + "%",
+                         last.map { format($0.testLoss, 4) } ?? "—", metric,
+                         timed ? format(run.secondsPerEpoch, 3) : "—",
+                         timed ? String(Int(run.samplesPerSecond.rounded())) : "—",
+                         timed ? format(100 * ceiling.secondsPerEpoch / run.secondsPerEpoch, 0) + "%" : "—",
                          agreementText(for: run.level.id)])
         }
         rows.append(["BLAS ceiling (gemm only)", "", "", "", format(ceiling.secondsPerEpoch, 3),

@@ -306,14 +306,10 @@ extension Model {
 extension Model: TrainableModel {
     /// The weights in the shared layout, for Shared's loop and compare-levels.
     ///
-    /// Precondition: the model is the shared network, three Dense layers (use
-    /// ``networkParameters()``, which throws, or ``weights`` for other models).
+    /// - Throws: ``HighLevelError`` when the model is not the shared network of three Dense
+    ///   layers (``weights`` gives any model's weights).
     public var currentParameters: NetworkParameters<Float> {
-        do {
-            return try networkParameters()
-        } catch {
-            preconditionFailure("\(error)")
-        }
+        get throws { try networkParameters() }
     }
 }
 

@@ -70,14 +70,14 @@ struct Level1ModelTests {
         let path = folder + "/weights.safetensors"
         try model.saveWeights(to: path)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        #expect(bytes == model.currentParameters.safetensorsBytes())
+        #expect(try bytes == model.currentParameters.safetensorsBytes())
         #expect(try NetworkParameters<Float>.load(from: path, shape: .standard(for: task)) == model.currentParameters)
 
         let fresh = try KerasNetwork.makeModel(startingFrom: initialWeights(task), learningRate: 0.1)
         let shared = folder + "/shared.safetensors"
         try model.currentParameters.save(to: shared)                 // as Levels 2–4 write it
         try fresh.loadWeights(from: shared)
-        #expect(bits(fresh.currentParameters) == bits(model.currentParameters))
+        #expect(try bits(fresh.currentParameters) == bits(model.currentParameters))
 
         #expect(errorMessage { try fresh.loadWeights(from: folder + "/missing.safetensors") }
                 == "error: checkpoint \(folder)/missing.safetensors: cannot read the file")
@@ -96,6 +96,8 @@ struct Level1ModelTests {
         #expect(named.namedParameters.map(\.name) == ["hidden.weight", "hidden.bias", "fc2.weight", "fc2.bias"])
         #expect(named.networkShape == nil)
         #expect(errorMessage { _ = try named.networkParameters() }
+                == "error: the shared network has 3 Dense layers, this model has 2; use weights instead")
+        #expect(errorMessage { _ = try named.currentParameters }        // Shared's loop gets the error, no trap
                 == "error: the shared network has 3 Dense layers, this model has 2; use weights instead")
 
         // model(x) applies every activation, the softmax head's too (composed from primitives);

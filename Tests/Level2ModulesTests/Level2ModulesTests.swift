@@ -13,7 +13,7 @@ func trainedWeights<Model: TrainableModel>(_ model: inout Model, _ train: Datase
                                            _ recipe: Recipe) throws -> NetworkParameters<Float> where Model.Scalar == Float {
     let result = try Shared.train(&model, level: "test", train: train, test: test, recipe: recipe)
     #expect(result.stopError == nil)
-    return model.currentParameters
+    return try model.currentParameters
 }
 
 func slice(_ task: Task) throws -> (train: Dataset<Float>, test: Dataset<Float>) {

@@ -19,8 +19,9 @@ public protocol TrainableModel {
     /// and the batch's mean loss, without changing any parameter.
     mutating func evaluate(_ batch: Batch<Scalar>) throws -> (loss: Scalar, outputs: Matrix<Scalar>)
 
-    /// The current parameters, in the shared layout.
-    var currentParameters: NetworkParameters<Scalar> { get }
+    /// The current parameters, in the shared layout. (Throws for a model that is not the shared
+    /// network, such as a Level 1 model of other layers.)
+    var currentParameters: NetworkParameters<Scalar> { get throws }
 }
 
 /// The training recipe (DESIGN.md: `--epochs`, `--batch-size`, `--learning-rate`, `--seed`,
@@ -117,7 +118,7 @@ public struct TrainingJob {
     where Model.Scalar == Float {
         let result = try Shared.train(&model, level: level, train: train, test: test, recipe: recipe,
                                       shouldStop: shouldStop, onEvent: onEvent)
-        return TrainedLevel(result: result, parameters: model.currentParameters)
+        return TrainedLevel(result: result, parameters: try model.currentParameters)
     }
 }
 

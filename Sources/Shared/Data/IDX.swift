@@ -331,8 +331,9 @@ public enum MNISTFiles {
 
     /// One split: an images file and its labels file.
     ///
-    /// The images are streamed (see StreamingLoad.swift): read, inflated and kept in one pass, so the inflated bytes are never held whole; the checks and their order are
-    /// those of ``makeSplit(images:imagesFile:labels:labelsFile:limit:expectedFeatures:)``.
+    /// The images are streamed (see StreamingLoad.swift): read, inflated and kept in one pass,
+    /// so the whole inflated file is never held at once; the checks and their order are those of
+    /// ``makeSplit(images:imagesFile:labels:labelsFile:limit:expectedFeatures:)``.
     static func loadSplit(
         imagesPath: String, labelsPath: String, limit: Int?, expectedFeatures: Int?
     ) throws -> Split {

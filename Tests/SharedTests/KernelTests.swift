@@ -173,13 +173,38 @@ struct KernelTests {
         for i in 0..<12 { #expect(abs(d.storage[i] - 3 * 2 * (yHat.storage[i] - y.storage[i]) / 12) < 1e-15) }
     }
 
-    @Test("SGD update is w − lr·g")
+    /// `w − η·g` rounded once to Float: `addingProduct` is IEEE 754's fused multiply-add.
+    static func correctlyRoundedStep(_ w: Float, _ g: Float, _ lr: Float) -> Float {
+        w.addingProduct(-lr, g)
+    }
+
+    @Test("SGD update is w − lr·g, rounded once")
     func sgd() {
         var w = Matrix<Float>([[1, 2], [3, 4]])
         sgdUpdate(&w, gradient: Matrix([[10, -10], [0.5, 0]]), learningRate: 0.1)
         let lr: Float = 0.1
-        let expected: [Float] = [1 - lr * 10, 2 - lr * -10, 3 - lr * 0.5, 4 - lr * 0]
-        #expect(w.storage == expected)
+        // 1 − 0.1f·10: 0.1f·10 rounds to exactly 1 in Float, so two roundings would give 0.
+        #expect(w.storage[0] == -0x1p-26 && w.storage[0] == Self.correctlyRoundedStep(1, 10, lr))
+        #expect(w.storage == [Self.correctlyRoundedStep(1, 10, lr), Self.correctlyRoundedStep(2, -10, lr),
+                              Self.correctlyRoundedStep(3, 0.5, lr), Self.correctlyRoundedStep(4, 0, lr)])
+    }
+
+    @Test("SGD rounds every element once, at sizes BLAS splits across threads and leaves remainders of",
+          arguments: [1, 10, 64, 100, 127, 640, 8_192, 10_048, 78_500, 100_352, 100_353])
+    func sgdAtEverySize(count: Int) {
+        var generator = SplitMix64(state: UInt64(count))
+        let g = (0..<count).map { _ in Float.random(in: -0.05...0.05, using: &generator) }
+        // Every other weight is fl(η·g) itself: then w − fl(η·g) is exactly 0, while the
+        // correctly rounded result is the (non-zero) rounding error of η·g. So an element
+        // rounded twice almost always shows, wherever it is.
+        let w0 = (0..<count).map { i in
+            i % 2 == 0 ? 0.1 * g[i] : Float.random(in: -0.3...0.3, using: &generator)
+        }
+        var w = Matrix<Float>(rows: 1, columns: count, storage: w0)
+        sgdUpdate(&w, gradient: Matrix(rows: 1, columns: count, storage: g), learningRate: 0.1)
+        let wrong = (0..<count).filter { w.storage[$0] != Self.correctlyRoundedStep(w0[$0], g[$0], 0.1) }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(count) elements differ, first at \(wrong.first ?? -1)")
+        #expect((0..<count).contains { w0[$0] - 0.1 * g[$0] != w.storage[$0] })   // the check can tell
     }
 
     @Test("accumulate and scale")

@@ -25,6 +25,10 @@ public protocol NeuralScalar: Real, BinaryFloatingPoint, Sendable {
         alpha: Self, a: UnsafePointer<Self>, lda: Int,
         b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+    /// `y ← α·x + y` over `count` contiguous elements, straight to BLAS (`cblas_saxpy` for
+    /// `Float`, `cblas_daxpy` for `Double`).
+    static func blasAxpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
 }
 
 @usableFromInline
@@ -47,6 +51,11 @@ extension Float: NeuralScalar {
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
             beta, c, blasint(ldc))
     }
+
+    @inlinable
+    public static func blasAxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(blasint(count), alpha, x, 1, y, 1)
+    }
 }
 
 extension Double: NeuralScalar {
@@ -63,6 +72,11 @@ extension Double: NeuralScalar {
             CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
             beta, c, blasint(ldc))
+    }
+
+    @inlinable
+    public static func blasAxpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+        cblas_daxpy(blasint(count), alpha, x, 1, y, 1)
     }
 }
 

@@ -83,8 +83,8 @@ extension Tensor {
             out = a.value
             accumulate(b.value, into: &out)                  // out = a + b
         } else if b.value.rows == 1 && b.value.columns == a.value.columns {
-            out = a.value
-            addBias(b.value, to: &out)                       // out[i, j] = a[i, j] + b[0, j]
+            out = .uninitialized(rows: a.value.rows, columns: a.value.columns)
+            addBias(b.value, to: a.value, into: &out)        // out[i, j] = a[i, j] + b[0, j]
         } else {
             out = broadcastElementwise(a.value, b.value, operation: "+") { $0 + $1 }
         }

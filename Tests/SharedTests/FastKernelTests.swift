@@ -104,7 +104,7 @@ struct FastKernelTests {
         }
     }
 
-    @Test("addBias and columnSums in Float equal the plain loops bit for bit, at odd widths")
+    @Test("addBias (in and out of place) and columnSums in Float equal the plain loops bit for bit, at odd widths")
     func biasKernels() {
         for (rows, columns) in [(1, 1), (3, 5), (64, 10), (7, 129), (0, 4)] {
             let y = randomMatrix(rows, columns, seed: 21, as: Float.self)
@@ -114,6 +114,9 @@ struct FastKernelTests {
             var expected = y
             for i in 0..<rows { for j in 0..<columns { expected[i, j] = y[i, j] + bias[0, j] } }
             #expect(out == expected)
+            var outOfPlace = Matrix<Float>(rows: rows, columns: columns, repeating: .nan)   // not read
+            addBias(bias, to: y, into: &outOfPlace)
+            #expect(outOfPlace == expected)
 
             var sums = Matrix<Float>(rows: 1, columns: columns, repeating: 7)
             columnSums(of: y, into: &sums)

@@ -85,6 +85,32 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
     }
 }
 
+/// The same broadcast add, out of place: `y[i, j] = x[i, j] + b[j]`, for a caller that must keep
+/// `x` as it was (Level 3's tape keeps every result for the backward pass). One pass, where
+/// copying `x` and then adding in place would be two.
+///
+/// Shapes: `b: [1, O]`, `x, y: [B, O]`; `y`'s old contents are not read.
+@inlinable
+@_specialize(where T == Float)
+public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y: inout Matrix<T>) {
+    precondition(bias.rows == 1 && bias.columns == x.columns, "addBias: bias must be [1, \(x.columns)]")
+    precondition(x.shape == y.shape, "addBias: result is \(y.shape), input is \(x.shape)")
+    KernelTrace.record("addBias", "[\(x.rows),\(x.columns)]")
+    let width = x.columns
+    bias.storage.withUnsafeBufferPointer { b in
+        x.storage.withUnsafeBufferPointer { input in
+            y.storage.withUnsafeMutableBufferPointer { out in
+                guard let bias = b.baseAddress, var row = input.baseAddress, var result = out.baseAddress else { return }
+                for _ in 0..<(width == 0 ? 0 : out.count / width) {
+                    for j in 0..<width { result[j] = row[j] + bias[j] }
+                    row += width
+                    result += width
+                }
+            }
+        }
+    }
+}
+
 /// Column sums, the backward of ``addBias(_:to:)``: `db[j] = Σᵢ dy[i, j]` (summed over `i` in
 /// order, so the result is the same on every run).
 ///

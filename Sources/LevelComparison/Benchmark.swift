@@ -118,6 +118,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public var peakRssMib: Double
     public var levels: [LevelResult]
     public var smallNetwork: SmallNetwork?
+    /// OpenBLAS's CPU kernels in this run (``BLASLibrary/kernels``), e.g. "Haswell".
+    public var blasKernels: String? = nil
 }
 
 /// `ru_maxrss` of this process, in MiB (Linux reports KiB).
@@ -163,7 +165,8 @@ public enum Benchmark {
         var wall = [Int: [Double]](), cpu = [Int: [Double]](), peak = [Int: Double]()
         var ceilings: [Double] = []
         var flops = 0.0
-        log("\nBenchmark: \(settings.repeats) rounds of one epoch per level, \(BLASThreads.current) OpenBLAS thread(s)")
+        log("\nBenchmark: \(settings.repeats) rounds of one epoch per level, \(BLASThreads.current) OpenBLAS thread(s), "
+            + "\(BLASLibrary.kernels) kernels")
         for round in 1...settings.repeats {
             var line = "  round \(round):"
             for level in levels {
@@ -203,7 +206,7 @@ public enum Benchmark {
             trainSamples: experiment.train.count, stepsPerEpoch: schedule.stepsPerEpoch,
             gflopPerEpoch: flops / 1e9, ceilingSecondsPerEpoch: ceiling,
             ceilingGflops: flops / ceiling.median / 1e9, dataLoadSeconds: dataLoadSeconds,
-            peakRssMib: peakResidentMiB(), levels: results, smallNetwork: nil)
+            peakRssMib: peakResidentMiB(), levels: results, smallNetwork: nil, blasKernels: BLASLibrary.kernels)
         if settings.smallNetwork {
             report.smallNetwork = try smallNetwork(levels: levels, settings: settings, seed: recipe.seed,
                                                    shouldStop: shouldStop, log: log)
@@ -335,8 +338,9 @@ extension BenchmarkReport {
 
     /// Both tables and the headline numbers, as text for the terminal.
     public var text: String {
-        var lines = ["Benchmark: median of \(repeats) rounds, batch \(batchSize), \(threads) OpenBLAS thread(s), "
-                     + "\(format(gflopPerEpoch, 2)) GFLOP per epoch", "", alignedText(table)]
+        var lines = ["Benchmark: median of \(repeats) rounds, batch \(batchSize), \(threads) OpenBLAS thread(s)"
+                     + (blasKernels.map { " (\($0) kernels)" } ?? "") + ", \(format(gflopPerEpoch, 2)) GFLOP per epoch",
+                     "", alignedText(table)]
         if smallNetwork != nil {
             lines += ["", "Small network (\(smallNetwork!.description)):", "", alignedText(smallNetworkTable)]
         }

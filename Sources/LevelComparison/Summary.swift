@@ -191,7 +191,9 @@ extension ComparisonOutcome {
         if let benchmark {
             lines += ["", "## Benchmark", "",
                       "Median of \(benchmark.repeats) interleaved rounds of one epoch, batch \(benchmark.batchSize), "
-                        + "\(benchmark.threads) OpenBLAS thread(s), \(format(benchmark.gflopPerEpoch, 2)) GFLOP per epoch; "
+                        + "\(benchmark.threads) OpenBLAS thread(s)"
+                        + (benchmark.blasKernels.map { " (\($0) kernels)" } ?? "")
+                        + ", \(format(benchmark.gflopPerEpoch, 2)) GFLOP per epoch; "
                         + "peak RSS \(format(benchmark.peakRssMib, 1)) MiB"
                         + (benchmark.dataLoadSeconds.map { ", data loaded in \(format($0, 3)) s" } ?? "") + ".", ""]
             lines += markdownTable(benchmark.table)

@@ -4,6 +4,7 @@
 
 import Foundation
 @testable import LevelComparison
+import Shared
 import TestSupport
 import Testing
 
@@ -24,9 +25,13 @@ struct BenchmarkTests {
         let benchmark = try #require(summary["benchmark"] as? [String: Any])
         for key in ["repeats", "threads", "batch_size", "train_samples", "steps_per_epoch", "gflop_per_epoch",
                     "ceiling_seconds_per_epoch", "ceiling_gflops", "data_load_seconds", "peak_rss_mib", "levels",
-                    "small_network"] {
+                    "small_network", "blas_kernels"] {
             #expect(benchmark[key] != nil, "benchmark.\(key)")
         }
+        // The kernels OpenBLAS chose (this test process loads the same library, same environment).
+        #expect(!BLASLibrary.kernels.isEmpty && BLASLibrary.kernels != "unknown")
+        #expect(benchmark["blas_kernels"] as? String == BLASLibrary.kernels)
+        #expect(output.standardOutput.contains("OpenBLAS thread(s) (\(BLASLibrary.kernels) kernels)"))
         #expect(benchmark["repeats"] as? Int == 2 && benchmark["train_samples"] as? Int == 640)
         #expect((benchmark["peak_rss_mib"] as? Double ?? 0) > 1)
         // 454,400 FLOP per sample for 784-128-64-10 (27.26 GFLOP for 60,000 samples).

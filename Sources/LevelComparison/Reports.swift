@@ -75,7 +75,7 @@ extension ComparisonOutcome {
             Bar(label: run.level.label, value: run.samplesPerSecond,
                 valueText: "\(Int(run.samplesPerSecond.rounded())) (\(format(100 * run.samplesPerSecond / ceilingRate, 0))%)")
         }
-        return BarChart(title: "Training throughput (median epoch) — \(BLASThreads.current) OpenBLAS threads",
+        return BarChart(title: "Training throughput (median epoch) — \(KernelThreads.count) threads",
                         yLabel: "samples per second", bars: bars,
                         referenceLine: ReferenceLine(value: ceilingRate,
                                                      label: "BLAS ceiling: the epoch's gemm calls alone, \(format(ceiling.gflops, 1)) GFLOP/s"))
@@ -90,7 +90,7 @@ extension ComparisonOutcome {
                        valueText: "\(Int(rate.median.rounded())) (\(format(level.percentOfCeiling.median, 0))%)")
         }
         return BarChart(title: "Throughput, median of \(benchmark.repeats) rounds (batch \(benchmark.batchSize), "
-                            + "\(benchmark.threads) BLAS thread\(benchmark.threads == 1 ? "" : "s"), \(format(benchmark.peakRssMib, 0)) MiB peak)",
+                            + "\(benchmark.threads) thread\(benchmark.threads == 1 ? "" : "s"), \(format(benchmark.peakRssMib, 0)) MiB peak)",
                         yLabel: "samples per second", bars: bars,
                         referenceLine: ReferenceLine(value: ceilingRate,
                                                      label: "BLAS ceiling: the epoch's gemm calls alone, \(format(benchmark.ceilingGflops, 1)) GFLOP/s"))

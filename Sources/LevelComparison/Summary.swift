@@ -88,7 +88,7 @@ extension ComparisonOutcome {
             dataset: .init(path: experiment.dataPath, train: experiment.train.count, test: experiment.test.count),
             config: .init(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
                           seed: options.seed, hidden: experiment.shape.hidden, shuffle: !options.noShuffle,
-                          threads: BLASThreads.current),
+                          threads: KernelThreads.count),
             levels: levels,
             agreement: .init(
                 referenceLevel: referenceLevel, bitwiseIdentical: bitwiseIdentical,
@@ -168,7 +168,7 @@ extension ComparisonOutcome {
                      "\(options.task.rawValue), \(experiment.shape.sizes.map(String.init).joined(separator: " → ")), "
                         + "data: `\(experiment.dataPath)` (\(experiment.train.count) train, \(experiment.test.count) test); "
                         + "\(options.epochs) epochs, batch \(options.batchSize), learning rate \(options.learningRate), "
-                        + "seed \(options.seed)\(options.noShuffle ? ", no shuffle" : ""), \(BLASThreads.current) OpenBLAS threads.",
+                        + "seed \(options.seed)\(options.noShuffle ? ", no shuffle" : ""), \(KernelThreads.count) threads.",
                      "",
                      "| " + rows[0].joined(separator: " | ") + " |",
                      "|" + String(repeating: " --- |", count: rows[0].count)]
@@ -191,7 +191,7 @@ extension ComparisonOutcome {
         if let benchmark {
             lines += ["", "## Benchmark", "",
                       "Median of \(benchmark.repeats) interleaved rounds of one epoch, batch \(benchmark.batchSize), "
-                        + "\(benchmark.threads) OpenBLAS thread(s)"
+                        + "\(benchmark.threads) thread(s)"
                         + (benchmark.blasKernels.map { " (\($0) kernels)" } ?? "")
                         + ", \(format(benchmark.gflopPerEpoch, 2)) GFLOP per epoch; "
                         + "peak RSS \(format(benchmark.peakRssMib, 1)) MiB"

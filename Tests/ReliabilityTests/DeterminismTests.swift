@@ -1,14 +1,14 @@
 // DeterminismTests.swift — the same seed and options give the same weights, bit for bit
 // (summary.json's `weights_sha256`), run after run; and what changes with `--threads`.
 //
-// Teaches: reproducibility has a precondition one rarely sees — the number of BLAS threads.
-// Found with OpenBLAS 0.3.21 (Debian 12, pthreads, Haswell kernels): `sgemm` runs one thread
-// whenever m·n·k ≤ 262,144 (65,536 × GEMM_MULTITHREAD_THRESHOLD 4) whatever `--threads` says,
+// Teaches: reproducibility has a precondition one rarely sees — the number of threads. The
+// kernels split a product in one part per thread only when m·n·k ≥ 262,144 (Parallel.swift),
 // so the regression network (3 → 64 → 32 → 1, batch 64: every product of a training step is at
 // most 64·64·32) trains to identical weights with 1 or 2 threads. The classification network's
-// products (64·128·784 and larger) are split between threads, and a split computation rounds
-// differently: 1 and 2 threads give weights that differ in the last bits (each thread count is
-// reproducible, and every level still agrees bit for bit with the others in the same run).
+// products (64·128·784 and larger) are split, each part a single-threaded OpenBLAS call, and
+// OpenBLAS (0.3.21, Haswell kernels) rounds a part of a product differently from the whole: 1
+// and 2 threads give weights that differ in the last bits (each thread count is reproducible,
+// and every level still agrees bit for bit with the others in the same run).
 // Leaves out: other BLAS libraries and versions (summary.json records the thread count; compare
 // hashes only between runs with the same one).
 
@@ -54,14 +54,14 @@ struct DeterminismTests {
         #expect(a.hashes != b.hashes)
     }
 
-    @Test("regression: --threads 1 and --threads 2 give identical weights (every product below OpenBLAS's threading threshold)")
+    @Test("regression: --threads 1 and --threads 2 give identical weights (every kernel below the splitting threshold)")
     func regressionAcrossThreadCounts() throws {
         let one = try fingerprint(Self.regression + ["--threads", "1"])
         let two = try fingerprint(Self.regression + ["--threads", "2"])
         #expect(one.hashes == two.hashes)
     }
 
-    @Test("classification: --threads 1 and --threads 2 agree closely, though OpenBLAS may round differently")
+    @Test("classification: --threads 1 and --threads 2 agree closely, though a product split in parts may round differently")
     func classificationAcrossThreadCounts() throws {
         let one = try fingerprint(Self.classification + ["--threads", "1"])
         let two = try fingerprint(Self.classification + ["--threads", "2"])
@@ -70,7 +70,7 @@ struct DeterminismTests {
             #expect(abs(a - b) <= 1e-4 * abs(b), "\(a) vs \(b)")
         }
         if one.hashes != two.hashes {
-            print("determinism: 1 and 2 OpenBLAS threads give different classification weights "
+            print("determinism: 1 and 2 threads give different classification weights "
                   + "(\(one.hashes[0].prefix(12))… vs \(two.hashes[0].prefix(12))…)")
         }
     }

@@ -80,14 +80,6 @@ extension Double: NeuralScalar {
     }
 }
 
-/// The number of threads OpenBLAS uses for `gemm` (`--threads`).
-public enum BLASThreads {
-    /// Sets OpenBLAS's thread count (1 or more).
-    public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
-    /// OpenBLAS's current thread count.
-    public static var current: Int { Int(openblas_get_num_threads()) }
-}
-
 /// Which OpenBLAS is doing the arithmetic, for reports that compare speeds.
 public enum BLASLibrary {
     /// The CPU kernels OpenBLAS chose when it loaded (`openblas_get_corename()`: "Haswell",

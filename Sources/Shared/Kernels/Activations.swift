@@ -31,7 +31,9 @@ public func tanhForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>
             if T.self == Float.self {                            // vectorised, see fastTanh
                 let s = UnsafeRawPointer(src.baseAddress!).assumingMemoryBound(to: Float.self)
                 let d = UnsafeMutableRawPointer(dst.baseAddress!).assumingMemoryBound(to: Float.self)
-                for i in 0..<dst.count { d[i] = fastTanh(s[i]) }
+                KernelThreads.forEachRange(count: dst.count, minimumPerPart: 4096) { range in
+                    for i in range { d[i] = fastTanh(s[i]) }
+                }
             } else {
                 for i in dst.indices { dst[i] = T.tanh(src[i]) }
             }
@@ -49,7 +51,9 @@ public func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da
     a.storage.withUnsafeBufferPointer { out in
         da.storage.withUnsafeBufferPointer { g in
             dz.storage.withUnsafeMutableBufferPointer { dst in
-                for i in dst.indices { dst[i] = g[i] * (1 - out[i] * out[i]) }
+                KernelThreads.forEachRange(count: dst.count, minimumPerPart: 4096) { range in
+                    for i in range { dst[i] = g[i] * (1 - out[i] * out[i]) }
+                }
             }
         }
     }
@@ -69,7 +73,9 @@ public func sigmoidForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix
             if T.self == Float.self {                            // vectorised, see fastSigmoid
                 let s = UnsafeRawPointer(src.baseAddress!).assumingMemoryBound(to: Float.self)
                 let d = UnsafeMutableRawPointer(dst.baseAddress!).assumingMemoryBound(to: Float.self)
-                for i in 0..<dst.count { d[i] = fastSigmoid(s[i]) }
+                KernelThreads.forEachRange(count: dst.count, minimumPerPart: 4096) { range in
+                    for i in range { d[i] = fastSigmoid(s[i]) }
+                }
             } else {
                 for i in dst.indices { dst[i] = 1 / (1 + T.exp(-src[i])) }
             }
@@ -87,7 +93,9 @@ public func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient
     a.storage.withUnsafeBufferPointer { out in
         da.storage.withUnsafeBufferPointer { g in
             dz.storage.withUnsafeMutableBufferPointer { dst in
-                for i in dst.indices { dst[i] = g[i] * out[i] * (1 - out[i]) }
+                KernelThreads.forEachRange(count: dst.count, minimumPerPart: 4096) { range in
+                    for i in range { dst[i] = g[i] * out[i] * (1 - out[i]) }
+                }
             }
         }
     }

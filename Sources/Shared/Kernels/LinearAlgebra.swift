@@ -50,14 +50,30 @@ public func gemm<T: NeuralScalar>(
         }
         return
     }
+    let (lda, ldb, ldc) = (max(1, a.columns), max(1, b.columns), max(1, c.columns))
+    // Split across cores (Parallel.swift): a weight gradient (Aᵀ·B) by rows of C, so each thread
+    // writes whole rows of dW, the rows its SGD part then updates; other products by columns of
+    // C, so each thread reads half of the weights. Each part is one single-threaded BLAS call.
+    let splitRows = transposeA
+    let parts = KernelThreads.parts(forWork: m * n * k, minimumPerPart: 131_072)
     a.storage.withUnsafeBufferPointer { pa in
         b.storage.withUnsafeBufferPointer { pb in
             c.storage.withUnsafeMutableBufferPointer { pc in
-                T.blasGemm(
-                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                    alpha: alpha, a: pa.baseAddress!, lda: max(1, a.columns),
-                    b: pb.baseAddress!, ldb: max(1, b.columns),
-                    beta: beta, c: pc.baseAddress!, ldc: max(1, c.columns))
+                let (pa, pb, pc) = (pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                KernelThreads.run(parts: parts) { part in
+                    let r = KernelThreads.range(part, of: parts, count: splitRows ? m : n, alignment: 16)
+                    guard !r.isEmpty else { return }
+                    if splitRows {                                 // C[r, :] = op(A)[r, :]·op(B)
+                        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: r.count, n: n, k: k,
+                                   alpha: alpha, a: pa + (transposeA ? r.lowerBound : r.lowerBound * lda), lda: lda,
+                                   b: pb, ldb: ldb, beta: beta, c: pc + r.lowerBound * ldc, ldc: ldc)
+                    } else {                                       // C[:, r] = op(A)·op(B)[:, r]
+                        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: r.count, k: k,
+                                   alpha: alpha, a: pa, lda: lda,
+                                   b: pb + (transposeB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb,
+                                   beta: beta, c: pc + r.lowerBound, ldc: ldc)
+                    }
+                }
             }
         }
     }
@@ -76,10 +92,13 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
     let width = y.columns
     bias.storage.withUnsafeBufferPointer { b in
         y.storage.withUnsafeMutableBufferPointer { out in
-            guard let bias = b.baseAddress, var row = out.baseAddress else { return }
-            for _ in 0..<(width == 0 ? 0 : out.count / width) {
-                for j in 0..<width { row[j] += bias[j] }     // pointer steps: no overflow checks, so it vectorises
-                row += width
+            guard let bias = b.baseAddress, let start = out.baseAddress, width > 0 else { return }
+            KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, 4096 / width), alignment: 1) { rows in
+                var row = start + rows.lowerBound * width
+                for _ in rows {
+                    for j in 0..<width { row[j] += bias[j] }     // pointer steps: no overflow checks, so it vectorises
+                    row += width
+                }
             }
         }
     }
@@ -100,11 +119,15 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y:
     bias.storage.withUnsafeBufferPointer { b in
         x.storage.withUnsafeBufferPointer { input in
             y.storage.withUnsafeMutableBufferPointer { out in
-                guard let bias = b.baseAddress, var row = input.baseAddress, var result = out.baseAddress else { return }
-                for _ in 0..<(width == 0 ? 0 : out.count / width) {
-                    for j in 0..<width { result[j] = row[j] + bias[j] }
-                    row += width
-                    result += width
+                guard let bias = b.baseAddress, let inputStart = input.baseAddress, let outputStart = out.baseAddress,
+                      width > 0 else { return }
+                KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, 4096 / width), alignment: 1) { rows in
+                    var (row, result) = (inputStart + rows.lowerBound * width, outputStart + rows.lowerBound * width)
+                    for _ in rows {
+                        for j in 0..<width { result[j] = row[j] + bias[j] }
+                        row += width
+                        result += width
+                    }
                 }
             }
         }
@@ -124,11 +147,15 @@ public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<
     let rows = dy.rows
     dy.storage.withUnsafeBufferPointer { g in
         db.storage.withUnsafeMutableBufferPointer { out in
-            guard let sums = out.baseAddress, var row = g.baseAddress else { return }
-            for j in 0..<width { sums[j] = 0 }
-            for _ in 0..<rows {
-                for j in 0..<width { sums[j] += row[j] }    // each column in row order: vectorises across j
-                row += width
+            guard let sums = out.baseAddress, let start = g.baseAddress else { return }
+            // Split by columns: each column is still summed over the rows in order.
+            KernelThreads.forEachRange(count: width, minimumPerPart: max(16, 4096 / max(1, rows))) { columns in
+                for j in columns { sums[j] = 0 }
+                var row = start
+                for _ in 0..<rows {
+                    for j in columns { sums[j] += row[j] }  // each column in row order: vectorises across j
+                    row += width
+                }
             }
         }
     }

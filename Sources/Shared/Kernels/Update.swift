@@ -31,8 +31,11 @@ public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: M
     gradient.storage.withUnsafeBufferPointer { g in
         parameter.storage.withUnsafeMutableBufferPointer { w in
             guard let gs = g.baseAddress, let ws = w.baseAddress else { return }
-            let blocked = w.count - w.count % (64 * BLASThreads.current)
-            if blocked > 0 { T.blasAxpy(count: blocked, alpha: step, x: gs, y: ws) }  // w[..<blocked] += step·g
+            let blocked = w.count - w.count % 64
+            KernelThreads.forEachRange(count: blocked, minimumPerPart: 16_384, alignment: 64) { part in
+                guard !part.isEmpty else { return }                                   // w[part] += step·g[part]
+                T.blasAxpy(count: part.count, alpha: step, x: gs + part.lowerBound, y: ws + part.lowerBound)
+            }
             for i in blocked..<w.count { w[i] = w[i].addingProduct(step, g[i]) }         // the rest, fused too
         }
     }

@@ -95,7 +95,10 @@ final class WorkerPool: @unchecked Sendable {
                 let helper = Helper()
                 let index = list.count + 1
                 list.append(helper)
-                let thread = Thread { [self] in self.helperLoop(part: index, helper) }
+                // A new helper starts at the current call's number, so that it never joins a
+                // call already running (that call counts only the helpers it started with).
+                let start = generation.load(ordering: .acquiring)
+                let thread = Thread { [self] in self.helperLoop(part: index, helper, from: start) }
                 thread.name = "NeuralLevels kernel \(index)"
                 thread.start()
             }
@@ -103,8 +106,8 @@ final class WorkerPool: @unchecked Sendable {
         parts.store(count, ordering: .relaxed)
     }
 
-    private func helperLoop(part: Int, _ helper: Helper) {
-        var seen = 0
+    private func helperLoop(part: Int, _ helper: Helper, from start: Int) {
+        var seen = start
         while true {
             var spins = 0
             var current = generation.load(ordering: .acquiring)

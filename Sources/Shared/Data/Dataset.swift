@@ -239,22 +239,13 @@ func scalePixelRows<Scalar: NeuralScalar, Indices: Collection<Int>>(
 ) {
     bytes.withUnsafeBufferPointer { src in
         destination.storage.withUnsafeMutableBufferPointer { dst in
-            guard let source = src.baseAddress, let out = dst.baseAddress else { return }
+            guard let source = src.baseAddress, var out = dst.baseAddress else { return }
             let rows = width == 0 ? 0 : src.count / width
-            func convert(row index: Int, into k: Int) {                 // batch row k ← data row index
+            for index in indices {
                 precondition(index >= 0 && index < rows, "gather: row \(index) of \(rows)")
-                let (row, result) = (source + index * width, out + k * width)
-                for j in 0..<width { result[j] = Scalar(row[j]) / 255 }
-            }
-            // The batch's rows are shared out across cores (Parallel.swift); each waits for its
-            // own rows' memory, so the waits overlap.
-            let split: Void? = indices.withContiguousStorageIfAvailable { list in
-                KernelThreads.forEachRange(count: list.count, minimumPerPart: 8, alignment: 1) { part in
-                    for k in part { convert(row: list[k], into: k) }
-                }
-            }
-            if split == nil {
-                for (k, index) in indices.enumerated() { convert(row: index, into: k) }
+                let row = source + index * width
+                for j in 0..<width { out[j] = Scalar(row[j]) / 255 }
+                out += width
             }
         }
     }

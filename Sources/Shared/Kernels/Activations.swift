@@ -51,7 +51,7 @@ public func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da
     a.storage.withUnsafeBufferPointer { out in
         da.storage.withUnsafeBufferPointer { g in
             dz.storage.withUnsafeMutableBufferPointer { dst in
-                KernelThreads.forEachRange(count: dst.count, minimumPerPart: 4096) { range in
+                KernelThreads.forEachRange(count: dst.count, minimumPerPart: cheapKernelMinimumPerPart) { range in
                     for i in range { dst[i] = g[i] * (1 - out[i] * out[i]) }
                 }
             }
@@ -93,7 +93,7 @@ public func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient
     a.storage.withUnsafeBufferPointer { out in
         da.storage.withUnsafeBufferPointer { g in
             dz.storage.withUnsafeMutableBufferPointer { dst in
-                KernelThreads.forEachRange(count: dst.count, minimumPerPart: 4096) { range in
+                KernelThreads.forEachRange(count: dst.count, minimumPerPart: cheapKernelMinimumPerPart) { range in
                     for i in range { dst[i] = g[i] * out[i] * (1 - out[i]) }
                 }
             }

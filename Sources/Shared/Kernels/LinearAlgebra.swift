@@ -93,7 +93,7 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
     bias.storage.withUnsafeBufferPointer { b in
         y.storage.withUnsafeMutableBufferPointer { out in
             guard let bias = b.baseAddress, let start = out.baseAddress, width > 0 else { return }
-            KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, 4096 / width), alignment: 1) { rows in
+            KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, cheapKernelMinimumPerPart / width), alignment: 1) { rows in
                 var row = start + rows.lowerBound * width
                 for _ in rows {
                     for j in 0..<width { row[j] += bias[j] }     // pointer steps: no overflow checks, so it vectorises
@@ -121,7 +121,7 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y:
             y.storage.withUnsafeMutableBufferPointer { out in
                 guard let bias = b.baseAddress, let inputStart = input.baseAddress, let outputStart = out.baseAddress,
                       width > 0 else { return }
-                KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, 4096 / width), alignment: 1) { rows in
+                KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, cheapKernelMinimumPerPart / width), alignment: 1) { rows in
                     var (row, result) = (inputStart + rows.lowerBound * width, outputStart + rows.lowerBound * width)
                     for _ in rows {
                         for j in 0..<width { result[j] = row[j] + bias[j] }
@@ -149,7 +149,7 @@ public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<
         db.storage.withUnsafeMutableBufferPointer { out in
             guard let sums = out.baseAddress, let start = g.baseAddress else { return }
             // Split by columns: each column is still summed over the rows in order.
-            KernelThreads.forEachRange(count: width, minimumPerPart: max(16, 4096 / max(1, rows))) { columns in
+            KernelThreads.forEachRange(count: width, minimumPerPart: max(16, cheapKernelMinimumPerPart / max(1, rows))) { columns in
                 for j in columns { sums[j] = 0 }
                 var row = start
                 for _ in 0..<rows {

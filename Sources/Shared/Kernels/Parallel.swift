@@ -2,15 +2,16 @@
 //
 // Teaches: where the second core comes from. A training step is a chain of kernel calls, each
 // too small (microseconds) for a general task system, so the split is the simplest one that
-// works: every large kernel cuts its output into `KernelThreads.count` contiguous parts, the
-// calling thread computes part 0 and helper threads, kept spinning between calls, the others.
+// works: every large kernel (the products, tanh and sigmoid, the update of a large weight
+// matrix) cuts its output into `KernelThreads.count` contiguous parts, the calling thread
+// computes part 0 and helper threads, kept spinning between calls, the others.
 // Every part is computed by the same code whoever runs it, so the bits do not depend on which
 // thread did what, nor on whether helpers were free (a busy pool runs the parts one by one).
 // OpenBLAS is kept at one thread: a matrix product is split here, like any other kernel, into
 // two single-threaded `gemm` calls on halves of the output. Measured on this network, that is
 // faster than OpenBLAS's own threads (0.143–0.148 against 0.152–0.164 s for one epoch's
-// products), and it lets the elementwise kernels, the update and the batch gather use both
-// cores too, instead of one core working while the other waits.
+// products), and it lets the costly elementwise kernels and the update use both cores too,
+// instead of one core working while the other waits.
 // Leaves out: work stealing, nested parallelism (a part that itself splits runs serially).
 
 import CBLAS
@@ -61,6 +62,12 @@ public enum KernelThreads {
 
     @usableFromInline static let pool = WorkerPool(parts: ProcessInfo.processInfo.activeProcessorCount)
 }
+
+/// Elements per part below which a kernel that does little per element (a product, a sum) is
+/// not split: handing half of it to another core costs about a microsecond, more than such a
+/// kernel saves on this network's [64, 128] activations (measured: tanh's backward 1.1 → 2.2 ms
+/// per epoch when split). Costly per element (tanh, sigmoid): 4,096.
+@usableFromInline let cheapKernelMinimumPerPart = 16_384
 
 /// The calling thread plus helper threads that wait for parts of one kernel call.
 @usableFromInline

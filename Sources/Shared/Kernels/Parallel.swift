@@ -156,9 +156,11 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             job.body = body
             (activeThreads, requestedParts) = (threads, requested)
-            remaining.store(helperCount, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            // Under the lock that adds helpers: every helper counted here sees this call, and a
+            // helper added later starts after it (setParts reads `generation` under the lock).
             helpers.withLock { list in
+                remaining.store(list.count, ordering: .relaxed)
+                generation.add(1, ordering: .sequentiallyConsistent)
                 for helper in list where helper.parked.exchange(false, ordering: .sequentiallyConsistent) {
                     helper.wake.signal()
                 }

@@ -24,11 +24,11 @@ public func softmaxCrossEntropyForward<T: NeuralScalar>(
 ) -> T {
     precondition(z.shape == p.shape && labels.count == z.rows, "softmaxCrossEntropyForward: shapes differ")
     KernelTrace.record("softmaxCrossEntropyForward", "[\(z.rows),\(z.columns)]")
-    let classes = z.columns
-    var total: T = 0
     if T.self == Float.self {                                    // vectorised, see fastExp
         return softmaxCrossEntropyForwardFloat(z, labels, &p)
     }
+    let classes = z.columns
+    var total: T = 0
     z.storage.withUnsafeBufferPointer { zs in
         p.storage.withUnsafeMutableBufferPointer { ps in
             for i in 0..<z.rows {

@@ -63,11 +63,15 @@ public enum KernelThreads {
     @usableFromInline static let pool = WorkerPool(parts: ProcessInfo.processInfo.activeProcessorCount)
 }
 
-/// Elements per part below which a kernel that does little per element (a product, a sum) is
-/// not split: handing half of it to another core costs about a microsecond, more than such a
-/// kernel saves on this network's [64, 128] activations (measured: tanh's backward 1.1 → 2.2 ms
-/// per epoch when split). Costly per element (tanh, sigmoid): 4,096.
+/// Elements per part below which a kernel that does little per element (a product, a sum, an
+/// update) is not split: handing half of it to another core costs about a microsecond, more
+/// than such a kernel saves on this network's [64, 128] activations (measured: tanh's backward
+/// 1.1 → 2.2 ms per epoch when split).
 @usableFromInline let cheapKernelMinimumPerPart = 16_384
+
+/// The same for a kernel that is costly per element (tanh and sigmoid: a polynomial and a
+/// division each): tanh's forward on [64, 128] gains from the split (3.7 → 2.3 ms per epoch).
+@usableFromInline let costlyKernelMinimumPerPart = 4_096
 
 /// The calling thread plus helper threads that wait for parts of one kernel call.
 @usableFromInline
@@ -91,12 +95,11 @@ final class WorkerPool: @unchecked Sendable {
 
     init(parts: Int) {
         self.parts = Atomic(max(1, parts))
-        openblas_set_num_threads(1)              // products are split here instead
         setParts(max(1, parts))
     }
 
     func setParts(_ count: Int) {
-        openblas_set_num_threads(1)
+        openblas_set_num_threads(1)                  // products are split here instead
         helpers.withLock { list in
             while list.count < count - 1 {          // helpers are added, never removed
                 let helper = Helper()
@@ -145,8 +148,8 @@ final class WorkerPool: @unchecked Sendable {
 
     @usableFromInline
     func run(parts requested: Int, _ body: (Int) -> Void) {
-        let helperCount = helpers.withLock { $0.count }
-        let threads = min(requested, helperCount + 1, self.parts.load(ordering: .relaxed))
+        // setParts adds the helpers before it raises `parts`, so there are at least parts − 1.
+        let threads = min(requested, self.parts.load(ordering: .relaxed))
         // Busy (another thread's call, or a part that splits again): the parts one after another.
         guard threads > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for part in 0..<requested { body(part) }

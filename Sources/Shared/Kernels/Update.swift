@@ -12,14 +12,14 @@ import RealModule
 /// Plain stochastic gradient descent, in place: `w ← w − η·g`, each element rounded once
 /// (`fma(−η, g, w)`, the correctly rounded `w − η·g`).
 ///
-/// Most of the work is BLAS's `axpy`, `y ← α·x + y` with `α = −η`: OpenBLAS splits a large
-/// tensor across its threads, so fc1's 100,352 weights are updated by both cores, half each,
-/// instead of by one (measured: 10.3 → 5.1 ms per epoch, 3% of an epoch).
-/// OpenBLAS's x86-64 kernels fuse the multiply-add in their unrolled loop (blocks of 16 or 32)
-/// but not in the leftover elements after it, so `axpy` is given only whole blocks of 64 per
-/// thread, and the last `count mod (64·threads)` elements are done here with the same fused
-/// operation. Each element is then computed the same way whatever the thread count
-/// (KernelTests checks correct rounding at sizes that leave every kind of remainder).
+/// Most of the work is BLAS's `axpy`, `y ← α·x + y` with `α = −η`, one call per part of a large
+/// tensor (``KernelThreads``), so fc1's 100,352 weights are updated by both cores, half each,
+/// instead of by one (measured: 10.3 → 5.1 ms per epoch, 3% of an epoch). OpenBLAS's x86-64
+/// kernels fuse the multiply-add in their unrolled loop (blocks of 16 or 32) but not in the
+/// leftover elements after it, so every part is a whole number of blocks of 64, and the last
+/// `count mod 64` elements are done here with the same fused operation. Each element is then
+/// computed the same way whatever the thread count (KernelTests checks correct rounding at
+/// sizes that leave every kind of remainder).
 ///
 /// Shapes: `parameter, gradient`: any, equal.
 @inlinable
@@ -32,7 +32,7 @@ public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: M
         parameter.storage.withUnsafeMutableBufferPointer { w in
             guard let gs = g.baseAddress, let ws = w.baseAddress else { return }
             let blocked = w.count - w.count % 64
-            KernelThreads.forEachRange(count: blocked, minimumPerPart: 16_384, alignment: 64) { part in
+            KernelThreads.forEachRange(count: blocked, minimumPerPart: cheapKernelMinimumPerPart, alignment: 64) { part in
                 guard !part.isEmpty else { return }                                   // w[part] += step·g[part]
                 T.blasAxpy(count: part.count, alpha: step, x: gs + part.lowerBound, y: ws + part.lowerBound)
             }

@@ -133,6 +133,7 @@ extension Model {
                            shuffle: Bool, seed: UInt64, callbacks userCallbacks: [any Callback],
                            verbose: Verbosity, compilation: Compilation) throws -> History {
         let schedule = BatchSchedule(sampleCount: data.count, batchSize: batchSize, shuffle: shuffle, seed: seed)
+        let loader = BatchLoader(data, schedule: schedule)          // the next batch is gathered ahead
         var batch = data.makeBatch(capacity: batchSize)              // reused by every step
         let run = TrainingRun(module: self, epochs: epochs, stepsPerEpoch: schedule.stepsPerEpoch,
                               checkpointMetadata: checkpointMetadata)
@@ -144,10 +145,9 @@ extension Model {
         for epoch in stride(from: 1, through: epochs, by: 1) {
             run.epoch = epoch
             for callback in callbacks { try callback.onEpochBegin(epoch, run: run) }
-            let order = schedule.order(epoch: epoch)                 // the permutation every level uses
             var running = RunningMetrics(compilation.metrics)
             for step in 0..<schedule.stepsPerEpoch {
-                data.gather(step: step, of: order, schedule: schedule, into: &batch)
+                loader.load(step: step, epoch: epoch, into: &batch)  // the permutation every level uses
                 let (loss, outputs) = self.step(on: batch, compilation: compilation)   // Level 2's loop, below
                 running.add(loss: loss, outputs: outputs, batch: batch)
                 var logs = running.logs

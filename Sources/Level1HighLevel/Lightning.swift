@@ -78,24 +78,23 @@ public struct DataLoader: Sendable {
     /// The batches of epoch `epoch` (from 1), in order.
     public func batches(epoch: Int) -> Batches { Batches(loader: self, epoch: epoch) }
 
-    /// One epoch's batches. Each is gathered into one reused buffer (Shared's `Dataset.gather`).
+    /// One epoch's batches, each gathered into one reused buffer while the step before it
+    /// computes (Shared's `BatchLoader`).
     public struct Batches: Sequence, IteratorProtocol {
-        let dataset: Dataset<Float>
-        let schedule: BatchSchedule
-        let order: [Int]
+        let batches: BatchLoader<Float>
+        let epoch: Int
         var step = 0
         var buffer: Batch<Float>
 
         init(loader: DataLoader, epoch: Int) {
-            dataset = loader.dataset
-            schedule = loader.schedule
-            order = schedule.order(epoch: epoch)
-            buffer = dataset.makeBatch(capacity: loader.batchSize)
+            batches = BatchLoader(loader.dataset, schedule: loader.schedule)
+            self.epoch = epoch
+            buffer = loader.dataset.makeBatch(capacity: loader.batchSize)
         }
 
         public mutating func next() -> Batch<Float>? {
-            guard step < schedule.stepsPerEpoch else { return nil }
-            dataset.gather(step: step, of: order, schedule: schedule, into: &buffer)
+            guard step < batches.schedule.stepsPerEpoch else { return nil }
+            batches.load(step: step, epoch: epoch, into: &buffer)
             step += 1
             return buffer
         }

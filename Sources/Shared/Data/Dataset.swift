@@ -6,7 +6,9 @@
 // Images are kept as the bytes the file holds and scaled to [0, 1] as each batch is gathered:
 // a quarter of the memory (47 MB instead of 188 MB for Fashion-MNIST's training set), and a
 // quarter of the memory traffic per epoch, which is most of what copying a batch costs.
-// Leaves out: data augmentation and background loading (the whole set fits in memory).
+// The training loops take their batches through a BatchLoader, which gathers the next batch
+// while the current step computes.
+// Leaves out: data augmentation, and data that does not fit in memory.
 
 import CPrefetch
 
@@ -155,33 +157,33 @@ public struct Dataset<Scalar: NeuralScalar>: Sendable {
     /// Copies the rows `indices` into `batch`, reusing its buffers (no allocation once the
     /// buffers have reached the batch size).
     @inlinable public func gather<Indices: Collection<Int>>(_ indices: Indices, into batch: inout Batch<Scalar>) {
-        let n = indices.count
-        batch.inputs.resize(rows: n)
+        let rows = batch.prepare(rows: indices.count, for: task)
+        gatherRows(indices, into: rows)
+    }
+
+    /// Writes the rows `indices` (inputs, and their labels or targets) to `rows`, one after
+    /// another: the one gather loop every batch goes through, whole or a few rows at a time.
+    @inlinable func gatherRows<Indices: Collection<Int>>(_ indices: Indices, into rows: BatchRows<Scalar>) {
+        precondition(indices.count <= rows.count, "gather: \(indices.count) rows into room for \(rows.count)")
         switch storedInputs {
-        case .values(let matrix): copyRows(indices, from: matrix, into: &batch.inputs)
-        case .pixels(let bytes, _, let columns): scalePixelRows(indices, from: bytes, columns: columns, into: &batch.inputs)
+        case .values(let matrix): copyRows(indices, from: matrix, to: rows.inputs)
+        case .pixels(let bytes, _, let columns): scalePixelRows(indices, from: bytes, columns: columns, to: rows.inputs)
         }
-        if task == .classification {
-            batch.labels.removeAll(keepingCapacity: true)
-            for index in indices { batch.labels.append(labels[index]) }
-        } else {
-            batch.targets.resize(rows: n)
-            copyRows(indices, from: targets, into: &batch.targets)
+        if task == .classification, let out = rows.labels {
+            labels.withUnsafeBufferPointer { source in
+                for (row, index) in indices.enumerated() {
+                    precondition(index >= 0 && index < source.count, "gather: label \(index) of \(source.count)")
+                    out[row] = source[index]
+                }
+            }
+        } else if task == .regression {
+            copyRows(indices, from: targets, to: rows.targets)
         }
     }
 
-    /// Batch `step` (from 0) of an epoch whose rows come in `order`: gathers it into `batch`,
-    /// then starts loading the next batch's rows (``prefetch(_:)``), so that they arrive while
-    /// this step computes. Every training loop (Shared's, `fit`'s, the Lightning loader's) takes
-    /// its batches this way.
-    @inlinable public func gather(step: Int, of order: [Int], schedule: BatchSchedule, into batch: inout Batch<Scalar>) {
-        gather(order[schedule.range(ofStep: step)], into: &batch)
-        if step + 1 < schedule.stepsPerEpoch { prefetch(order[schedule.range(ofStep: step + 1)]) }
-    }
-
-    /// Starts moving the rows `indices` into the CPU's caches and returns at once: the training
-    /// loop calls it for the next batch before running a step (``gather(step:of:schedule:into:)``),
-    /// so the step's arithmetic hides the wait for memory and the next gather reads cached rows.
+    /// Starts moving the rows `indices` into the CPU's caches and returns at once: with one
+    /// thread, ``BatchLoader`` calls it for the next batch before a step runs, so the step's
+    /// arithmetic hides the wait for memory and the next gather reads cached rows.
     /// Changes nothing; a prefetch is a hint the CPU may drop.
     @inlinable public func prefetch<Indices: Collection<Int>>(_ indices: Indices) {
         switch storedInputs {
@@ -202,18 +204,15 @@ public struct Dataset<Scalar: NeuralScalar>: Sendable {
 
 @inlinable
 func copyRows<Scalar, Indices: Collection<Int>>(
-    _ indices: Indices, from source: Matrix<Scalar>, into destination: inout Matrix<Scalar>
+    _ indices: Indices, from source: Matrix<Scalar>, to destination: UnsafeMutablePointer<Scalar>?
 ) {
     let width = source.columns
+    guard width > 0, var out = destination else { return }
     source.storage.withUnsafeBufferPointer { src in
-        destination.storage.withUnsafeMutableBufferPointer { dst in
-            var offset = 0
-            for index in indices {
-                precondition(index >= 0 && index < source.rows, "gather: row \(index) of \(source.rows)")
-                let from = src.baseAddress! + index * width
-                (dst.baseAddress! + offset).update(from: from, count: width)
-                offset += width
-            }
+        for index in indices {
+            precondition(index >= 0 && index < source.rows, "gather: row \(index) of \(source.rows)")
+            out.update(from: src.baseAddress! + index * width, count: width)
+            out += width
         }
     }
 }
@@ -235,18 +234,17 @@ func prefetchRows<Indices: Collection<Int>>(_ indices: Indices, of buffer: Unsaf
 /// and NumPy's `x / 255.0`. The loop vectorises (bytes → Float, then divide, 8–16 at a time).
 @inlinable
 func scalePixelRows<Scalar: NeuralScalar, Indices: Collection<Int>>(
-    _ indices: Indices, from bytes: [UInt8], columns width: Int, into destination: inout Matrix<Scalar>
+    _ indices: Indices, from bytes: [UInt8], columns width: Int, to destination: UnsafeMutablePointer<Scalar>?
 ) {
+    guard width > 0, var out = destination else { return }
     bytes.withUnsafeBufferPointer { src in
-        destination.storage.withUnsafeMutableBufferPointer { dst in
-            guard let source = src.baseAddress, var out = dst.baseAddress else { return }
-            let rows = width == 0 ? 0 : src.count / width
-            for index in indices {
-                precondition(index >= 0 && index < rows, "gather: row \(index) of \(rows)")
-                let row = source + index * width
-                for j in 0..<width { out[j] = Scalar(row[j]) / 255 }
-                out += width
-            }
+        guard let source = src.baseAddress else { return }
+        let rows = src.count / width
+        for index in indices {
+            precondition(index >= 0 && index < rows, "gather: row \(index) of \(rows)")
+            let row = source + index * width
+            for j in 0..<width { out[j] = Scalar(row[j]) / 255 }
+            out += width
         }
     }
 }
@@ -268,7 +266,54 @@ public struct Batch<Scalar: NeuralScalar>: Sendable {
 
     /// `B`, the number of samples in this batch.
     public var count: Int { inputs.rows }
+
+    /// Sizes the batch for `rows` samples of a `task` set (keeping its buffers' capacity) and
+    /// returns where they go. The buffers are made unique first, so writing there changes no
+    /// other batch; the addresses stay valid until the batch is next resized or copied from.
+    @inlinable mutating func prepare(rows: Int, for task: Task) -> BatchRows<Scalar> {
+        inputs.resize(rows: rows)
+        labels.removeAll(keepingCapacity: true)
+        if task == .classification {
+            labels.append(contentsOf: repeatElement(0, count: rows))
+            targets.resize(rows: 0)
+        } else {
+            targets.resize(rows: rows)
+        }
+        return BatchRows(count: rows, inputWidth: inputs.columns, targetWidth: targets.columns,
+                         inputs: inputs.storage.withUnsafeMutableBufferPointer { $0.baseAddress },
+                         labels: labels.withUnsafeMutableBufferPointer { $0.baseAddress },
+                         targets: targets.storage.withUnsafeMutableBufferPointer { $0.baseAddress })
+    }
 }
+
+/// Where the rows of a batch being gathered go: `count` rows of inputs, and of labels or
+/// targets (nil when there are none). ``rows(_:)`` cuts out the few rows one chunk of a
+/// background gather writes.
+@usableFromInline
+struct BatchRows<Scalar: NeuralScalar>: @unchecked Sendable {
+    @usableFromInline var count: Int
+    @usableFromInline var inputWidth: Int
+    @usableFromInline var targetWidth: Int
+    @usableFromInline var inputs: UnsafeMutablePointer<Scalar>?
+    @usableFromInline var labels: UnsafeMutablePointer<Int32>?
+    @usableFromInline var targets: UnsafeMutablePointer<Scalar>?
+
+    @inlinable init(count: Int, inputWidth: Int, targetWidth: Int, inputs: UnsafeMutablePointer<Scalar>?,
+                    labels: UnsafeMutablePointer<Int32>?, targets: UnsafeMutablePointer<Scalar>?) {
+        (self.count, self.inputWidth, self.targetWidth) = (count, inputWidth, targetWidth)
+        (self.inputs, self.labels, self.targets) = (inputs, labels, targets)
+    }
+
+    /// Rows `range` of these.
+    @inlinable func rows(_ range: Range<Int>) -> BatchRows {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "rows \(range) of \(count)")
+        return BatchRows(count: range.count, inputWidth: inputWidth, targetWidth: targetWidth,
+                         inputs: inputs.map { $0 + range.lowerBound * inputWidth },
+                         labels: labels.map { $0 + range.lowerBound },
+                         targets: targets.map { $0 + range.lowerBound * targetWidth })
+    }
+}
+
 
 // MARK: - The order of batches
 

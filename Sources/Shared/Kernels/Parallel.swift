@@ -12,6 +12,9 @@
 // faster than OpenBLAS's own threads (0.143–0.148 against 0.152–0.164 s for one epoch's
 // products), and it lets the costly elementwise kernels and the update use both cores too,
 // instead of one core working while the other waits.
+// Between kernel calls a helper has nothing to do, so it also takes small chunks of background
+// work (the next batch's gather, see BatchLoader) while the calling thread runs the kernels that
+// are too small to split; whoever started that work finishes what is left of it.
 // Leaves out: work stealing, nested parallelism (a part that itself splits runs serially).
 
 import CBLAS
@@ -60,7 +63,36 @@ public enum KernelThreads {
         return min(total, part * share)..<min(total, (part + 1) * share)
     }
 
+    /// Starts `body(chunk)` for every chunk in `0..<chunks` on the helpers, in the time they
+    /// spend waiting between kernel calls, and returns at once. Call ``BackgroundWork/finish()``
+    /// before using what the chunks write. Returns nil, and runs nothing, when there are no
+    /// helpers (`--threads 1`) or another background job is running: do the work yourself.
+    ///
+    /// Each chunk should take well under a microsecond or two: a kernel call waits for a helper
+    /// to finish its chunk before the helper takes its part. A chunk must not split work itself.
+    public static func startBackground(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) -> BackgroundWork? {
+        pool.startBackground(chunks: chunks, body)
+    }
+
     @usableFromInline static let pool = WorkerPool(parts: ProcessInfo.processInfo.activeProcessorCount)
+}
+
+/// Background work started by ``KernelThreads/startBackground(chunks:_:)``: chunks that idle
+/// helpers run while the calling thread goes on.
+public final class BackgroundWork: Sendable {
+    private let pool: WorkerPool
+    private let finished = Atomic<Bool>(false)
+
+    init(pool: WorkerPool) { self.pool = pool }
+
+    /// Runs the chunks no helper has started on the calling thread, waits for the others, and
+    /// returns when every chunk is done. Calling it again does nothing.
+    public func finish() {
+        if finished.exchange(true, ordering: .acquiringAndReleasing) { return }
+        pool.finishBackground()
+    }
+
+    deinit { finish() }
 }
 
 /// Elements per part below which a kernel that does little per element (a product, a sum, an
@@ -86,6 +118,15 @@ final class WorkerPool: @unchecked Sendable {
     private let remaining = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let helpers = Mutex<[Helper]>([])
+
+    // Background work: one job at a time, owned by whoever started it until it finishes.
+    // `background` packs (job number, chunk count, next chunk to claim); a chunk is claimed by
+    // raising `next` with a compare-exchange, so a stale claim on an older job fails.
+    private let backgroundOwned = Atomic<Bool>(false)
+    private let background = Atomic<Int>(0)
+    private let backgroundDone = Atomic<Int>(0)
+    private var backgroundBody: (@Sendable (Int) -> Void)?   // written before its job is published
+    private var backgroundJobs = 0
 
     /// One helper thread's wake-up channel: it spins for a while after each part, then parks.
     final class Helper: Sendable {
@@ -123,7 +164,9 @@ final class WorkerPool: @unchecked Sendable {
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if spins == 200_000 {                // ~100 µs of spinning: park until the next call
+                if runBackgroundChunk() {
+                    spins = 0
+                } else if spins == 200_000 {                // ~100 µs of spinning: park until the next call
                     helper.parked.store(true, ordering: .sequentiallyConsistent)
                     if generation.load(ordering: .sequentiallyConsistent) == seen {
                         helper.wake.wait()           // `run` clears `parked` and signals
@@ -172,5 +215,39 @@ final class WorkerPool: @unchecked Sendable {
             while remaining.load(ordering: .acquiring) > 0 {}
             job.body = nil
         }
+    }
+
+    // MARK: Background work
+
+    func startBackground(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) -> BackgroundWork? {
+        guard chunks > 0, chunks < 1 << 16, parts.load(ordering: .relaxed) > 1,
+              backgroundOwned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return nil }
+        backgroundBody = body
+        backgroundDone.store(0, ordering: .relaxed)
+        backgroundJobs = (backgroundJobs + 1) & 0xffff_ffff
+        background.store(backgroundJobs << 32 | chunks << 16, ordering: .releasing)   // publishes the body
+        return BackgroundWork(pool: self)
+    }
+
+    /// Claims and runs one chunk of the current background job; false when none is left.
+    private func runBackgroundChunk() -> Bool {
+        let state = background.load(ordering: .acquiring)
+        let next = state & 0xffff, chunks = (state >> 16) & 0xffff
+        guard next < chunks else { return false }
+        guard background.compareExchange(expected: state, desired: state + 1, ordering: .acquiringAndReleasing).exchanged
+        else { return true }                               // another thread took it: look again
+        backgroundBody?(next)
+        backgroundDone.add(1, ordering: .releasing)
+        return true
+    }
+
+    /// The owner's end of a job: the unclaimed chunks here, then wait for the claimed ones.
+    fileprivate func finishBackground() {
+        while runBackgroundChunk() {}
+        let chunks = (background.load(ordering: .relaxed) >> 16) & 0xffff
+        while backgroundDone.load(ordering: .acquiring) < chunks {}
+        backgroundBody = nil
+        backgroundOwned.store(false, ordering: .releasing)
     }
 }

@@ -151,6 +151,7 @@ public func train<Model: TrainableModel>(
     // allocating room for samples that do not exist (or overflowing ⌈N / B⌉ for a huge B).
     let schedule = BatchSchedule(sampleCount: train.count, batchSize: max(1, min(recipe.batchSize, train.count)),
                                  shuffle: recipe.shuffle, seed: recipe.seed)
+    let loader = BatchLoader(train, schedule: schedule)
     var batch = train.makeBatch(capacity: schedule.batchSize)
     var result = TrainingResult()
     let (allSteps, overflow) = schedule.stepsPerEpoch.multipliedReportingOverflow(by: max(0, recipe.epochs))
@@ -158,12 +159,11 @@ public func train<Model: TrainableModel>(
 
     for epoch in 1...max(1, recipe.epochs) where recipe.epochs > 0 {
         onEvent(.epochStarted(epoch: epoch, steps: schedule.stepsPerEpoch))
-        let order = schedule.order(epoch: epoch)
         var lossSum = 0.0
         var seen = 0
         let start = DispatchTime.now().uptimeNanoseconds
         for step in 0..<schedule.stepsPerEpoch {
-            train.gather(step: step, of: order, schedule: schedule, into: &batch)   // and prefetch the next
+            loader.load(step: step, epoch: epoch, into: &batch)     // and start on the next batch
             let loss = Double(try model.trainStep(on: batch))
             guard loss.isFinite else {
                 result.stopError = .diverged(level: level, epoch: epoch, step: step + 1, loss: "\(loss)")

@@ -1,0 +1,123 @@
+// BatchLoaderTests.swift — the loader that gathers the next batch while a step computes: every
+// batch it hands out is the one `gather` gives for that step (images, real inputs with
+// targets, the last partial batch, steps asked for out of order), a batch the caller kept is
+// never written to, and background chunks run exactly once, on the helpers.
+
+import Foundation
+import Synchronization
+import Testing
+@testable import Shared
+
+@Suite("Batch loader and background work")
+struct BatchLoaderTests {
+    /// 203 images of 100 bytes (batch 50 = 5,000 inputs: gathered in the background).
+    static let images: Dataset<Float> = {
+        let (rows, columns) = (203, 100)
+        let bytes = (0..<(rows * columns)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 101) }
+        return .classification(pixels: bytes, rows: rows, columns: columns,
+                               labels: (0..<rows).map { Int32($0 % 10) }, classCount: 10)
+    }()
+
+    /// Real inputs `[150, 40]` and targets `[150, 2]` (batch 128 = 5,120 inputs).
+    static let values: Dataset<Float> = {
+        let inputs = Matrix<Float>(rows: 150, columns: 40, storage: (0..<6_000).map { Float($0) * 0.5 })
+        let targets = Matrix<Float>(rows: 150, columns: 2, storage: (0..<300).map { -Float($0) })
+        return .regression(inputs: inputs, targets: targets)
+    }()
+
+    /// Wakes the helpers (they spin for a while after a kernel call), so that background work
+    /// started right after finds them waiting.
+    static func wakeHelpers() { KernelThreads.run(parts: 2) { _ in } }
+
+    @Test("every batch equals the gather of its rows: two epochs, shuffled, last batch partial",
+          arguments: [("images", 50), ("values", 128), ("values", 7), ("images", 1_000)])
+    func sameAsGather(set: String, batchSize: Int) {
+        let dataset = set == "images" ? Self.images : Self.values
+        let schedule = BatchSchedule(sampleCount: dataset.count, batchSize: batchSize, shuffle: true, seed: 7)
+        let loader = BatchLoader(dataset, schedule: schedule)
+        var batch = dataset.makeBatch(capacity: batchSize), expected = dataset.makeBatch(capacity: batchSize)
+        for epoch in 1...2 {
+            let order = schedule.order(epoch: epoch)
+            for step in 0..<schedule.stepsPerEpoch {
+                Self.wakeHelpers()
+                loader.load(step: step, epoch: epoch, into: &batch)
+                dataset.gather(order[schedule.range(ofStep: step)], into: &expected)
+                #expect(batch.inputs == expected.inputs, "epoch \(epoch) step \(step)")
+                #expect(batch.labels == expected.labels && batch.targets == expected.targets)
+                #expect(batch.count == schedule.range(ofStep: step).count)
+                Self.wakeHelpers()                           // a "step": kernel calls meanwhile
+            }
+        }
+    }
+
+    @Test("steps asked for out of order, again, or from another epoch are still the right batches")
+    func outOfOrder() {
+        let dataset = Self.images
+        let schedule = BatchSchedule(sampleCount: dataset.count, batchSize: 50, shuffle: true, seed: 3)
+        let loader = BatchLoader(dataset, schedule: schedule)
+        var batch = dataset.makeBatch(capacity: 50), expected = dataset.makeBatch(capacity: 50)
+        for (epoch, step) in [(1, 0), (1, 2), (1, 2), (2, 1), (1, 1), (1, 2), (3, 4), (3, 0), (3, 1)] {
+            loader.load(step: step, epoch: epoch, into: &batch)
+            dataset.gather(schedule.order(epoch: epoch)[schedule.range(ofStep: step)], into: &expected)
+            #expect(batch.inputs == expected.inputs && batch.labels == expected.labels, "epoch \(epoch) step \(step)")
+        }
+    }
+
+    @Test("a batch the caller kept is not written to by the gathers that follow")
+    func keptBatchUnchanged() {
+        let dataset = Self.images
+        let schedule = BatchSchedule(sampleCount: dataset.count, batchSize: 50, shuffle: true, seed: 5)
+        let loader = BatchLoader(dataset, schedule: schedule)
+        var batch = dataset.makeBatch(capacity: 50)
+        loader.load(step: 0, epoch: 1, into: &batch)
+        let kept = batch, keptValues = batch.inputs.storage, keptLabels = batch.labels
+        for step in 1..<schedule.stepsPerEpoch {
+            Self.wakeHelpers()
+            loader.load(step: step, epoch: 1, into: &batch)
+        }
+        #expect(kept.inputs.storage == keptValues && kept.labels == keptLabels)
+        #expect(kept.inputs != batch.inputs)
+    }
+
+    @Test("background chunks run exactly once each, on the helpers while the caller waits")
+    func backgroundChunks() throws {
+        try #require(KernelThreads.count > 1, "needs a second core")
+        let chunks = 64
+        let runs = Mutex<[Int]>(Array(repeating: 0, count: chunks))
+        let caller = pthread_self()
+        let onCaller = Atomic<Int>(0)
+        // Another test may hold the one background slot for a moment: try again until free.
+        var work: BackgroundWork?
+        let deadline = Date().addingTimeInterval(10)
+        while work == nil && Date() < deadline {
+            Self.wakeHelpers()
+            work = KernelThreads.startBackground(chunks: chunks) { chunk in
+                if pthread_equal(pthread_self(), caller) != 0 { onCaller.add(1, ordering: .relaxed) }
+                runs.withLock { $0[chunk] += 1 }
+            }
+        }
+        let started = try #require(work)
+        // Without `finish`, only helpers run chunks: wait until they have done all of them.
+        while runs.withLock({ $0.reduce(0, +) }) < chunks && Date() < deadline { Self.wakeHelpers() }
+        #expect(runs.withLock { $0.reduce(0, +) } == chunks, "the helpers ran every chunk before finish")
+        started.finish()
+        started.finish()                                    // a second finish does nothing
+        #expect(runs.withLock { $0 } == Array(repeating: 1, count: chunks))
+        #expect(onCaller.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("finish runs the chunks no helper started; a job started while another runs is refused")
+    func finishDoesTheRest() throws {
+        try #require(KernelThreads.count > 1, "needs a second core")
+        let runs = Mutex<[Int]>(Array(repeating: 0, count: 1_000))
+        var work: BackgroundWork?
+        let deadline = Date().addingTimeInterval(10)
+        while work == nil && Date() < deadline {
+            work = KernelThreads.startBackground(chunks: 1_000) { chunk in runs.withLock { $0[chunk] += 1 } }
+        }
+        let started = try #require(work)
+        #expect(KernelThreads.startBackground(chunks: 1) { _ in Issue.record("a second job ran") } == nil)
+        started.finish()
+        #expect(runs.withLock { $0 } == Array(repeating: 1, count: 1_000))
+    }
+}

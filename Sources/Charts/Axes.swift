@@ -148,7 +148,7 @@ func scientific(_ value: Double) -> String {
 
 /// A value for a label (bar values, notes): grouped integers from 1,000 up, three significant
 /// digits below (trailing zeros dropped), scientific for very large or very small magnitudes. "n/a" for NaN/∞.
-func formatValue(_ value: Double) -> String {
+public func formatValue(_ value: Double) -> String {
     guard value.isFinite else { return "n/a" }
     let magnitude = abs(value)
     if magnitude == 0 { return "0" }

@@ -56,25 +56,37 @@ public struct BarChart: Sendable {
         try canvas.writePNG(to: path)
     }
 
-    func draw(on canvas: Canvas) {
-        let values = bars.map(\.value).filter(\.isFinite) + [referenceLine?.value].compactMap { $0 }.filter(\.isFinite)
-        // Headroom of 10 % above the tallest value, for the value labels.
-        let high = max(0, values.max() ?? 1), low = min(0, values.min() ?? 0)
-        let yAxis = Scale.linear(
-            low - (low < 0 ? (high - low) * 0.08 : 0), high + (high - low) * 0.1,
-            targetTicks: max(4, (canvas.height - 150) / 75), loose: true)
+    /// Lines of text under each bar for its category.
+    private static let labelLines = 2.0
 
-        Frame.drawTitle(title, on: canvas)
-        let labelLines = 2.0
+    /// The y axis, and the plot area it leaves on `canvas`.
+    func frame(on canvas: Canvas) -> (yAxis: Scale, plot: Rect) {
+        let values = bars.map(\.value).filter(\.isFinite) + [referenceLine?.value].compactMap { $0 }.filter(\.isFinite)
+        // Headroom above the tallest value for the value labels (and, with a reference line, for
+        // its label above them).
+        let high = max(0, values.max() ?? 1), low = min(0, values.min() ?? 0)
+        let headroom = referenceLine == nil ? 0.1 : 0.16
+        let yAxis = Scale.linear(
+            low - (low < 0 ? (high - low) * 0.08 : 0), high + (high - low) * headroom,
+            targetTicks: max(4, (canvas.height - 150) / 75), loose: true)
         let plot = Frame.plotArea(
             on: canvas, yTickLabels: yAxis.ticks.map(\.label), hasYLabel: !yLabel.isEmpty,
-            bottom: labelLines * (FontSize.label + 4) + 12)
+            bottom: Self.labelLines * (FontSize.label + 4) + 12)
+        return (yAxis, plot)
+    }
+
+    func draw(on canvas: Canvas) {
+        let (yAxis, plot) = frame(on: canvas)
+        let low = yAxis.lower
+        Frame.drawTitle(title, on: canvas)
         Frame.drawYAxis(yAxis, plot: plot, on: canvas)
         if !yLabel.isEmpty { Frame.drawYLabel(yLabel, plot: plot, on: canvas) }
         func y(_ value: Double) -> Double { plot.maxY - (yAxis.fraction(value) ?? 0) * plot.height }
 
         let slot = plot.width / Double(max(bars.count, 1))
         let barWidth = min(slot * 0.62, 170)
+        let labelLines = Self.labelLines
+        let layout = labelLayout(on: canvas)
         for (index, bar) in bars.enumerated() {
             let center = plot.x + slot * (Double(index) + 0.5)
             let lines = canvas.wrap(bar.label, maxWidth: slot - 8, size: FontSize.label)
@@ -83,37 +95,25 @@ public struct BarChart: Sendable {
                     line, x: center, y: plot.maxY + 10 + Double(row) * (FontSize.label + 4), size: FontSize.label,
                     align: .center, vertical: .top)
             }
-            guard bar.value.isFinite else {
-                canvas.text(
-                    bar.valueText ?? "n/a", x: center, y: y(0) - 8, size: FontSize.label, color: .gray,
-                    italic: true, align: .center, vertical: .bottom)
-                continue
-            }
+            guard bar.value.isFinite else { continue }
             let top = y(max(bar.value, 0)), bottom = y(min(bar.value, 0))
             canvas.setColor(bar.color ?? Color.palette(index))
             canvas.fillRectangle(x: center - barWidth / 2, y: top, width: barWidth, height: max(bottom - top, 1))
-            let text = bar.valueText ?? formatValue(bar.value)
-            if bar.value >= 0 {
-                canvas.text(text, x: center, y: top - 6, size: FontSize.label, bold: true, align: .center, vertical: .bottom)
-            } else {
-                canvas.text(text, x: center, y: bottom + 6, size: FontSize.label, bold: true, align: .center, vertical: .top)
-            }
         }
         if bars.isEmpty { Frame.drawNoData(plot: plot, on: canvas) }
 
-        if let line = referenceLine, line.value.isFinite {
+        if let line = referenceLine, line.value.isFinite, let box = layout.referenceLabel {
             let ly = y(line.value)
             canvas.setColor(line.color)
             canvas.setLine(width: 2, dash: line.dash)
             canvas.line(from: (plot.x, ly), to: (plot.maxX, ly))
-            // The label sits above the line, in a white box so bars behind it do not hide it.
-            let width = canvas.textWidth(line.label, size: FontSize.label, bold: true)
-            let box = Rect(x: plot.maxX - width - 18, y: ly - FontSize.label - 14, width: width + 12, height: FontSize.label + 9)
-            canvas.setColor(.white, alpha: 0.85)
-            canvas.fillRectangle(x: box.x, y: box.y, width: box.width, height: box.height)
-            canvas.text(
-                line.label, x: box.maxX - 6, y: box.y + box.height / 2, size: FontSize.label, color: line.color,
-                bold: true, align: .right, vertical: .middle)
+            drawLabel(line.label, in: box, color: line.color, on: canvas)
+        }
+        // Value labels last, each in a white box, so neither the line nor its label hides one.
+        for (index, bar) in bars.enumerated() {
+            let text = bar.value.isFinite ? bar.valueText ?? formatValue(bar.value) : bar.valueText ?? "n/a"
+            drawLabel(text, in: layout.valueLabels[index], color: bar.value.isFinite ? .darkGray : .gray,
+                      italic: !bar.value.isFinite, on: canvas)
         }
         Frame.drawAxisLines(plot: plot, on: canvas)
         if low < 0 {
@@ -122,4 +122,63 @@ public struct BarChart: Sendable {
             canvas.line(from: (plot.x, Canvas.crisp(y(0))), to: (plot.maxX, Canvas.crisp(y(0))))
         }
     }
+
+    /// Where the labels go (in pixels): each bar's value just beyond the end of the bar, and the
+    /// reference line's label in the first of these places that covers no value label (or, when
+    /// all do, the one that covers least): above the line at the right, at the left, below it at
+    /// the right, at the left, then above the value labels it would cover, at the right or left.
+    struct LabelLayout {
+        var valueLabels: [Rect]
+        var referenceLabel: Rect?
+    }
+
+    func labelLayout(on canvas: Canvas) -> LabelLayout {
+        let (yAxis, plot) = frame(on: canvas)
+        func y(_ value: Double) -> Double { plot.maxY - (yAxis.fraction(value) ?? 0) * plot.height }
+        let slot = plot.width / Double(max(bars.count, 1))
+        let height = FontSize.label + 9
+        func box(_ text: String, centerX: Double, italic: Bool = false) -> (width: Double, x: Double) {
+            let width = canvas.textWidth(text, size: FontSize.label, bold: !italic, italic: italic) + 12
+            return (width, centerX - width / 2)
+        }
+        let values = bars.enumerated().map { index, bar -> Rect in
+            let center = plot.x + slot * (Double(index) + 0.5)
+            guard bar.value.isFinite else {
+                let (width, x) = box(bar.valueText ?? "n/a", centerX: center, italic: true)
+                return Rect(x: x, y: y(0) - 4 - height, width: width, height: height)
+            }
+            let (width, x) = box(bar.valueText ?? formatValue(bar.value), centerX: center)
+            return bar.value >= 0
+                ? Rect(x: x, y: y(bar.value) - 2 - height, width: width, height: height)
+                : Rect(x: x, y: y(bar.value) + 2, width: width, height: height)
+        }
+        guard let line = referenceLine, line.value.isFinite else { return LabelLayout(valueLabels: values) }
+        let ly = y(line.value)
+        let width = canvas.textWidth(line.label, size: FontSize.label, bold: true) + 12
+        var candidates = [ly - height - 5, ly + 5].flatMap { top in
+            [plot.maxX - width - 6, plot.x + 6].map { Rect(x: $0, y: top, width: width, height: height) }
+        }
+        // Failing those, above every value label it would cover (the axis leaves room at the top).
+        for x in [plot.maxX - width - 6, plot.x + 6] {
+            let covered = values.filter { $0.maxX > x && $0.x < x + width && $0.y < ly }
+            if let highest = covered.map(\.y).min() {
+                candidates.append(Rect(x: x, y: max(plot.y, min(ly, highest) - height - 4), width: width, height: height))
+            }
+        }
+        func overlap(_ r: Rect) -> Double {
+            values.reduce(0) { total, v in
+                total + max(0, min(r.maxX, v.maxX) - max(r.x, v.x)) * max(0, min(r.maxY, v.maxY) - max(r.y, v.y))
+            }
+        }
+        let best = candidates.first { overlap($0) == 0 } ?? candidates.min { overlap($0) < overlap($1) }!
+        return LabelLayout(valueLabels: values, referenceLabel: best)
+    }
+}
+
+/// `text` centred in `box`, on a white, slightly transparent background.
+private func drawLabel(_ text: String, in box: Rect, color: Color, italic: Bool = false, on canvas: Canvas) {
+    canvas.setColor(.white, alpha: 0.85)
+    canvas.fillRectangle(x: box.x, y: box.y, width: box.width, height: box.height)
+    canvas.text(text, x: box.x + box.width / 2, y: box.y + box.height / 2, size: FontSize.label, color: color,
+                bold: !italic, italic: italic, align: .center, vertical: .middle)
 }

@@ -102,6 +102,13 @@ public enum Comparison {
         let recipe = experiment.options.recipe
         var runs: [LevelRun] = []
         var partialLevel: Int?          // the level Ctrl-C stopped part-way, if any
+        // The ceiling is measured between the levels, one epoch's products after each, so that
+        // it sees the machine as the levels did (shared machines speed up and slow down).
+        var ceilings: [BLASCeiling] = []
+        func measureCeiling() {
+            ceilings.append(BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
+                                                batchSize: recipe.batchSize, repeats: 1))
+        }
         for level in levels {
             log("\n\(level.label) (\(level.style))")
             var levelRecipe = recipe
@@ -117,6 +124,7 @@ public enum Comparison {
             let rate = seconds.isFinite && seconds > 0 ? Double(experiment.train.count) / seconds : 0
             runs.append(LevelRun(level: level, trained: trained, secondsPerEpoch: seconds, samplesPerSecond: rate,
                                  weightsSHA256: SHA256.hexDigest(trained.parameters.safetensorsBytes())))
+            if !shouldStop() { measureCeiling() }
             if shouldStop() {
                 if let stop = trained.result.stopError {
                     if case .diverged = stop {} else { partialLevel = level.id }
@@ -125,10 +133,11 @@ public enum Comparison {
             }
         }
 
-        // Stopping (Ctrl-C): one quick measurement instead of three, and the level stopped
+        // At least three measurements, or one when stopping (Ctrl-C); the level stopped
         // part-way is reported but not compared (its steps and weights end early by design).
-        let ceiling = BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
-                                          batchSize: recipe.batchSize, repeats: shouldStop() ? 1 : 3)
+        while ceilings.count < (shouldStop() ? 1 : 3) { measureCeiling() }
+        let ceiling = BLASCeiling(secondsPerEpoch: median(ceilings.map(\.secondsPerEpoch)),
+                                  flopsPerEpoch: ceilings[0].flopsPerEpoch)
         let compared = runs.filter { $0.level.id != partialLevel }
         let referenceLevel = compared.map(\.level.id).max() ?? runs.map(\.level.id).max() ?? 4
         let reference = compared.first { $0.level.id == referenceLevel }

@@ -73,7 +73,7 @@ extension ComparisonOutcome {
         let ceilingRate = Double(experiment.train.count) / ceiling.secondsPerEpoch
         let bars = runs.map { run in
             Bar(label: run.level.label, value: run.samplesPerSecond,
-                valueText: "\(Int(run.samplesPerSecond.rounded())) (\(format(100 * run.samplesPerSecond / ceilingRate, 0))%)")
+                valueText: "\(formatValue(run.samplesPerSecond.rounded())) (\(format(100 * run.samplesPerSecond / ceilingRate, 0))%)")
         }
         return BarChart(title: "Training throughput (median epoch) — \(KernelThreads.count) threads",
                         yLabel: "samples per second", bars: bars,
@@ -85,9 +85,9 @@ extension ComparisonOutcome {
         let ceilingRate = Double(benchmark.trainSamples) / benchmark.ceilingSecondsPerEpoch.median
         let bars = benchmark.levels.map { level in
             let rate = level.samplesPerSecond
-            return Bar(label: "Level \(level.level) · \(level.name) (\(Int(rate.min.rounded()))–\(Int(rate.max.rounded())))",
+            return Bar(label: "Level \(level.level) · \(level.name) (\(formatValue(rate.min.rounded()))–\(formatValue(rate.max.rounded())))",
                        value: rate.median,
-                       valueText: "\(Int(rate.median.rounded())) (\(format(level.percentOfCeiling.median, 0))%)")
+                       valueText: "\(formatValue(rate.median.rounded())) (\(format(level.percentOfCeiling.median, 0))%)")
         }
         return BarChart(title: "Throughput, median of \(benchmark.repeats) rounds (batch \(benchmark.batchSize), "
                             + "\(benchmark.threads) thread\(benchmark.threads == 1 ? "" : "s"), \(format(benchmark.peakRssMib, 0)) MiB peak)",

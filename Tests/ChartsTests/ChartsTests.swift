@@ -257,3 +257,44 @@ struct TickTests {
         #expect(Color.palette(10) == Color.palette(0))
     }
 }
+
+@Suite("Bar chart labels")
+struct BarChartLabelTests {
+    /// Four bars at `fractions` of a reference line at 365,000, labelled like compare-levels'.
+    static func chart(_ fractions: [Double]) -> BarChart {
+        let ceiling = 365_000.0
+        let bars = fractions.enumerated().map { index, fraction in
+            Bar(label: "Level \(index + 1) · name", value: ceiling * fraction,
+                valueText: "\(formatValue((ceiling * fraction).rounded())) (\(Int((100 * fraction).rounded()))%)")
+        }
+        return BarChart(title: "Throughput", yLabel: "samples per second", bars: bars,
+                        referenceLine: ReferenceLine(value: ceiling, label: "BLAS ceiling: the epoch's gemm calls alone, 166.1 GFLOP/s"))
+    }
+
+    @Test("the reference line's label covers no value label, wherever the bars end", arguments: [
+        [0.79, 0.78, 0.81, 0.86],            // a usual run
+        [0.85, 0.86, 0.88, 0.95],            // Level 4 just under the line
+        [0.97, 1.01, 1.04, 0.99],            // the ceiling measured at a slow moment: bars past it
+        [1.02, 1.03, 1.05, 1.08],
+        [0.2, 0.25, 0.3, 1.0],
+    ])
+    func clearOfValueLabels(fractions: [Double]) throws {
+        let chart = Self.chart(fractions)
+        let canvas = try Canvas(width: 1200, height: 750)
+        let layout = chart.labelLayout(on: canvas)
+        let reference = try #require(layout.referenceLabel)
+        for (index, label) in layout.valueLabels.enumerated() {
+            #expect(!label.intersects(reference), "bar \(index + 1)'s value label is under the line's label")
+        }
+        let (_, plot) = chart.frame(on: canvas)
+        #expect(reference.y >= plot.y && reference.maxY <= plot.maxY && reference.x >= plot.x && reference.maxX <= plot.maxX)
+        let image = try rendered("labels.png") { try chart.renderPNG(to: $0) }
+        expectRealChart(image, width: 1200, height: 750)
+    }
+
+    @Test("value labels group thousands")
+    func grouped() {
+        #expect(formatValue(315_470) == "315,470")
+        #expect(Self.chart([0.5]).bars[0].valueText == "182,500 (50%)")
+    }
+}

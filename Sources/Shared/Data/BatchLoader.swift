@@ -7,8 +7,8 @@
 // 5% of an epoch. Here the worker is a kernel helper thread (Parallel.swift), in the time it
 // would otherwise spend waiting between kernel calls: while step k computes, batch k + 1 is
 // gathered into a second buffer, a few rows at a time, and the next `load` swaps the buffers.
-// With one thread (or a batch too small to be worth it) the next batch's rows are prefetched
-// into the caches instead, and gathered when they are asked for.
+// With one thread, or a batch too small or too large for it to pay, the next batch's rows are
+// prefetched into the caches instead, and gathered when they are asked for.
 // Either way a batch holds the same values (DESIGN.md, "Batches"), so the levels still agree
 // bit for bit, whoever gathered what.
 // Leaves out: more than one batch ahead, worker processes, data that does not fit in memory.
@@ -42,10 +42,15 @@ public final class BatchLoader<Scalar: NeuralScalar> {
     /// the work over costs more than it saves (the regression set's 32 × 3 inputs).
     @usableFromInline static var minimumBackgroundValues: Int { 4_096 }
 
+    /// Batches with more input values than this are gathered when they are asked for too: a
+    /// second buffer that large (full-batch training) would cost more memory than the gather
+    /// costs time next to the step.
+    @usableFromInline static var maximumBackgroundValues: Int { 1 << 20 }
+
     public init(_ dataset: Dataset<Scalar>, schedule: BatchSchedule) {
         self.dataset = dataset
         self.schedule = schedule
-        ahead = dataset.makeBatch(capacity: min(schedule.batchSize, schedule.sampleCount))
+        ahead = dataset.makeBatch(capacity: 0)        // grows on its first background gather
     }
 
     deinit { work?.finish() }                 // the helper writes into `ahead` until then
@@ -72,7 +77,8 @@ public final class BatchLoader<Scalar: NeuralScalar> {
     /// none can take it, prefetches its rows.
     private func startLoading(step: Int) {
         let indices = order[schedule.range(ofStep: step)]
-        guard indices.count * dataset.featureCount >= Self.minimumBackgroundValues else {
+        let values = indices.count * dataset.featureCount
+        guard values >= Self.minimumBackgroundValues && values <= Self.maximumBackgroundValues else {
             dataset.prefetch(indices)
             return
         }

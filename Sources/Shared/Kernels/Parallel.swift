@@ -164,9 +164,9 @@ final class WorkerPool: @unchecked Sendable {
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if runBackgroundChunk() {
+                if runBackgroundChunk() {            // nothing to compute: a chunk of background work
                     spins = 0
-                } else if spins == 200_000 {                // ~100 µs of spinning: park until the next call
+                } else if spins == 200_000 {         // ~100 µs of spinning: park until the next call
                     helper.parked.store(true, ordering: .sequentiallyConsistent)
                     if generation.load(ordering: .sequentiallyConsistent) == seen {
                         helper.wake.wait()           // `run` clears `parked` and signals

@@ -124,13 +124,13 @@ public enum Comparison {
             let rate = seconds.isFinite && seconds > 0 ? Double(experiment.train.count) / seconds : 0
             runs.append(LevelRun(level: level, trained: trained, secondsPerEpoch: seconds, samplesPerSecond: rate,
                                  weightsSHA256: SHA256.hexDigest(trained.parameters.safetensorsBytes())))
-            if !shouldStop() { measureCeiling() }
             if shouldStop() {
                 if let stop = trained.result.stopError {
                     if case .diverged = stop {} else { partialLevel = level.id }
                 }
                 break
             }
+            measureCeiling()
         }
 
         // At least three measurements, or one when stopping (Ctrl-C); the level stopped

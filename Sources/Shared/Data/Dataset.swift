@@ -314,7 +314,6 @@ struct BatchRows<Scalar: NeuralScalar>: @unchecked Sendable {
     }
 }
 
-
 // MARK: - The order of batches
 
 /// Which rows make up each batch of each epoch.

@@ -121,3 +121,32 @@ struct BatchLoaderTests {
         #expect(runs.withLock { $0 } == Array(repeating: 1, count: 1_000))
     }
 }
+
+@Suite("Background work that calls kernels")
+struct BackgroundKernelTests {
+    @Test("a chunk that splits a kernel runs it serially and gets the same bits (no helper waits for itself)",
+          .timeLimit(.minutes(1)))
+    func chunkCallsKernel() throws {
+        try #require(KernelThreads.count > 1, "needs a second core")
+        let x = Matrix<Float>(rows: 64, columns: 784, storage: (0..<(64 * 784)).map { Float($0 % 97) / 97 })
+        let w = Matrix<Float>(rows: 128, columns: 784, storage: (0..<(128 * 784)).map { Float($0 % 89) / 890 })
+        var expected = Matrix<Float>(rows: 64, columns: 128)
+        gemm(x, w, transposeB: true, into: &expected)
+        let results = Mutex<[Matrix<Float>]>([])
+        var work: BackgroundWork?
+        let deadline = Date().addingTimeInterval(10)
+        while work == nil && Date() < deadline {
+            KernelThreads.run(parts: 2) { _ in }                 // wake the helpers
+            work = KernelThreads.startBackground(chunks: 8) { _ in
+                var product = Matrix<Float>(rows: 64, columns: 128)
+                gemm(x, w, transposeB: true, into: &product)       // large enough to split
+                results.withLock { $0.append(product) }
+            }
+        }
+        let started = try #require(work)
+        while results.withLock({ $0.count }) < 8 && Date() < deadline { KernelThreads.run(parts: 2) { _ in } }
+        started.finish()
+        #expect(results.withLock { $0.count } == 8)
+        #expect(results.withLock { $0.allSatisfy { $0 == expected } })
+    }
+}

@@ -69,7 +69,7 @@ public enum KernelThreads {
     /// helpers (`--threads 1`) or another background job is running: do the work yourself.
     ///
     /// Each chunk should take well under a microsecond or two: a kernel call waits for a helper
-    /// to finish its chunk before the helper takes its part. A chunk must not split work itself.
+    /// to finish its chunk before the helper takes its part. A kernel a chunk calls runs serially.
     public static func startBackground(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) -> BackgroundWork? {
         pool.startBackground(chunks: chunks, body)
     }
@@ -127,6 +127,13 @@ final class WorkerPool: @unchecked Sendable {
     private let backgroundDone = Atomic<Int>(0)
     private var backgroundBody: (@Sendable (Int) -> Void)?   // written before its job is published
     private var backgroundJobs = 0
+    /// Set (non-nil) on the helper threads: a chunk of background work that splits a kernel
+    /// runs its parts itself, instead of waiting for helpers that include its own thread.
+    private let onHelper: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// One helper thread's wake-up channel: it spins for a while after each part, then parks.
     final class Helper: Sendable {
@@ -158,6 +165,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func helperLoop(part: Int, _ helper: Helper, from start: Int) {
+        pthread_setspecific(onHelper, UnsafeRawPointer(bitPattern: 1))
         var seen = start
         while true {
             var spins = 0
@@ -193,8 +201,10 @@ final class WorkerPool: @unchecked Sendable {
     func run(parts requested: Int, _ body: (Int) -> Void) {
         // setParts adds the helpers before it raises `parts`, so there are at least parts − 1.
         let threads = min(requested, self.parts.load(ordering: .relaxed))
-        // Busy (another thread's call, or a part that splits again): the parts one after another.
-        guard threads > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+        // Busy (another thread's call, or a part that splits again), or called from a helper (a
+        // background chunk that splits): the parts one after another.
+        guard threads > 1, pthread_getspecific(onHelper) == nil,
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for part in 0..<requested { body(part) }
             return
         }

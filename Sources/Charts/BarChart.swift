@@ -75,18 +75,23 @@ public struct BarChart: Sendable {
         return (yAxis, plot)
     }
 
+    /// The pixel row of `value` in `plot`.
+    private static func y(_ value: Double, _ yAxis: Scale, _ plot: Rect) -> Double {
+        plot.maxY - (yAxis.fraction(value) ?? 0) * plot.height
+    }
+
     func draw(on canvas: Canvas) {
         let (yAxis, plot) = frame(on: canvas)
         let low = yAxis.lower
         Frame.drawTitle(title, on: canvas)
         Frame.drawYAxis(yAxis, plot: plot, on: canvas)
         if !yLabel.isEmpty { Frame.drawYLabel(yLabel, plot: plot, on: canvas) }
-        func y(_ value: Double) -> Double { plot.maxY - (yAxis.fraction(value) ?? 0) * plot.height }
+        func y(_ value: Double) -> Double { Self.y(value, yAxis, plot) }
 
         let slot = plot.width / Double(max(bars.count, 1))
         let barWidth = min(slot * 0.62, 170)
         let labelLines = Self.labelLines
-        let layout = labelLayout(on: canvas)
+        let layout = labelLayout(yAxis: yAxis, plot: plot, on: canvas)
         for (index, bar) in bars.enumerated() {
             let center = plot.x + slot * (Double(index) + 0.5)
             let lines = canvas.wrap(bar.label, maxWidth: slot - 8, size: FontSize.label)
@@ -132,9 +137,8 @@ public struct BarChart: Sendable {
         var referenceLabel: Rect?
     }
 
-    func labelLayout(on canvas: Canvas) -> LabelLayout {
-        let (yAxis, plot) = frame(on: canvas)
-        func y(_ value: Double) -> Double { plot.maxY - (yAxis.fraction(value) ?? 0) * plot.height }
+    func labelLayout(yAxis: Scale, plot: Rect, on canvas: Canvas) -> LabelLayout {
+        func y(_ value: Double) -> Double { Self.y(value, yAxis, plot) }
         let slot = plot.width / Double(max(bars.count, 1))
         let height = FontSize.label + 9
         func box(_ text: String, centerX: Double, italic: Bool = false) -> (width: Double, x: Double) {
@@ -155,11 +159,12 @@ public struct BarChart: Sendable {
         guard let line = referenceLine, line.value.isFinite else { return LabelLayout(valueLabels: values) }
         let ly = y(line.value)
         let width = canvas.textWidth(line.label, size: FontSize.label, bold: true) + 12
+        let lefts = [plot.maxX - width - 6, plot.x + 6]                 // at the right, at the left
         var candidates = [ly - height - 5, ly + 5].flatMap { top in
-            [plot.maxX - width - 6, plot.x + 6].map { Rect(x: $0, y: top, width: width, height: height) }
+            lefts.map { Rect(x: $0, y: top, width: width, height: height) }
         }
         // Failing those, above every value label it would cover (the axis leaves room at the top).
-        for x in [plot.maxX - width - 6, plot.x + 6] {
+        for x in lefts {
             let covered = values.filter { $0.maxX > x && $0.x < x + width && $0.y < ly }
             if let highest = covered.map(\.y).min() {
                 candidates.append(Rect(x: x, y: max(plot.y, min(ly, highest) - height - 4), width: width, height: height))

@@ -281,12 +281,12 @@ struct BarChartLabelTests {
     func clearOfValueLabels(fractions: [Double]) throws {
         let chart = Self.chart(fractions)
         let canvas = try Canvas(width: 1200, height: 750)
-        let layout = chart.labelLayout(on: canvas)
+        let (yAxis, plot) = chart.frame(on: canvas)
+        let layout = chart.labelLayout(yAxis: yAxis, plot: plot, on: canvas)
         let reference = try #require(layout.referenceLabel)
         for (index, label) in layout.valueLabels.enumerated() {
             #expect(!label.intersects(reference), "bar \(index + 1)'s value label is under the line's label")
         }
-        let (_, plot) = chart.frame(on: canvas)
         #expect(reference.y >= plot.y && reference.maxY <= plot.maxY && reference.x >= plot.x && reference.maxX <= plot.maxX)
         let image = try rendered("labels.png") { try chart.renderPNG(to: $0) }
         expectRealChart(image, width: 1200, height: 750)

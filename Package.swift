@@ -141,8 +141,13 @@ let package = Package(
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
+        // Every style against manual, with its own loop.
+        .testTarget(name: "StyleTests", dependencies: ["LevelComparison", "Level1HighLevel", "Shared"]),
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
-        .testTarget(name: "ReliabilityTests", dependencies: ["Shared", "TestSupport", "level4-manual", "compare-levels"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["Shared", "TestSupport", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
+                           "compare-levels"]),
 
         // MARK: The original MNIST, for users with the internet (checksums verified, atomic writes)
         .executableTarget(

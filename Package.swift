@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "TrainingCLI",
             dependencies: [
-                "Shared", "Charts",
+                "Shared", "Charts", "Level4Manual",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized),

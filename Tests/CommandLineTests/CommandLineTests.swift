@@ -20,10 +20,10 @@ struct Level4CommandLineTests {
         #expect(lines.filter { $0.hasPrefix("epoch ") }.count == 2)
         let csv = try String(contentsOf: reports.appendingPathComponent("history-manual.csv"), encoding: .utf8)
         let rows = csv.split(separator: "\n")
-        #expect(rows.first == "epoch,train_loss,test_loss,test_r2,seconds")
+        #expect(rows.first == "epoch,train_loss,train_r2,test_loss,test_r2,seconds")
         #expect(rows.count == 3)
         let epochs = rows.dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
-        #expect(epochs.allSatisfy { $0.count == 5 && $0.allSatisfy(\.isFinite) })
+        #expect(epochs.allSatisfy { $0.count == 6 && $0.allSatisfy(\.isFinite) })
         #expect(epochs.map { $0[0] } == [1, 2])
         let chart = try PNGImage(path: reports.appendingPathComponent("manual-loss.png").path)
         #expect(chart.width == 1200 && chart.height == 750 && chart.distinctColorCount > 50)

@@ -29,7 +29,7 @@ struct DivergenceTests {
         #expect(output.errorLines.count == 1, "\(output.standardError)")
         #expect(output.errorLines.first.map { isDivergenceLine($0, style: "manual") } == true, "\(output.standardError)")
         let csv = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8)
-        #expect(csv.hasPrefix("epoch,train_loss,test_loss,test_r2,seconds\n"))
+        #expect(csv.hasPrefix("epoch,train_loss,train_r2,test_loss,test_r2,seconds\n"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == Data([42]), "diverged weights replaced --save")
     }
 

@@ -45,7 +45,7 @@ struct InterruptionTests {
         #expect(last.hasSuffix("; --save not written"), "\(last)")
 
         let rows = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(rows.first == "epoch,train_loss,test_loss,test_accuracy,seconds")
+        #expect(rows.first == "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds")
         #expect((2..<51).contains(rows.count), "\(rows.count) rows")           // 1 to 49 completed epochs
         #expect(rows.dropFirst().enumerated().allSatisfy { $1.hasPrefix("\($0 + 1),") })
         #expect(!FileManager.default.fileExists(atPath: weights), "a half-trained --save was written")
@@ -80,7 +80,7 @@ struct InterruptionTests {
         #expect(!entries.contains { $0.contains(".tmp-") }, "\(entries)")
         // Level 4 did not run this time: its history from the good run is still there, whole.
         let old = try String(contentsOfFile: reports + "/history-manual.csv", encoding: .utf8)
-        #expect(old.hasPrefix("epoch,train_loss,test_loss,test_r2,seconds\n1,"))
+        #expect(old.hasPrefix("epoch,train_loss,train_r2,test_loss,test_r2,seconds\n1,"))
     }
 
     @Test("Ctrl-C before any epoch completes leaves a good report byte-identical",

@@ -34,6 +34,9 @@ extension ComparisonOutcome {
             ("agreement.png", { try self.agreementChart().renderPNG(to: path("agreement.png")) }),
             ("throughput.png", { try self.throughputChart().renderPNG(to: path("throughput.png")) }),
         ]
+        if let references, references.contains(where: { !$0.drift.isEmpty }) {
+            charts.append(("drift.png", { try ReferenceReplay.driftChart(references, referenceName: "Level \(self.referenceLevel)").renderPNG(to: path("drift.png")) }))
+        }
         if task == .regression {
             charts.append(("regression-4d.png", { try self.regressionFigure().renderPNG(to: path("regression-4d.png")) }))
         }

@@ -35,7 +35,7 @@ done
 python=${PYTHON:-python3}
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q "${requirements[@]}"
-"$venv/bin/python" - <<'PY'
+TF_CPP_MIN_LOG_LEVEL=2 "$venv/bin/python" - <<'PY'
 import importlib
 for name in ("numpy", "safetensors", "torch", "lightning", "jax", "tensorflow", "keras"):
     try:

@@ -154,7 +154,7 @@ public enum ReferenceReplay {
 
     /// Default `--reference-tolerance`: the largest relative step-loss difference from Level 4
     /// allowed in the first epoch (see References/README.md for the measurements behind it).
-    public static let defaultTolerance = 1e-3
+    public static let defaultTolerance = 1e-4
 
     /// Writes the run for the replays; see ``RunExport/export(experiment:to:)``.
     public static func export(experiment: Experiment, to directory: String) throws {
@@ -190,7 +190,8 @@ public enum ReferenceReplay {
     /// - Parameters:
     ///   - python: the interpreter (a path, or a name looked up in PATH).
     ///   - resultsDirectory: where each replay writes its results, in a folder named after its
-    ///     id (default: `exportDirectory/results`).
+    ///     id (default: `exportDirectory/results`); `reference.json` there holds the reference's
+    ///     step losses.
     ///   - stepsPerEpoch: steps of one epoch, for the first epoch's difference (default: from
     ///     the export's `run.json`).
     ///   - tolerance: relative; a step whose loss differs more is the replay's first failing step.
@@ -203,6 +204,12 @@ public enum ReferenceReplay {
     ) -> [ReferenceResult] {
         let results = resultsDirectory ?? (exportDirectory as NSString).appendingPathComponent("results")
         let steps = stepsPerEpoch ?? (try? RunExport.readRecipe(in: exportDirectory).stepsPerEpoch) ?? referenceLosses.count
+        // What the replays are compared with, beside their results (for reading them by hand).
+        if referenceLosses.allSatisfy(\.isFinite),
+           let data = try? JSONSerialization.data(withJSONObject: ["step_losses": referenceLosses]) {
+            try? FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
+            try? AtomicFile.write(data, to: (results as NSString).appendingPathComponent("reference.json"))
+        }
         return frameworks.map { framework in
             let output = (results as NSString).appendingPathComponent(framework.id)
             var result = replay(framework, python: python, exportDirectory: exportDirectory, outputDirectory: output,
@@ -451,17 +458,30 @@ public enum ReferenceReplay {
         return lines
     }
 
-    /// `drift.png`: per step, `|ℓ − ℓ_ref|` of every replay that ran, on a log axis.
-    public static func driftChart(_ results: [ReferenceResult], referenceName: String = "Level 4") -> LineChart {
-        let series = results.filter { $0.available && $0.error == nil && !$0.drift.isEmpty }.map {
-            LineSeries(name: "\($0.framework) − \(referenceName)", values: $0.drift)
+    /// `drift.png`: per step, `|ℓ − ℓ_ref|` of every replay that ran, on a log axis. A long run
+    /// (more than `maximumPoints` steps) is drawn as the largest difference of each window of
+    /// steps, so that seven curves of thousands of steps stay readable; the growth shows as well.
+    public static func driftChart(_ results: [ReferenceResult], referenceName: String = "Level 4",
+                                  maximumPoints: Int = 600) -> LineChart {
+        let shown = results.filter { $0.available && $0.error == nil && !$0.drift.isEmpty }
+        let steps = shown.map(\.drift.count).max() ?? 0
+        let window = max(1, (steps + maximumPoints - 1) / maximumPoints)
+        let series = shown.map { row in
+            LineSeries(name: "\(row.framework) − \(referenceName)", points: stride(from: 0, to: row.drift.count, by: window).map {
+                let part = row.drift[$0..<min($0 + window, row.drift.count)]
+                return (x: Double($0 + part.count), y: part.max() ?? 0)
+            })
         }
         let tolerance = results.first?.tolerance ?? defaultTolerance
+        var notes: [LineChart.Annotation] = [
+            .zeroBand(label: "same bits (difference 0)"),
+            .note("same weights, same batches: the differences are rounding (tolerance \(scientific(tolerance)) relative)"),
+        ]
+        if window > 1 { notes.append(.note("each point: the largest difference of \(window) steps")) }
         return LineChart(
             title: "Drift: |batch loss − \(referenceName)'s| at every step, replayed in the Python frameworks",
             xLabel: "training step", yLabel: "absolute loss difference", yScale: .logarithmic, series: series,
-            annotations: [.zeroBand(label: "same bits (difference 0)"),
-                          .note("same weights, same batches; differences are rounding (tolerance \(scientific(tolerance)) relative)")])
+            annotations: notes)
     }
 
     static func scientific(_ value: Double?) -> String {

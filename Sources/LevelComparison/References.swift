@@ -254,9 +254,13 @@ public enum ReferenceReplay {
         do {
             (status, stderr) = try runScript(python: python, script: script,
                                              arguments: [exportDirectory, outputDirectory], logDirectory: outputDirectory)
+        } catch let error as LaunchError {
+            row.available = false
+            row.reason = "cannot start \(python): \(error.reason)"
+            return row
         } catch {
             row.available = false
-            row.reason = "cannot start \(python): \(error.localizedDescription)"
+            row.reason = "cannot start \(python): \(oneLine(error))"
             return row
         }
         let lastLine = stderr.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
@@ -362,6 +366,9 @@ public enum ReferenceReplay {
         -> (status: Int32, stderr: String)
     {
         let process = Process()
+        if python.contains("/") && !FileManager.default.isExecutableFile(atPath: python) {
+            throw LaunchError(reason: FileManager.default.fileExists(atPath: python) ? "not executable" : "no such file")
+        }
         if python.contains("/") {
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [script] + arguments
@@ -379,7 +386,7 @@ public enum ReferenceReplay {
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         guard let out = FileHandle(forWritingAtPath: stdoutPath), let err = FileHandle(forWritingAtPath: stderrPath) else {
-            throw NeuralLevelsError.failure("cannot write \(stdoutPath)")
+            throw LaunchError(reason: "cannot write \(stdoutPath)")
         }
         defer { try? out.close(); try? err.close() }
         process.standardOutput = out
@@ -391,7 +398,7 @@ public enum ReferenceReplay {
         let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
         // `/usr/bin/env` answers 127 when it cannot find the interpreter.
         if !python.contains("/") && status == 127 && stderr.contains("No such file") {
-            throw NeuralLevelsError.failure("no \(python) in PATH")
+            throw LaunchError(reason: "no \(python) in PATH")
         }
         return (status, stderr)
     }
@@ -482,6 +489,11 @@ public enum ReferenceReplay {
             title: "Drift: |batch loss − \(referenceName)'s| at every step, replayed in the Python frameworks",
             xLabel: "training step", yLabel: "absolute loss difference", yScale: .logarithmic, series: series,
             annotations: notes)
+    }
+
+    /// Why the interpreter could not be started.
+    struct LaunchError: Error {
+        var reason: String
     }
 
     static func scientific(_ value: Double?) -> String {

@@ -82,7 +82,11 @@ struct CompareLevelsCommand: ParsableCommand {
         guard tolerance.isFinite, tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
         }
-        _ = try ReferenceFramework.named(referenceFrameworks)
+        do {
+            _ = try ReferenceFramework.named(referenceFrameworks)
+        } catch let error as NeuralLevelsError {
+            throw ValidationError(error.description.replacingOccurrences(of: "error: ", with: ""))
+        }
         guard referenceTolerance.isFinite, referenceTolerance >= 0 else {
             throw ValidationError("--reference-tolerance must be a finite number ≥ 0, got \(referenceTolerance)")
         }

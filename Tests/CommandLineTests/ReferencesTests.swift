@@ -158,6 +158,22 @@ struct ReferencesTests {
         #expect(rows[1]["available"] as? Bool == true && rows[1]["steps_compared"] as? Int == 4)
     }
 
+    @Test("a python that does not exist makes every replay unavailable, with the reason")
+    func missingPython() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shape = NetworkShape.standard(for: .classification)
+        let results = ReferenceReplay.run(
+            frameworks: try ReferenceFramework.named("numpy,jax"), python: "/nonexistent/python3",
+            exportDirectory: folder.path, referenceLosses: [1], referenceWeights: .glorotNormal(shape: shape, seed: 42),
+            stepsPerEpoch: 1, log: { _ in })
+        #expect(results.map(\.script) == ["numpy_manual.py", "jax_grad.py"])
+        #expect(results.allSatisfy { !$0.available && $0.reason == "cannot start /nonexistent/python3: no such file" })
+        #expect(ReferenceReplay.failure(results) == nil)
+        #expect(ReferenceReplay.tableText(results, task: .classification)
+            .contains("NumPy by hand (manual)                          not available: cannot start /nonexistent/python3"))
+    }
+
     @Test("a replay that crashes is one line naming it and its script; the report is still written")
     func crashingScript() throws {
         let folder = try temporaryDirectory()

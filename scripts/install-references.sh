@@ -5,7 +5,7 @@
 # NEURAL_LEVELS_PYTHON).
 #
 #   bash scripts/install-references.sh            # into .venv-references (ignored by git)
-#   bash scripts/install-references.sh DIR        # anywhere else, e.g. /tmp/neural-levels-refs
+#   bash scripts/install-references.sh DIR        # anywhere else (relative to the current folder)
 #   REFERENCES_FRAMEWORKS="numpy torch" bash scripts/install-references.sh   # only some
 #
 # The versions below are the ones the measurements in References/README.md were taken with.
@@ -13,8 +13,8 @@
 # put that wheel in a folder and name it in PIP_FIND_LINKS (pip prefers it), or point pip at
 # an index that serves CPU builds (PIP_EXTRA_INDEX_URL).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-venv=${1:-.venv-references}
+venv=${1:-"$(dirname "$0")/../.venv-references"}
+mkdir -p "$venv" && venv=$(cd "$venv" && pwd)
 frameworks=${REFERENCES_FRAMEWORKS:-"numpy torch lightning jax tensorflow"}
 
 numpy_pins=(numpy==2.4.6 safetensors==0.8.0)
@@ -44,4 +44,4 @@ for name in ("numpy", "safetensors", "torch", "lightning", "jax", "tensorflow", 
     except ImportError:
         print(f"  {name:12s} (not installed)")
 PY
-echo "python for compare-levels --references --python: $(cd "$venv" && pwd)/bin/python"
+echo "python for compare-levels --references --python: $venv/bin/python"

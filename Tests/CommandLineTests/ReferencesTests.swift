@@ -131,6 +131,26 @@ struct ReferencesTests {
         #expect(markdown.contains("![drift.png](drift.png)"))
     }
 
+    @Test("the NumPy replay of a regression run reads the exported data and agrees with Level 4")
+    func numpyRegressionReplayAgrees() throws {
+        let python = try requireNumPyPython()
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let output = try runCompare(["--task", "regression", "--levels", "4", "--epochs", "3", "--train-limit", "3000",
+                                     "--test-limit", "1000", "--batch-size", "32", "--references",
+                                     "--reference-frameworks", "numpy", "--python", python, "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        let summary = try readJSON(reports.appendingPathComponent("summary.json"))
+        let row = try #require((summary["references"] as? [[String: Any]])?.first)
+        #expect(row["steps_compared"] as? Int == 3 * 94 && row["test_accuracy"] == nil)
+        let relative = try #require(row["max_relative_loss_difference"] as? Double)
+        #expect(relative < 1e-5 && (row["max_relative_weight_difference"] as? Double ?? 1) < 1e-5, "\(row)")
+        let levels = try #require(summary["levels"] as? [[String: Any]])
+        let level4 = try #require((levels.first?["epochs"] as? [[String: Any]])?.last?["test_r2"] as? Double)
+        let replayed = try #require(row["test_r2"] as? Double)
+        #expect(abs(replayed - level4) < 1e-4, "NumPy R² \(replayed) vs Level 4 \(level4)")
+    }
+
     @Test("a framework that cannot be imported is a row with its reason, and the run succeeds")
     func missingFramework() throws {
         let python = try requireNumPyPython()

@@ -52,6 +52,9 @@ public enum RunExport {
     public static let initialWeightsFile = "initial.safetensors"
     public static let batchOrderFile = "batch_order.safetensors"
     public static let dataFile = "data.safetensors"
+    /// The largest `batch_order.safetensors` written (4 bytes per sample per epoch; 1 GiB is
+    /// about 4,400 epochs of 60,000 samples): it is built in memory before it is written.
+    public static let maximumBatchOrderBytes = 1 << 30
 
     /// The batch schedule the shared training loop uses for this experiment.
     public static func schedule(of experiment: Experiment) -> BatchSchedule {
@@ -95,15 +98,23 @@ public enum RunExport {
     /// (`epoch_1` … `epoch_E`, int32 `[N]`: the rows of each epoch in training order) and, for
     /// regression, `data.safetensors` (the inputs and targets of both splits, float32).
     ///
-    /// - Throws: ``NeuralLevelsError/failure(_:)`` naming the file that cannot be written.
+    /// - Throws: ``NeuralLevelsError/failure(_:)`` naming the file that cannot be written, or
+    ///   ``NeuralLevelsError/badOption(option:reason:)`` when the batch order would exceed
+    ///   ``maximumBatchOrderBytes``.
     public static func export(experiment: Experiment, to directory: String) throws {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        let recipe = try recipe(of: experiment)
+        let (orderBytes, overflow) = (4 * experiment.train.count).multipliedReportingOverflow(by: max(1, recipe.epochs))
+        guard !overflow, orderBytes <= maximumBatchOrderBytes else {
+            throw NeuralLevelsError.badOption(
+                option: "--epochs", reason: "the batch order of \(recipe.epochs) epochs of \(experiment.train.count) samples "
+                    + "is too large to export for the replays (at most \(maximumBatchOrderBytes >> 20) MiB)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw NeuralLevelsError.failure("cannot create the run export folder \(directory): \(error.localizedDescription)")
         }
-        let recipe = try recipe(of: experiment)
         try experiment.initialParameters.save(to: path(initialWeightsFile))
 
         let schedule = schedule(of: experiment)

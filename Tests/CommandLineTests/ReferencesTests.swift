@@ -96,6 +96,20 @@ struct ReferencesTests {
         #expect(try tensors["test_inputs"]?.scalars(as: Float.self) == Array(expected.test.inputs.storage.prefix(120)))
     }
 
+    @Test("a batch order too large to export is refused before training, in one line")
+    func exportTooLarge() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let export = folder.appendingPathComponent("run")
+        let output = try runCompare(["--levels", "4", "--epochs", "1000000", "--train-limit", "300", "--test-limit", "100",
+                                     "--export-run", export.path, "--report-dir", folder.appendingPathComponent("reports").path])
+        #expect(output.status == 64)
+        #expect(output.errorLines == ["error: --epochs: the batch order of 1000000 epochs of 300 samples is too large "
+                                      + "to export for the replays (at most 1024 MiB)"], "\(output.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: export.path))
+        #expect(!output.standardOutput.contains("epoch 1/"))
+    }
+
     @Test("the NumPy replay of a small run agrees with Level 4 at every step, and drift.png is drawn")
     func numpyReplayAgrees() throws {
         let python = try requireNumPyPython()

@@ -55,6 +55,8 @@ public struct ComparisonOutcome: Sendable {
     public var ceiling: BLASCeiling
     /// `--benchmark`'s measurements, when it ran (summary.json, the throughput chart).
     public var benchmark: BenchmarkReport? = nil
+    /// `--references`: the replays in the Python frameworks (References.swift).
+    public var references: [ReferenceResult]? = nil
 
     /// True when every style agrees with the reference within the tolerance.
     public var agreementPassed: Bool { agreements.allSatisfy(\.passed) }

@@ -73,6 +73,8 @@ public struct Summary: Codable, Sendable {
     public var blasCeiling: Ceiling
     /// `--benchmark` only: repeated, interleaved timings (see Benchmark.swift).
     public var benchmark: BenchmarkReport?
+    /// `--references` only: the replays in the Python frameworks (References.swift).
+    public var references: [ReferenceResult]? = nil
 }
 
 extension ComparisonOutcome {
@@ -88,7 +90,7 @@ extension ComparisonOutcome {
                 percentOfCeiling: 100 * ceiling.secondsPerEpoch / run.secondsPerEpoch,
                 weightsSha256: run.weightsSHA256, stopped: run.trained.result.stopError?.description)
         }
-        return Summary(
+        var summary = Summary(
             task: options.task.rawValue,
             dataset: .init(path: experiment.dataPath, train: experiment.train.count, test: experiment.test.count),
             config: .init(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
@@ -110,6 +112,8 @@ extension ComparisonOutcome {
             blasCeiling: .init(secondsPerEpoch: ceiling.secondsPerEpoch, gflops: ceiling.gflops,
                                samplesPerSecond: ceilingRate),
             benchmark: benchmark)
+        summary.references = references
+        return summary
     }
 
     /// `summary.json`: pretty-printed, keys sorted, snake case.
@@ -210,6 +214,7 @@ extension ComparisonOutcome {
             }
             if let warning = benchmark.unsteadyWarning { lines += ["", warning] }
         }
+        if let references { lines += ["", "## References", ""] + ReferenceReplay.markdownLines(references, task: options.task) }
         lines += ["", "## Weights (SHA-256 of the final safetensors)", ""]
         lines += runs.map { "- \($0.style.label): `\($0.weightsSHA256)`" }
         lines += ["", "## Charts", ""]

@@ -42,6 +42,26 @@ struct CompareLevelsCommand: ParsableCommand {
     @Option(help: "Rounds of the benchmark (with --benchmark).")
     var repeats: Int = 5
 
+    // MARK: References: the run replayed in Python frameworks (LevelComparison/References.swift)
+
+    @Flag(help: ArgumentHelp("Replay the run in the Python frameworks of References/ (PyTorch, Lightning, Keras, "
+        + "TensorFlow, JAX, NumPy) and compare each with manual."))
+    var references = false
+
+    @Option(help: ArgumentHelp("Replays to run with --references: all, or ids like numpy,torch-modules,jax.",
+                               valueName: "list"))
+    var referenceFrameworks = "all"
+
+    @Option(help: ArgumentHelp("Python for --references (default $NEURAL_LEVELS_PYTHON, else python3).", valueName: "path"))
+    var python: String?
+
+    @Option(parsing: .unconditional, help: "Relative step-loss tolerance of the replays (with --references).")
+    var referenceTolerance: Double = ReferenceReplay.defaultTolerance
+
+    @Option(help: ArgumentHelp("Write the run (recipe, initial weights, batch order) for the replays to this folder "
+        + "(default with --references: <report-dir>/run).", valueName: "dir"))
+    var exportRun: String?
+
     var styles: [Style] {
         get throws { try Style.parseList(levels) }
     }
@@ -53,6 +73,14 @@ struct CompareLevelsCommand: ParsableCommand {
         }
         guard tolerance.isFinite, tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
+        }
+        do {
+            _ = try ReferenceFramework.named(referenceFrameworks)
+        } catch let error as NeuralLevelsError {
+            throw ValidationError(error.description.replacingOccurrences(of: "error: ", with: ""))
+        }
+        guard referenceTolerance.isFinite, referenceTolerance >= 0 else {
+            throw ValidationError("--reference-tolerance must be a finite number ≥ 0, got \(referenceTolerance)")
         }
         guard (1...1000).contains(repeats) else {
             throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)")
@@ -70,6 +98,11 @@ struct CompareLevelsCommand: ParsableCommand {
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
             let styles = try styles
+            let exportDirectory = exportRun ?? (references ? (options.reportDir as NSString).appendingPathComponent("run") : nil)
+            if let exportDirectory {
+                try ReferenceReplay.export(experiment: experiment, to: exportDirectory)
+                print("Run exported for the replays: \(exportDirectory)")
+            }
             if trace {
                 let traces = try Comparison.traceFirstStep(experiment, styles: styles)
                 print("\nKernel calls of the first training step:\n")
@@ -84,6 +117,16 @@ struct CompareLevelsCommand: ParsableCommand {
                     experiment, styles: styles, settings: BenchmarkSettings(repeats: repeats),
                     dataLoadSeconds: loadSeconds, shouldStop: { Interruption.isRequested })
                 if let report = outcome.benchmark { print("\n" + report.text) }
+            }
+            if references, let exportDirectory, !Interruption.isRequested, outcome.failure == nil,
+               let reference = outcome.runs.first(where: { $0.style.id == outcome.reference.id }) {
+                print("\nReplaying the run in the Python frameworks of References/ …")
+                outcome.references = ReferenceReplay.run(
+                    frameworks: try ReferenceFramework.named(referenceFrameworks),
+                    python: ReferenceReplay.python(python), exportDirectory: exportDirectory,
+                    referenceLosses: reference.trained.result.stepLosses, referenceWeights: reference.trained.parameters,
+                    tolerance: referenceTolerance)
+                print("\n" + ReferenceReplay.tableText(outcome.references ?? [], task: options.task))
             }
             // Ctrl-C / SIGTERM: write what completed (atomically), unless nothing did.
             let interrupted = Interruption.isRequested
@@ -110,6 +153,7 @@ struct CompareLevelsCommand: ParsableCommand {
                 : outcome.bitwiseIdentical
                 ? "All \(outcome.runs.count) styles are bitwise identical to \(outcome.reference.label)."
                 : "All \(outcome.runs.count) styles agree with \(outcome.reference.label) within relative tolerance \(tolerance).")
+            if let failure = ReferenceReplay.failure(outcome.references ?? []) { throw failure }
         } catch let error as NeuralLevelsError {
             throw reported(error)
         }

@@ -21,6 +21,8 @@ public struct Summary: Codable, Sendable {
         public var learningRate: Double
         public var seed: UInt64
         public var hidden: [Int]
+        /// `--init-scheme`, or "file" for `--init FILE`.
+        public var initScheme: String
         public var shuffle: Bool
         public var threads: Int
     }
@@ -73,6 +75,8 @@ public struct Summary: Codable, Sendable {
     public var blasCeiling: Ceiling
     /// `--benchmark` only: repeated, interleaved timings (see Benchmark.swift).
     public var benchmark: BenchmarkReport?
+    /// The saturated shares of the hidden layers per epoch (0 = initial weights), from `manual`.
+    public var saturation: [SaturationRecord]? = nil
     /// `--references` only: the replays in the Python frameworks (References.swift).
     public var references: [ReferenceResult]? = nil
 }
@@ -94,7 +98,8 @@ extension ComparisonOutcome {
             task: options.task.rawValue,
             dataset: .init(path: experiment.dataPath, train: experiment.train.count, test: experiment.test.count),
             config: .init(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
-                          seed: options.seed, hidden: experiment.shape.hidden, shuffle: !options.noShuffle,
+                          seed: options.seed, hidden: experiment.shape.hidden,
+                          initScheme: options.initFile == nil ? options.initScheme.rawValue : "file", shuffle: !options.noShuffle,
                           threads: KernelThreads.count),
             levels: levels,
             agreement: .init(
@@ -113,6 +118,7 @@ extension ComparisonOutcome {
                                samplesPerSecond: ceilingRate),
             benchmark: benchmark)
         summary.references = references
+        summary.saturation = saturation
         return summary
     }
 

@@ -3,6 +3,7 @@
 
 import Charts
 import Foundation
+import Shared
 import TestSupport
 import Testing
 
@@ -159,6 +160,32 @@ struct CompareLevelsTests {
         #expect(!two.standardOutput.contains("Level 3 · autograd"))
     }
 
+    @Test("--init-scheme: every style starts from the same Keras-style weights and still agrees; saturation.png and its numbers")
+    func initScheme() throws {
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let initial = reports.appendingPathComponent("initial.safetensors").path
+        let output = try runCompare(["--levels", "keras,modules,manual", "--epochs", "2", "--train-limit", "500",
+                                     "--test-limit", "200", "--init-scheme", "glorot-uniform", "--save-init", initial,
+                                     "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.contains("glorot-uniform init"))
+        #expect(output.standardOutput.contains("All 3 styles are bitwise identical to Level 4 · manual."))
+        let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect((summary["config"] as? [String: Any])?["init_scheme"] as? String == "glorot-uniform")
+        let saturation = try #require(summary["saturation"] as? [[String: Any]])
+        #expect(saturation.compactMap { $0["epoch"] as? Int } == [0, 1, 2])
+        #expect(saturation.allSatisfy { (0...1).contains($0["tanh_saturated"] as? Double ?? -1)
+                                        && (0...1).contains($0["sigmoid_saturated"] as? Double ?? -1) })
+        try expectChart(reports.appendingPathComponent("saturation.png").path)
+        // The weights written are the scheme's, not the default's: uniform within ±√(6/(784+128)).
+        let shape = NetworkShape.standard(for: .classification)
+        let written = try NetworkParameters<Float>.load(from: initial, shape: shape)
+        #expect(written == NetworkParameters<Float>.initialized(shape: shape, seed: 42, scheme: .glorotUniform))
+        #expect(written != NetworkParameters<Float>.glorotNormal(shape: shape, seed: 42))
+    }
+
     @Test("bad --levels and other options: one line, exit status 64, nothing on standard output", arguments: [
         (["--levels", "1,1"], "names the style keras twice"),
         (["--levels", "manual,4"], "names the style manual twice"),
@@ -168,6 +195,8 @@ struct CompareLevelsTests {
         (["--levels", ""], "'' is not a level or a style"),
         (["--tolerance", "-1"], "--tolerance"),
         (["--perturb-style", "nope"], "--perturb-style"),
+        (["--init-scheme", "xavier"], "--init-scheme"),
+        (["--init-scheme", "kaiming-uniform", "--init", "weights.safetensors"], "not with --init"),
     ])
     func badOptions(arguments: [String], message: String) throws {
         let output = try runCompare(arguments)

@@ -32,6 +32,10 @@ struct CompareLevelsCommand: ParsableCommand {
     @Flag(help: "Print the kernel calls of one training step of every style, side by side.")
     var trace = false
 
+    @Flag(help: ArgumentHelp("Print every number of one training step on a network small enough to check by hand "
+        + "(4 → 3 → 2 → 2, batch of 2), and each style's loss and updated weights beside Level 4's."))
+    var explain = false
+
     @Option(help: .hidden)      // test hook: make this style's learning rate differ slightly
     var perturbStyle: String?
 
@@ -90,6 +94,11 @@ struct CompareLevelsCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         do {
+            if explain {                        // no data set needed: the network and batch are built in
+                print(try Explanation.text(task: options.task, seed: options.seed, learningRate: options.learningRate,
+                                           styles: try styles))
+                return
+            }
             let loadStart = DispatchTime.now().uptimeNanoseconds
             let experiment = try Experiment.prepare(options)
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9

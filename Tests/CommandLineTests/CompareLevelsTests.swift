@@ -160,6 +160,35 @@ struct CompareLevelsTests {
         #expect(!two.standardOutput.contains("Level 3 · autograd"))
     }
 
+    @Test("--explain prints every number of one step; the first layer, recomputed by hand from the printed inputs and weights, matches")
+    func explain() throws {
+        let output = try runCompare(["--explain"])
+        #expect(output.status == 0, "\(output.standardError)")
+        let lines = output.standardOutput.components(separatedBy: "\n")
+        /// The matrix printed under the line that starts with `name [`.
+        func matrix(_ name: String) throws -> [[Double]] {
+            let start = try #require(lines.firstIndex { $0.hasPrefix(name + " [") }, "no \(name) block")
+            return lines[(start + 1)...].prefix { $0.hasPrefix("    ") }
+                .map { $0.split(separator: " ").compactMap { Double($0) } }
+        }
+        let (x, w1, b1) = (try matrix("x"), try matrix("fc1.weight"), try matrix("fc1.bias"))
+        let (z1, a1) = (try matrix("z1"), try matrix("a1"))
+        #expect(x.count == 2 && x.allSatisfy { $0.count == 4 } && w1.count == 3 && b1 == [[0, 0, 0]])
+        for row in 0..<2 {
+            for unit in 0..<3 {
+                let z = (0..<4).reduce(b1[0][unit]) { $0 + x[row][$1] * w1[unit][$1] }       // z1 = x·W1ᵀ + b1
+                #expect(abs(z - z1[row][unit]) <= 1e-6 * max(1, abs(z)), "z1[\(row), \(unit)]: \(z) vs \(z1[row][unit])")
+                #expect(abs(Foundation.tanh(z) - a1[row][unit]) <= 2e-6, "a1[\(row), \(unit)]")
+            }
+        }
+        for name in ["z2", "a2", "z3", "p", "dz3", "dW3", "db3", "da2", "dz2", "dW2", "db2", "da1", "dz1", "dW1", "db1"] {
+            #expect(lines.contains { $0.hasPrefix(name + " [") }, "\(name) is not printed")
+        }
+        // Every other style took the same step.
+        let verdicts = lines.filter { $0.hasPrefix("  Level ") }
+        #expect(verdicts.count == 6 && verdicts.allSatisfy { $0.contains("updated weights = Level 4's, bit for bit") })
+    }
+
     @Test("--init-scheme: every style starts from the same Keras-style weights and still agrees; saturation.png and its numbers")
     func initScheme() throws {
         let reports = try temporaryDirectory()

@@ -56,6 +56,8 @@ public struct ComparisonOutcome: Sendable {
     public var ceiling: BLASCeiling
     /// The saturated shares of the hidden layers per epoch, from the `manual` run (nil without it).
     public var saturation: [SaturationRecord]?
+    /// `--mistake`: the mistaken run against the clean one.
+    public var mistake: MistakeReport? = nil
     /// `--benchmark`'s measurements, when it ran (summary.json, the throughput chart).
     public var benchmark: BenchmarkReport? = nil
     /// `--references`: the replays in the Python frameworks (References.swift).

@@ -36,6 +36,9 @@ extension ComparisonOutcome {
         if let references, references.contains(where: { !$0.drift.isEmpty }) {
             charts.append(("drift.png", { try ReferenceReplay.driftChart(references, referenceName: self.reference.label).renderPNG(to: path("drift.png")) }))
         }
+        if let mistake {
+            charts.append(("mistake.png", { try mistake.chart.renderPNG(to: path("mistake.png")) }))
+        }
         if let saturation, saturation.count > 1 {
             charts.append(("saturation.png", { try self.saturationChart(saturation).renderPNG(to: path("saturation.png")) }))
         }

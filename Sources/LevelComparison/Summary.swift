@@ -77,6 +77,8 @@ public struct Summary: Codable, Sendable {
     public var benchmark: BenchmarkReport?
     /// The saturated shares of the hidden layers per epoch (0 = initial weights), from `manual`.
     public var saturation: [SaturationRecord]? = nil
+    /// `--mistake` only: where the mistaken run parted from the clean one, and why the rule exists.
+    public var mistake: MistakeReport? = nil
     /// `--references` only: the replays in the Python frameworks (References.swift).
     public var references: [ReferenceResult]? = nil
 }
@@ -119,6 +121,7 @@ extension ComparisonOutcome {
             benchmark: benchmark)
         summary.references = references
         summary.saturation = saturation
+        summary.mistake = mistake
         return summary
     }
 

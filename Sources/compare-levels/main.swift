@@ -36,6 +36,10 @@ struct CompareLevelsCommand: ParsableCommand {
         + "(4 → 3 → 2 → 2, batch of 2), and each style's loss and updated weights beside Level 4's."))
     var explain = false
 
+    @Option(help: ArgumentHelp("Run a classic mistake beside the clean run from the same start; 'list' lists them.",
+                               valueName: "name"))
+    var mistake: String?
+
     @Option(help: .hidden)      // test hook: make this style's learning rate differ slightly
     var perturbStyle: String?
 
@@ -72,6 +76,15 @@ struct CompareLevelsCommand: ParsableCommand {
 
     func validate() throws {
         _ = try styles
+        if let mistake, mistake != "list" {
+            guard let known = Mistake.named(mistake) else {
+                throw ValidationError("--mistake: no mistake '\(mistake)' (see --mistake list): "
+                                      + Mistake.all.map(\.id).joined(separator: ", "))
+            }
+            if let task = known.task, task != options.task {
+                throw ValidationError("--mistake \(mistake): only for --task \(task.rawValue)")
+            }
+        }
         if let perturbStyle, Style.named(perturbStyle) == nil {
             throw ValidationError("--perturb-style: no style '\(perturbStyle)'")
         }
@@ -94,6 +107,10 @@ struct CompareLevelsCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         do {
+            if mistake == "list" {
+                print(Mistake.listText)
+                return
+            }
             if explain {                        // no data set needed: the network and batch are built in
                 print(try Explanation.text(task: options.task, seed: options.seed, learningRate: options.learningRate,
                                            styles: try styles))
@@ -106,7 +123,8 @@ struct CompareLevelsCommand: ParsableCommand {
             if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
-            let styles = try styles
+            let mistake = self.mistake.flatMap(Mistake.named)
+            let styles = try mistake.map { [Style.named($0.style)].compactMap { $0 } } ?? self.styles
             let exportDirectory = exportRun ?? (references ? (options.reportDir as NSString).appendingPathComponent("run") : nil)
             if let exportDirectory {
                 try ReferenceReplay.export(experiment: experiment, to: exportDirectory)
@@ -121,6 +139,15 @@ struct CompareLevelsCommand: ParsableCommand {
             let settings = ComparisonSettings(styles: styles, tolerance: tolerance, perturbedStyle: perturbStyle)
             var outcome = try Comparison.run(experiment, settings: settings, shouldStop: { Interruption.isRequested })
             print("\n" + outcome.tableText)
+            if let mistake, !Interruption.isRequested, let clean = outcome.runs.first {
+                print("\nNow the same run with the mistake …")
+                let display = ProgressDisplay(epochs: options.epochs, task: options.task)
+                let job = TrainingJob(style: mistake.style, train: experiment.train, test: experiment.test,
+                                      initialParameters: experiment.initialParameters, recipe: options.recipe,
+                                      shouldStop: { Interruption.isRequested }, onEvent: display.handle)
+                outcome.mistake = try MistakeReport.run(mistake, job: job, clean: clean.trained)
+                print("\n" + (outcome.mistake?.text ?? ""))
+            }
             if benchmark && !Interruption.isRequested && outcome.failure == nil {
                 outcome.benchmark = try Benchmark.run(
                     experiment, styles: styles, settings: BenchmarkSettings(repeats: repeats),

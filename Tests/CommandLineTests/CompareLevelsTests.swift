@@ -189,6 +189,26 @@ struct CompareLevelsTests {
         #expect(verdicts.count == 6 && verdicts.allSatisfy { $0.contains("updated weights = Level 4's, bit for bit") })
     }
 
+    @Test("--mistake: the list, and a mistake run beside its clean style: where they part, why, mistake.png, summary.json")
+    func mistake() throws {
+        let list = try runCompare(["--mistake", "list"])
+        #expect(list.status == 0 && list.standardOutput.split(separator: "\n").count >= 6)
+        #expect(list.standardOutput.contains("forgot-zero-grad") && list.standardOutput.contains("(modules)"))
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let output = try runCompare(["--mistake", "summed-loss", "--epochs", "1", "--train-limit", "500",
+                                     "--test-limit", "100", "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.contains("The runs part at step 1"))
+        #expect(output.standardOutput.contains("Why the rule exists: "))
+        try expectChart(reports.appendingPathComponent("mistake.png").path)
+        let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let mistake = try #require(summary["mistake"] as? [String: Any])
+        #expect(mistake["mistake"] as? String == "summed-loss" && mistake["first_different_step"] as? Int == 1)
+        #expect((summary["levels"] as? [[String: Any]])?.compactMap { $0["style"] as? String } == ["modules"])
+    }
+
     @Test("--init-scheme: every style starts from the same Keras-style weights and still agrees; saturation.png and its numbers")
     func initScheme() throws {
         let reports = try temporaryDirectory()
@@ -225,6 +245,8 @@ struct CompareLevelsTests {
         (["--tolerance", "-1"], "--tolerance"),
         (["--perturb-style", "nope"], "--perturb-style"),
         (["--init-scheme", "xavier"], "--init-scheme"),
+        (["--mistake", "nope"], "no mistake 'nope'"),
+        (["--mistake", "unscaled-inputs", "--task", "regression"], "only for --task classification"),
         (["--init-scheme", "kaiming-uniform", "--init", "weights.safetensors"], "not with --init"),
     ])
     func badOptions(arguments: [String], message: String) throws {

@@ -25,7 +25,7 @@ public struct BenchmarkSettings: Sendable {
     /// Whether to measure the small-network regime too.
     public var smallNetwork: Bool
     /// The small-network recipe: the regression net, `samples` samples, batch `batchSize`,
-    /// `epochs` epochs per round (the median epoch counts), as `torch_regression.py` runs it.
+    /// `epochs` epochs per round (the median epoch counts).
     public var smallSamples: Int
     public var smallBatchSize: Int
     public var smallEpochs: Int
@@ -88,8 +88,6 @@ public struct BenchmarkReport: Codable, Sendable {
         public var name: String
         /// Training steps per second at the median epoch of each round, over the rounds.
         public var stepsPerSecond: Spread
-        /// The median, divided by `torch_regression.py`'s reference figure.
-        public var ratioToTorchReference: Double
     }
     public struct SmallNetwork: Codable, Sendable {
         public var description: String
@@ -97,8 +95,6 @@ public struct BenchmarkReport: Codable, Sendable {
         public var batchSize: Int
         public var stepsPerEpoch: Int
         public var epochsPerRound: Int
-        /// `../shared/peers/torch_regression.py` on this kind of machine (steps/s), for scale.
-        public var torchReferenceStepsPerSecond: Double
         public var levels: [SmallNetworkResult]
     }
 
@@ -137,9 +133,6 @@ func processCPUSeconds() -> Double {
 }
 
 public enum Benchmark {
-    /// The figure `../shared/peers/torch_regression.py` reaches on this kind of machine.
-    public static let torchRegressionStepsPerSecond = 5_800.0
-
     /// Measures every level: `repeats` rounds of one epoch each (and one ceiling per round),
     /// then, if asked, the small-network regime. Returns nil when `shouldStop` becomes true
     /// (Ctrl-C): a partial benchmark is not reported.
@@ -264,11 +257,10 @@ public enum Benchmark {
             description: "regression \(shape.sizes.map(String.init).joined(separator: "-")), batch \(recipe.batchSize), "
                 + "lr 0.1, \(data.train.count) samples; median epoch of \(recipe.epochs) per round",
             samples: data.train.count, batchSize: recipe.batchSize, stepsPerEpoch: steps,
-            epochsPerRound: recipe.epochs, torchReferenceStepsPerSecond: torchRegressionStepsPerSecond,
+            epochsPerRound: recipe.epochs,
             levels: levels.map { level in
                 let spread = Spread(rates[level.id] ?? [])
-                return .init(level: level.id, name: level.name, stepsPerSecond: spread,
-                             ratioToTorchReference: spread.median / torchRegressionStepsPerSecond)
+                return .init(level: level.id, name: level.name, stepsPerSecond: spread)
             })
     }
 }
@@ -309,15 +301,14 @@ extension BenchmarkReport {
         return rows
     }
 
-    /// The small-network table: steps per second per level against the PyTorch reference.
+    /// The small-network table: steps per second per level (measured in this run only).
     public var smallNetworkTable: [[String]] {
         guard let small = smallNetwork else { return [] }
-        var rows = [["level", "steps/s median (min–max)", "× torch_regression (\(Int(small.torchReferenceStepsPerSecond)))"]]
+        var rows = [["level", "steps/s median (min–max)"]]
         for level in small.levels {
             let s = level.stepsPerSecond
             rows.append(["Level \(level.level) · \(level.name)",
-                         "\(Int(s.median.rounded())) (\(Int(s.min.rounded()))–\(Int(s.max.rounded())))",
-                         format(level.ratioToTorchReference, 1) + "×"])
+                         "\(Int(s.median.rounded())) (\(Int(s.min.rounded()))–\(Int(s.max.rounded())))"])
         }
         return rows
     }

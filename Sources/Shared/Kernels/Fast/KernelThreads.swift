@@ -14,7 +14,6 @@
 // slower on a loaded machine, never clearly faster (docs/performance.md).
 // Leaves out: work stealing, nested parallelism (a part that itself splits runs serially).
 
-import CBLAS
 import Foundation
 import Synchronization
 
@@ -85,7 +84,6 @@ final class WorkerPool: Sendable {
 
     init(parts: Int) {
         self.parts = Atomic(max(1, min(256, parts)))
-        openblas_set_num_threads(1)                  // products are split here instead
     }
 
     @usableFromInline

@@ -60,9 +60,4 @@ public enum FastKernels {
         }
         return try body()
     }
-
-    /// One line for banners and reports: which forms the kernels run.
-    public static var summary: String {
-        allowedByEnvironment ? "fast kernels" : "readable kernels (NEURAL_LEVELS_READABLE_KERNELS)"
-    }
 }

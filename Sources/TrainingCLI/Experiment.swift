@@ -19,6 +19,7 @@ public struct Experiment: Sendable {
 
     /// Loads the data and makes (or reads) the initial weights; writes `--save-init` if asked.
     public static func prepare(_ options: TrainingOptions) throws -> Experiment {
+        BuildConfiguration.announceIfDebug()                 // BuildNotice.swift
         if let threads = options.threads { KernelThreads.set(threads) }
         let hidden = try options.hiddenSizes
         let shape = NetworkShape.standard(for: options.task, hidden: hidden)

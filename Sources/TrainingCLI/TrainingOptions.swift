@@ -11,7 +11,7 @@ import Shared
 extension Task: ExpressibleByArgument {}
 extension InitializationScheme: ExpressibleByArgument {}
 
-/// The options of DESIGN.md's command-line contract.
+/// The options of the command-line contract (docs/design.md).
 ///
 /// Numeric options parse their value `.unconditional`ly, so that `--learning-rate -1` reaches
 /// ``validate()`` and is refused for what it is ("must be a finite number above 0, got -1.0")

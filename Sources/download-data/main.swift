@@ -141,4 +141,4 @@ struct DownloadDataCommand: ParsableCommand {
     }
 }
 
-DownloadDataCommand.mainWithOneLineErrors()      // a bad option: one line, exit 64 (DESIGN.md)
+DownloadDataCommand.mainWithOneLineErrors()      // a bad option: one line, exit 64 (docs/design.md)

@@ -1,7 +1,7 @@
 // DownloadTests.swift — `download-data` against a loopback HTTP server: a good download, the
 // no-op second run, a file replaced, a wrong checksum, a truncated and a stalled transfer, an HTTP
 // error, a refused connection, and bad options.
-// Every failure must be one line naming the file, expected vs received, with DESIGN.md's exit
+// Every failure must be one line naming the file, expected vs received, with docs/design.md's exit
 // status, and must leave no partial or temporary file behind.
 
 import Foundation
@@ -190,7 +190,7 @@ struct DownloadTests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path] + arguments)
         #expect(output.status == 64, "\(arguments): \(output.standardError)")
-        // One line, as every executable here (DESIGN.md): "error: <the problem, naming the option>".
+        // One line, as every executable here (docs/design.md): "error: <the problem, naming the option>".
         #expect(output.errorLines.count == 1 && output.errorLines.first?.hasPrefix("error: \(arguments[0])") == true,
                 "\(output.standardError)")
         #expect(output.standardOutput.isEmpty)

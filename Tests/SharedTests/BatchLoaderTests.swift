@@ -1,7 +1,7 @@
-// BatchLoaderTests.swift — the loader that gathers the next batch while a step computes: every
-// batch it hands out is the one `gather` gives for that step (images, real inputs with
-// targets, the last partial batch, steps asked for out of order), a batch the caller kept is
-// never written to, and background chunks run exactly once, on the helpers.
+// BatchLoaderTests.swift — the loader that prefetches the next batch while a step computes:
+// every batch it hands out is the one `gather` gives for that step (images, real inputs with
+// targets, the last partial batch, steps asked for out of order), and a batch the caller kept
+// is never written to.
 
 import Foundation
 import Synchronization
@@ -25,8 +25,7 @@ struct BatchLoaderTests {
         return .regression(inputs: inputs, targets: targets)
     }()
 
-    /// Wakes the helpers (they spin for a while after a kernel call), so that background work
-    /// started right after finds them waiting.
+    /// A "step": a kernel call split across threads, between two loads.
     static func wakeHelpers() { KernelThreads.run(parts: 2) { _ in } }
 
     @Test("every batch equals the gather of its rows: two epochs, shuffled, last batch partial",
@@ -77,76 +76,5 @@ struct BatchLoaderTests {
         }
         #expect(kept.inputs.storage == keptValues && kept.labels == keptLabels)
         #expect(kept.inputs != batch.inputs)
-    }
-
-    @Test("background chunks run exactly once each, on the helpers while the caller waits")
-    func backgroundChunks() throws {
-        try #require(KernelThreads.count > 1, "needs a second core")
-        let chunks = 64
-        let runs = Mutex<[Int]>(Array(repeating: 0, count: chunks))
-        let caller = pthread_self()
-        let onCaller = Atomic<Int>(0)
-        // Another test may hold the one background slot for a moment: try again until free.
-        var work: BackgroundWork?
-        let deadline = Date().addingTimeInterval(10)
-        while work == nil && Date() < deadline {
-            Self.wakeHelpers()
-            work = KernelThreads.startBackground(chunks: chunks) { chunk in
-                if pthread_equal(pthread_self(), caller) != 0 { onCaller.add(1, ordering: .relaxed) }
-                runs.withLock { $0[chunk] += 1 }
-            }
-        }
-        let started = try #require(work)
-        // Without `finish`, only helpers run chunks: wait until they have done all of them.
-        while runs.withLock({ $0.reduce(0, +) }) < chunks && Date() < deadline { Self.wakeHelpers() }
-        #expect(runs.withLock { $0.reduce(0, +) } == chunks, "the helpers ran every chunk before finish")
-        started.finish()
-        started.finish()                                    // a second finish does nothing
-        #expect(runs.withLock { $0 } == Array(repeating: 1, count: chunks))
-        #expect(onCaller.load(ordering: .relaxed) == 0)
-    }
-
-    @Test("finish runs the chunks no helper started; a job started while another runs is refused")
-    func finishDoesTheRest() throws {
-        try #require(KernelThreads.count > 1, "needs a second core")
-        let runs = Mutex<[Int]>(Array(repeating: 0, count: 1_000))
-        var work: BackgroundWork?
-        let deadline = Date().addingTimeInterval(10)
-        while work == nil && Date() < deadline {
-            work = KernelThreads.startBackground(chunks: 1_000) { chunk in runs.withLock { $0[chunk] += 1 } }
-        }
-        let started = try #require(work)
-        #expect(KernelThreads.startBackground(chunks: 1) { _ in Issue.record("a second job ran") } == nil)
-        started.finish()
-        #expect(runs.withLock { $0 } == Array(repeating: 1, count: 1_000))
-    }
-}
-
-@Suite("Background work that calls kernels")
-struct BackgroundKernelTests {
-    @Test("a chunk that splits a kernel runs it serially and gets the same bits (no helper waits for itself)",
-          .timeLimit(.minutes(1)))
-    func chunkCallsKernel() throws {
-        try #require(KernelThreads.count > 1, "needs a second core")
-        let x = Matrix<Float>(rows: 64, columns: 784, storage: (0..<(64 * 784)).map { Float($0 % 97) / 97 })
-        let w = Matrix<Float>(rows: 128, columns: 784, storage: (0..<(128 * 784)).map { Float($0 % 89) / 890 })
-        var expected = Matrix<Float>(rows: 64, columns: 128)
-        gemm(x, w, transposeB: true, into: &expected)
-        let results = Mutex<[Matrix<Float>]>([])
-        var work: BackgroundWork?
-        let deadline = Date().addingTimeInterval(10)
-        while work == nil && Date() < deadline {
-            KernelThreads.run(parts: 2) { _ in }                 // wake the helpers
-            work = KernelThreads.startBackground(chunks: 8) { _ in
-                var product = Matrix<Float>(rows: 64, columns: 128)
-                gemm(x, w, transposeB: true, into: &product)       // large enough to split
-                results.withLock { $0.append(product) }
-            }
-        }
-        let started = try #require(work)
-        while results.withLock({ $0.count }) < 8 && Date() < deadline { KernelThreads.run(parts: 2) { _ in } }
-        started.finish()
-        #expect(results.withLock { $0.count } == 8)
-        #expect(results.withLock { $0.allSatisfy { $0 == expected } })
     }
 }

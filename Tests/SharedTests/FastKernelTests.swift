@@ -1,4 +1,4 @@
-// FastKernelTests.swift — the vectorised Float paths of the Shared kernels, against plain loops
+// FastKernelTests.swift — the vectorised Float paths of the Shared kernels (Kernels/Fast/), against plain loops
 // and exact values: the branch-free tanh and sigmoid (accuracy in ulp, specials, derivatives by
 // finite differences), the pointer-stepping bias kernels, uninitialised gemm outputs, and the
 // streaming loader (the same data and the same errors as the whole-file path).
@@ -28,7 +28,7 @@ func sampledFloats(upTo limit: Float, stride: UInt32) -> [Float] {
     return values
 }
 
-@Suite("Shared kernels: vectorised Float paths")
+@Suite("Shared kernels: vectorised Float paths", .enabled(if: FastKernels.allowedByEnvironment))
 struct FastKernelTests {
     @Test("fastTanh is within 2.5 ulp of tanh over a dense sample of Floats (exhaustive: 2.26, glibc's tanhf 2.19)")
     func tanhAccuracy() {

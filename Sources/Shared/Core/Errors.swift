@@ -1,4 +1,4 @@
-// Errors.swift — every way a run can fail, each with the exit status DESIGN.md gives it.
+// Errors.swift — every way a run can fail, each with the exit status docs/design.md gives it.
 //
 // Teaches: errors are values with a clear one-line message naming the file or value at fault.
 // Leaves out: recovery; a command-line run prints the message and exits.
@@ -6,7 +6,7 @@
 /// An error a user can cause (bad data, a bad checkpoint, a bad option) or meet (divergence).
 ///
 /// `description` is one line naming the file, value or step and what is wrong; `exitCode` is the
-/// process exit status of DESIGN.md: 64 bad command line, 65 bad data or checkpoint, 1 otherwise.
+/// process exit status of docs/design.md: 64 bad command line, 65 bad data or checkpoint, 1 otherwise.
 public enum NeuralLevelsError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A data file (IDX, gzip) is missing or malformed.
     case badData(file: String, reason: String)
@@ -34,7 +34,7 @@ public enum NeuralLevelsError: Error, CustomStringConvertible, Equatable, Sendab
         }
     }
 
-    /// Process exit status (DESIGN.md): 64 usage, 65 data/checkpoint, 1 anything else.
+    /// Process exit status (docs/design.md): 64 usage, 65 data/checkpoint, 1 anything else.
     public var exitCode: Int32 {
         switch self {
         case .badOption: return 64

@@ -12,7 +12,7 @@ public enum Task: String, CaseIterable, Sendable, Codable {
     /// One real output, identity head, mean squared error (the synthetic regression set).
     case regression
 
-    /// The head's activation as DESIGN.md and the checkpoint metadata name it.
+    /// The head's activation as docs/design.md and the checkpoint metadata name it.
     public var headActivation: String { self == .classification ? "softmax" : "linear" }
 }
 
@@ -31,7 +31,7 @@ public struct NetworkShape: Equatable, Sendable, Codable {
         self.outputSize = outputSize
     }
 
-    /// DESIGN.md's defaults: 784 → 128 → 64 → 10 (classification), 3 → 64 → 32 → 1 (regression).
+    /// The defaults of docs/design.md: 784 → 128 → 64 → 10 (classification), 3 → 64 → 32 → 1 (regression).
     public static func standard(for task: Task, hidden: [Int]? = nil) -> NetworkShape {
         switch task {
         case .classification:

@@ -31,6 +31,14 @@ public protocol NeuralScalar: Real, BinaryFloatingPoint, Sendable {
     static func blasAxpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
 }
 
+/// OpenBLAS computes on the calling thread only, set once before the first BLAS call: the fast
+/// kernels split a product across threads themselves (Kernels/Fast/), and the readable ones
+/// are serial, one BLAS call each.
+@usableFromInline let blasIsSingleThreaded: Bool = {
+    openblas_set_num_threads(1)
+    return true
+}()
+
 @usableFromInline
 func cblasTranspose(_ transposed: Bool) -> CBLAS_TRANSPOSE {
     transposed ? CblasTrans : CblasNoTrans
@@ -46,6 +54,7 @@ extension Float: NeuralScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        _ = blasIsSingleThreaded
         cblas_sgemm(
             CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
@@ -54,6 +63,7 @@ extension Float: NeuralScalar {
 
     @inlinable
     public static func blasAxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        _ = blasIsSingleThreaded
         cblas_saxpy(blasint(count), alpha, x, 1, y, 1)
     }
 }
@@ -68,6 +78,7 @@ extension Double: NeuralScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
+        _ = blasIsSingleThreaded
         cblas_dgemm(
             CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
@@ -76,6 +87,7 @@ extension Double: NeuralScalar {
 
     @inlinable
     public static func blasAxpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+        _ = blasIsSingleThreaded
         cblas_daxpy(blasint(count), alpha, x, 1, y, 1)
     }
 }

@@ -2,7 +2,7 @@
 //
 // Teaches: a training set is one matrix of inputs and one column of targets; an epoch is a
 // permutation of its rows cut into batches. Every level sees the same permutation, so the same
-// batches, in the same order (DESIGN.md: "Batches").
+// batches, in the same order (docs/design.md, "Batches").
 // Images are kept as the bytes the file holds and scaled to [0, 1] as each batch is gathered:
 // a quarter of the memory (47 MB instead of 188 MB for Fashion-MNIST's training set), and a
 // quarter of the memory traffic per epoch, which is most of what copying a batch costs.
@@ -157,8 +157,7 @@ public struct Dataset<Scalar: NeuralScalar>: Sendable {
     /// Copies the rows `indices` into `batch`, reusing its buffers (no allocation once the
     /// buffers have reached the batch size).
     @inlinable public func gather<Indices: Collection<Int>>(_ indices: Indices, into batch: inout Batch<Scalar>) {
-        let rows = batch.prepare(rows: indices.count, for: task)
-        gatherRows(indices, into: rows)
+        batch.withRows(indices.count, for: task) { rows in gatherRows(indices, into: rows) }
     }
 
     /// Writes the rows `indices` (inputs, and their labels or targets) to `rows`, one after
@@ -268,9 +267,9 @@ public struct Batch<Scalar: NeuralScalar>: Sendable {
     public var count: Int { inputs.rows }
 
     /// Sizes the batch for `rows` samples of a `task` set (keeping its buffers' capacity) and
-    /// returns where they go. The buffers are made unique first, so writing there changes no
-    /// other batch; the addresses stay valid until the batch is next resized or copied from.
-    @inlinable mutating func prepare(rows: Int, for task: Task) -> BatchRows<Scalar> {
+    /// calls `body` with where they go. The buffers are made unique first, so writing there
+    /// changes no other batch; the addresses are valid only inside `body`.
+    @inlinable mutating func withRows(_ rows: Int, for task: Task, _ body: (BatchRows<Scalar>) -> Void) {
         inputs.resize(rows: rows)
         labels.removeAll(keepingCapacity: true)
         if task == .classification {
@@ -279,18 +278,22 @@ public struct Batch<Scalar: NeuralScalar>: Sendable {
         } else {
             targets.resize(rows: rows)
         }
-        return BatchRows(count: rows, inputWidth: inputs.columns, targetWidth: targets.columns,
-                         inputs: inputs.storage.withUnsafeMutableBufferPointer { $0.baseAddress },
-                         labels: labels.withUnsafeMutableBufferPointer { $0.baseAddress },
-                         targets: targets.storage.withUnsafeMutableBufferPointer { $0.baseAddress })
+        let (inputWidth, targetWidth) = (inputs.columns, targets.columns)
+        inputs.storage.withUnsafeMutableBufferPointer { inputs in
+            labels.withUnsafeMutableBufferPointer { labels in
+                targets.storage.withUnsafeMutableBufferPointer { targets in
+                    body(BatchRows(count: rows, inputWidth: inputWidth, targetWidth: targetWidth,
+                                   inputs: inputs.baseAddress, labels: labels.baseAddress, targets: targets.baseAddress))
+                }
+            }
+        }
     }
 }
 
-/// Where the rows of a batch being gathered go: `count` rows of inputs, and of labels or
-/// targets (nil when there are none). ``rows(_:)`` cuts out the few rows one chunk of a
-/// background gather writes.
+/// Where the rows of a batch being gathered go, for the time of one ``Batch/withRows(_:for:_:)``:
+/// `count` rows of inputs, and of labels or targets (nil when there are none).
 @usableFromInline
-struct BatchRows<Scalar: NeuralScalar>: @unchecked Sendable {
+struct BatchRows<Scalar: NeuralScalar> {
     @usableFromInline var count: Int
     @usableFromInline var inputWidth: Int
     @usableFromInline var targetWidth: Int
@@ -302,15 +305,6 @@ struct BatchRows<Scalar: NeuralScalar>: @unchecked Sendable {
                     labels: UnsafeMutablePointer<Int32>?, targets: UnsafeMutablePointer<Scalar>?) {
         (self.count, self.inputWidth, self.targetWidth) = (count, inputWidth, targetWidth)
         (self.inputs, self.labels, self.targets) = (inputs, labels, targets)
-    }
-
-    /// Rows `range` of these.
-    @inlinable func rows(_ range: Range<Int>) -> BatchRows {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count, "rows \(range) of \(count)")
-        return BatchRows(count: range.count, inputWidth: inputWidth, targetWidth: targetWidth,
-                         inputs: inputs.map { $0 + range.lowerBound * inputWidth },
-                         labels: labels.map { $0 + range.lowerBound },
-                         targets: targets.map { $0 + range.lowerBound * targetWidth })
     }
 }
 

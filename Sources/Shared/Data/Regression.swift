@@ -12,8 +12,8 @@ import RealModule
 ///
 ///     y = sin(π·x₁)·x₂ + x₃² + ε,   ε ~ N(0, 0.05²)
 ///
-/// (the function of `../shared/peers/torch_regression.py`, plus a little noise so that R² stays
-/// honest). Samples come from ``SeededGenerator`` stream `.regressionData`: the training samples
+/// (the function the comparison scripts of `References/` fit as well, plus a little noise so
+/// that R² stays honest). Samples come from ``SeededGenerator`` stream `.regressionData`: the training samples
 /// first, then the test samples, so the split is fixed by the seed.
 public enum SyntheticRegression {
     /// Standard deviation of the noise ε.

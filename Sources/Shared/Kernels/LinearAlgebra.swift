@@ -2,14 +2,16 @@
 //
 // Teaches: a dense layer is one matrix product plus a broadcast add, and its backward pass is
 // two more products plus a column sum. Almost all of the arithmetic of training is in `gemm`,
-// which OpenBLAS does at close to the machine's peak.
+// which OpenBLAS does at close to the machine's peak: one BLAS call.
+// Each kernel is its formula. Its first line hands the work to a fast form
+// (Fast/FastLinearAlgebra.swift: the same arithmetic split across threads, and pointer loops
+// that vectorise), which `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
 // Leaves out: writing our own `gemm` (OpenBLAS's is far faster than anything short).
 //
-// Performance note, for every kernel file: each kernel is generic over the scalar type (Float
-// for training, Double for gradient checks), `@inlinable` so that callers specialise it, and
-// `@_specialize(where T == Float)` so that a caller that cannot specialise (code reached
-// through an existential such as `any Optimizer<Float>`) still runs the Float version instead
-// of generic code, which is several times slower.
+// Every kernel is generic over the scalar type (Float for training, Double for gradient
+// checks), `@inlinable` so that callers specialise it, and `@_specialize(where T == Float)` so
+// that a caller that cannot specialise (code reached through an existential such as
+// `any Optimizer<Float>`) still runs the Float version instead of slow generic code.
 //
 // Shape legend: B batch, I inputs to a layer, O outputs of a layer.
 
@@ -41,39 +43,31 @@ public func gemm<T: NeuralScalar>(
     precondition(c.rows == m && c.columns == n,
                  "gemm: C is [\(c.rows), \(c.columns)], op(A)·op(B) is [\(m), \(n)]")
     KernelTrace.record("gemm", "\(transposeA ? "Aᵀ" : "A")[\(a.rows),\(a.columns)]·\(transposeB ? "Bᵀ" : "B")[\(b.rows),\(b.columns)]")
-    guard m > 0, n > 0 else { return }
-    guard k > 0 else {                                   // empty product: C ← β·C
-        if beta == 0 {                                   // as BLAS: C is not read when β = 0
-            c.storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        } else {
-            scale(&c, by: beta)
-        }
+    guard m > 0, n > 0 else { return }                   // nothing to compute
+    guard k > 0 else {                                   // empty product: C ← β·C (C not read when β = 0)
+        for i in 0..<c.count { c.storage[i] = beta == 0 ? 0 : beta * c.storage[i] }
         return
     }
-    let (lda, ldb, ldc) = (max(1, a.columns), max(1, b.columns), max(1, c.columns))
-    // Split across cores (Parallel.swift): a weight gradient (Aᵀ·B) by rows of C, so each thread
-    // writes whole rows of dW, the rows its SGD part then updates; other products by columns of
-    // C, so each thread reads half of the weights. Each part is one single-threaded BLAS call.
-    let splitRows = transposeA
-    let parts = KernelThreads.parts(forWork: m * n * k, minimumPerPart: 131_072)
+    if FastKernels.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c, alpha: alpha, beta: beta) {
+        return                                           // Fast/FastLinearAlgebra.swift
+    }
+    let (lda, ldb, ldc) = (a.columns, b.columns, c.columns)   // row strides, as BLAS calls them
+    withBaseAddresses(a, b, &c) { pa, pb, pc in          // C ← α·op(A)·op(B) + β·C, by BLAS
+        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                   alpha: alpha, a: pa, lda: lda, b: pb, ldb: ldb, beta: beta, c: pc, ldc: ldc)
+    }
+}
+
+/// Runs `body` with the addresses of the elements of `a`, `b` and `c` (BLAS's C interface takes
+/// pointers); does nothing when one of them is empty.
+@inlinable
+func withBaseAddresses<T>(_ a: Matrix<T>, _ b: Matrix<T>, _ c: inout Matrix<T>,
+                          _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) {
     a.storage.withUnsafeBufferPointer { pa in
         b.storage.withUnsafeBufferPointer { pb in
             c.storage.withUnsafeMutableBufferPointer { pc in
-                let (pa, pb, pc) = (pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
-                KernelThreads.run(parts: parts) { part in
-                    let r = KernelThreads.range(part, of: parts, count: splitRows ? m : n, alignment: 16)
-                    guard !r.isEmpty else { return }
-                    if splitRows {                                 // C[r, :] = op(A)[r, :]·op(B)
-                        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: r.count, n: n, k: k,
-                                   alpha: alpha, a: pa + (transposeA ? r.lowerBound : r.lowerBound * lda), lda: lda,
-                                   b: pb, ldb: ldb, beta: beta, c: pc + r.lowerBound * ldc, ldc: ldc)
-                    } else {                                       // C[:, r] = op(A)·op(B)[:, r]
-                        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: r.count, k: k,
-                                   alpha: alpha, a: pa, lda: lda,
-                                   b: pb + (transposeB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb,
-                                   beta: beta, c: pc + r.lowerBound, ldc: ldc)
-                    }
-                }
+                guard let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress else { return }
+                body(pa, pb, pc)
             }
         }
     }
@@ -89,18 +83,9 @@ public func gemm<T: NeuralScalar>(
 public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
     precondition(bias.rows == 1 && bias.columns == y.columns, "addBias: bias must be [1, \(y.columns)]")
     KernelTrace.record("addBias", "[\(y.rows),\(y.columns)]")
-    let width = y.columns
-    bias.storage.withUnsafeBufferPointer { b in
-        y.storage.withUnsafeMutableBufferPointer { out in
-            guard let bias = b.baseAddress, let start = out.baseAddress, width > 0 else { return }
-            KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, cheapKernelMinimumPerPart / width), alignment: 1) { rows in
-                var row = start + rows.lowerBound * width
-                for _ in rows {
-                    for j in 0..<width { row[j] += bias[j] }     // pointer steps: no overflow checks, so it vectorises
-                    row += width
-                }
-            }
-        }
+    if FastKernels.addBias(bias, to: &y) { return }      // Fast/FastLinearAlgebra.swift
+    for i in 0..<y.rows {
+        for j in 0..<y.columns { y[i, j] += bias[0, j] }
     }
 }
 
@@ -115,22 +100,9 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y:
     precondition(bias.rows == 1 && bias.columns == x.columns, "addBias: bias must be [1, \(x.columns)]")
     precondition(x.shape == y.shape, "addBias: result is \(y.shape), input is \(x.shape)")
     KernelTrace.record("addBias", "[\(x.rows),\(x.columns)]")
-    let width = x.columns
-    bias.storage.withUnsafeBufferPointer { b in
-        x.storage.withUnsafeBufferPointer { input in
-            y.storage.withUnsafeMutableBufferPointer { out in
-                guard let bias = b.baseAddress, let inputStart = input.baseAddress, let outputStart = out.baseAddress,
-                      width > 0 else { return }
-                KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, cheapKernelMinimumPerPart / width), alignment: 1) { rows in
-                    var (row, result) = (inputStart + rows.lowerBound * width, outputStart + rows.lowerBound * width)
-                    for _ in rows {
-                        for j in 0..<width { result[j] = row[j] + bias[j] }
-                        row += width
-                        result += width
-                    }
-                }
-            }
-        }
+    if FastKernels.addBias(bias, to: x, into: &y) { return }
+    for i in 0..<x.rows {
+        for j in 0..<x.columns { y[i, j] = x[i, j] + bias[0, j] }
     }
 }
 
@@ -143,21 +115,10 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y:
 public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<T>) {
     precondition(db.rows == 1 && db.columns == dy.columns, "columnSums: result must be [1, \(dy.columns)]")
     KernelTrace.record("columnSums", "[\(dy.rows),\(dy.columns)]")
-    let width = dy.columns
-    let rows = dy.rows
-    dy.storage.withUnsafeBufferPointer { g in
-        db.storage.withUnsafeMutableBufferPointer { out in
-            guard let sums = out.baseAddress, let start = g.baseAddress else { return }
-            // Split by columns: each column is still summed over the rows in order.
-            KernelThreads.forEachRange(count: width, minimumPerPart: max(16, cheapKernelMinimumPerPart / max(1, rows))) { columns in
-                for j in columns { sums[j] = 0 }
-                var row = start
-                for _ in 0..<rows {
-                    for j in columns { sums[j] += row[j] }  // each column in row order: vectorises across j
-                    row += width
-                }
-            }
-        }
+    if FastKernels.columnSums(of: dy, into: &db) { return }
+    for j in 0..<dy.columns { db[0, j] = 0 }
+    for i in 0..<dy.rows {
+        for j in 0..<dy.columns { db[0, j] += dy[i, j] }
     }
 }
 

@@ -2,8 +2,9 @@
 //
 // Teaches: softmax followed by cross-entropy has a famously simple gradient, p − y, and computing
 // the two together is both faster and numerically safer (log-sum-exp) than composing them.
-// Both losses are *means* over the batch (DESIGN.md), which is where the 1/B in every gradient
-// comes from.
+// Both losses are *means* over the batch (docs/design.md), which is where the 1/B in every
+// gradient comes from. The softmax's fast form (Fast/FastLosses.swift) exponentiates with a
+// vectorised approximation, within 1 ulp; `NEURAL_LEVELS_READABLE_KERNELS=1` switches it off.
 // Leaves out: label smoothing, class weights, reductions other than the mean.
 
 import RealModule
@@ -24,70 +25,22 @@ public func softmaxCrossEntropyForward<T: NeuralScalar>(
 ) -> T {
     precondition(z.shape == p.shape && labels.count == z.rows, "softmaxCrossEntropyForward: shapes differ")
     KernelTrace.record("softmaxCrossEntropyForward", "[\(z.rows),\(z.columns)]")
-    if T.self == Float.self {                                    // vectorised, see fastExp
-        return softmaxCrossEntropyForwardFloat(z, labels, &p)
+    if let loss = FastKernels.softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &p) {
+        return loss                                              // Fast/FastLosses.swift
     }
-    let classes = z.columns
     var total: T = 0
-    z.storage.withUnsafeBufferPointer { zs in
-        p.storage.withUnsafeMutableBufferPointer { ps in
-            for i in 0..<z.rows {
-                let row = i * classes
-                var maximum = zs[row]
-                for j in 1..<classes where zs[row + j] > maximum { maximum = zs[row + j] }
-                var sum: T = 0
-                for j in 0..<classes {
-                    let e = T.exp(zs[row + j] - maximum)
-                    ps[row + j] = e
-                    sum += e
-                }
-                for j in 0..<classes { ps[row + j] /= sum }
-                let label = Int(labels[i])
-                total += T.log(sum) - (zs[row + label] - maximum)
-            }
+    for i in 0..<z.rows where z.columns > 0 {
+        var maximum = z[i, 0]
+        for j in 1..<z.columns where z[i, j] > maximum { maximum = z[i, j] }
+        var sum: T = 0
+        for j in 0..<z.columns {
+            p[i, j] = T.exp(z[i, j] - maximum)
+            sum += p[i, j]
         }
+        for j in 0..<z.columns { p[i, j] /= sum }
+        total += T.log(sum) - (z[i, Int(labels[i])] - maximum)
     }
     return total / T(z.rows)
-}
-
-/// The Float path of ``softmaxCrossEntropyForward(logits:labels:probabilities:)``: the same
-/// formula, in three passes so that the exponentials, the costly part, run as one vectorised
-/// loop over the whole `[B, C]` matrix (``fastExp`` instead of libm's scalar `expf`: 2.3 → 0.75 ms
-/// per epoch). Pass 1 writes `zᵢⱼ − mᵢ` into `p`; pass 2 exponentiates `p` in place; pass 3 sums
-/// and normalises each row and adds its loss term, row after row as the generic path does.
-@inlinable
-func softmaxCrossEntropyForwardFloat<T: NeuralScalar>(
-    _ z: Matrix<T>, _ labels: [Int32], _ p: inout Matrix<T>
-) -> T {
-    let (rows, classes) = (z.rows, z.columns)
-    var total: Float = 0
-    z.storage.withUnsafeBufferPointer { zBuffer in
-        p.storage.withUnsafeMutableBufferPointer { pBuffer in
-            guard let zRaw = UnsafeRawPointer(zBuffer.baseAddress),
-                  let pRaw = UnsafeMutableRawPointer(pBuffer.baseAddress), classes > 0 else { return }
-            let zs = zRaw.assumingMemoryBound(to: Float.self)
-            let ps = pRaw.assumingMemoryBound(to: Float.self)
-            func rowMaximum(_ row: UnsafePointer<Float>) -> Float {
-                var maximum = row[0]
-                for j in 1..<classes where row[j] > maximum { maximum = row[j] }
-                return maximum
-            }
-            for i in 0..<rows {                                  // p = z − m (row maxima)
-                let maximum = rowMaximum(zs + i * classes)
-                for j in 0..<classes { ps[i * classes + j] = zs[i * classes + j] - maximum }
-            }
-            for k in 0..<(rows * classes) { ps[k] = fastExp(ps[k]) }   // p = e^(z − m), vectorised
-            for i in 0..<rows {                                  // normalise; ℓᵢ = log Σ − (z_y − m)
-                let row = ps + i * classes
-                var sum: Float = 0
-                for j in 0..<classes { sum += row[j] }
-                for j in 0..<classes { row[j] /= sum }
-                let label = Int(labels[i])
-                total += Float.log(sum) - (zs[i * classes + label] - rowMaximum(zs + i * classes))
-            }
-        }
-    }
-    return T(total / Float(rows))
 }
 
 /// Backward of ``softmaxCrossEntropyForward(logits:labels:probabilities:)``:

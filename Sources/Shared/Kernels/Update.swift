@@ -1,6 +1,6 @@
 // Update.swift — the parameter update every level's optimizer comes down to.
 //
-// Teaches: "the optimizer" of plain SGD is one line, w ← w − lr·g (one BLAS call). Level 2's
+// Teaches: "the optimizer" of plain SGD is one line, w ← w − lr·g. Level 2's
 // `SGD.step()`, Level 1's `fit` and Level 4's hand-written loop all end here, which is one
 // reason they agree bit for bit.
 // Below it, the two stateful updates Level 2's optimizers offer: SGD with momentum (PyTorch's
@@ -12,32 +12,15 @@ import RealModule
 /// Plain stochastic gradient descent, in place: `w ← w − η·g`, each element rounded once
 /// (`fma(−η, g, w)`, the correctly rounded `w − η·g`).
 ///
-/// Most of the work is BLAS's `axpy`, `y ← α·x + y` with `α = −η`, one call per part of a large
-/// tensor (``KernelThreads``), so fc1's 100,352 weights are updated by both cores, half each,
-/// instead of by one (measured: 10.3 → 5.1 ms per epoch, 3% of an epoch). OpenBLAS's x86-64
-/// kernels fuse the multiply-add in their unrolled loop (blocks of 16 or 32) but not in the
-/// leftover elements after it, so every part is a whole number of blocks of 64, and the last
-/// `count mod 64` elements are done here with the same fused operation. Each element is then
-/// computed the same way whatever the thread count (KernelTests checks correct rounding at
-/// sizes that leave every kind of remainder).
-///
 /// Shapes: `parameter, gradient`: any, equal.
 @inlinable
 @_specialize(where T == Float)
 public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: Matrix<T>, learningRate: T) {
     precondition(parameter.shape == gradient.shape, "sgdUpdate: shapes differ")
     KernelTrace.record("sgdUpdate", "[\(parameter.rows),\(parameter.columns)]")
-    let step = -learningRate
-    gradient.storage.withUnsafeBufferPointer { g in
-        parameter.storage.withUnsafeMutableBufferPointer { w in
-            guard let gs = g.baseAddress, let ws = w.baseAddress else { return }
-            let blocked = w.count - w.count % 64
-            KernelThreads.forEachRange(count: blocked, minimumPerPart: cheapKernelMinimumPerPart, alignment: 64) { part in
-                guard !part.isEmpty else { return }                                   // w[part] += step·g[part]
-                T.blasAxpy(count: part.count, alpha: step, x: gs + part.lowerBound, y: ws + part.lowerBound)
-            }
-            for i in blocked..<w.count { w[i] = w[i].addingProduct(step, g[i]) }         // the rest, fused too
-        }
+    if FastKernels.sgdUpdate(&parameter, gradient: gradient, learningRate: learningRate) { return }   // Fast/FastUpdate.swift
+    for i in 0..<parameter.count {
+        parameter.storage[i] = parameter.storage[i].addingProduct(-learningRate, gradient.storage[i])
     }
 }
 

@@ -1,0 +1,134 @@
+// FastLinearAlgebra.swift — the fast forms of the dense-layer kernels (LinearAlgebra.swift).
+//
+// Teaches: how a matrix product is split across cores without changing its formula: cut C into
+// contiguous blocks (rows for a weight gradient Aᵀ·B, so each thread writes whole rows of dW;
+// columns otherwise, so each thread reads a part of the weights) and make one single-threaded
+// BLAS call per block (KernelThreads.swift). OpenBLAS runs single-threaded: measured on this
+// network, splitting here is faster than OpenBLAS's own threads (0.143–0.148 against
+// 0.152–0.164 s for one epoch's products), and it lets the elementwise kernels use both cores
+// too. Each element of C is then a dot product computed by a BLAS kernel on a block instead of
+// the whole matrix, which can round differently in the last bits (FastKernelTests bounds it);
+// a product too small to split is the readable form's one call, bit for bit.
+// The bias kernels are the readable formulas as pointer loops (no bounds checks: they
+// vectorise), the same arithmetic in the same order, so the same bits.
+// Leaves out: splitting the inner dimension k (it would change the order of every sum).
+
+// MARK: - gemm
+
+extension FastKernels {
+    /// ``gemm(_:transposeA:_:transposeB:into:alpha:beta:)`` split into `parts` blocks of C (by
+    /// default as many as ``KernelThreads/parts(forWork:minimumPerPart:)`` gives), one BLAS call
+    /// each, at the same time. Returns false, and does nothing, when the fast forms are off or
+    /// the product is too small to split: the readable form's single call is then the fast one.
+    @inlinable
+    static func gemm<T: NeuralScalar>(
+        _ a: Matrix<T>, transposeA: Bool, _ b: Matrix<T>, transposeB: Bool,
+        into c: inout Matrix<T>, alpha: T, beta: T, parts requestedParts: Int? = nil
+    ) -> Bool {
+        guard isEnabled else { return false }
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let n = transposeB ? b.rows : b.columns
+        let parts = requestedParts ?? KernelThreads.parts(forWork: m * n * k, minimumPerPart: gemmMinimumPerPart)
+        guard parts > 1, m > 0, n > 0, k > 0 else { return false }
+        let (lda, ldb, ldc) = (a.columns, b.columns, c.columns)
+        let splitRows = transposeA
+        withBaseAddresses(a, b, &c) { pa, pb, pc in
+            KernelThreads.run(parts: parts) { part in
+                let r = KernelThreads.range(part, of: parts, count: splitRows ? m : n, alignment: 16)
+                guard !r.isEmpty else { return }
+                if splitRows {                                 // C[r, :] = op(A)[r, :]·op(B)
+                    T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: r.count, n: n, k: k,
+                               alpha: alpha, a: pa + (transposeA ? r.lowerBound : r.lowerBound * lda), lda: lda,
+                               b: pb, ldb: ldb, beta: beta, c: pc + r.lowerBound * ldc, ldc: ldc)
+                } else {                                       // C[:, r] = op(A)·op(B)[:, r]
+                    T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: r.count, k: k,
+                               alpha: alpha, a: pa, lda: lda,
+                               b: pb + (transposeB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb,
+                               beta: beta, c: pc + r.lowerBound, ldc: ldc)
+                }
+            }
+        }
+        return true
+    }
+}
+
+/// Multiply-adds per part below which a product is not split (the hand-over costs about a
+/// microsecond).
+@usableFromInline let gemmMinimumPerPart = 131_072
+
+// MARK: - Bias
+
+extension FastKernels {
+    /// ``addBias(_:to:)``: `y[i, j] += b[j]`, row after row, split by rows when large.
+    @inlinable
+    static func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) -> Bool {
+        guard isEnabled else { return false }
+        let width = y.columns
+        bias.storage.withUnsafeBufferPointer { b in
+            y.storage.withUnsafeMutableBufferPointer { out in
+                guard let bias = b.baseAddress, let start = out.baseAddress, width > 0 else { return }
+                KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, cheapKernelMinimumPerPart / width),
+                                           alignment: 1) { rows in
+                    var row = start + rows.lowerBound * width
+                    for _ in rows {
+                        for j in 0..<width { row[j] += bias[j] }     // pointer steps: no overflow checks, so it vectorises
+                        row += width
+                    }
+                }
+            }
+        }
+        return true
+    }
+
+    /// ``addBias(_:to:into:)``: `y[i, j] = x[i, j] + b[j]`, row after row, split by rows when large.
+    @inlinable
+    static func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y: inout Matrix<T>) -> Bool {
+        guard isEnabled else { return false }
+        let width = x.columns
+        bias.storage.withUnsafeBufferPointer { b in
+            x.storage.withUnsafeBufferPointer { input in
+                y.storage.withUnsafeMutableBufferPointer { out in
+                    guard let bias = b.baseAddress, let inputStart = input.baseAddress, let outputStart = out.baseAddress,
+                          width > 0 else { return }
+                    KernelThreads.forEachRange(count: out.count / width, minimumPerPart: max(1, cheapKernelMinimumPerPart / width),
+                                               alignment: 1) { rows in
+                        var (row, result) = (inputStart + rows.lowerBound * width, outputStart + rows.lowerBound * width)
+                        for _ in rows {
+                            for j in 0..<width { result[j] = row[j] + bias[j] }
+                            row += width
+                            result += width
+                        }
+                    }
+                }
+            }
+        }
+        return true
+    }
+
+    /// ``columnSums(of:into:)``: `db[j] = Σᵢ dy[i, j]`, each column over the rows in order (so
+    /// the same bits), split by columns when large.
+    @inlinable
+    static func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<T>) -> Bool {
+        guard isEnabled else { return false }
+        let (width, rows) = (dy.columns, dy.rows)
+        dy.storage.withUnsafeBufferPointer { g in
+            db.storage.withUnsafeMutableBufferPointer { out in
+                guard let sums = out.baseAddress else { return }
+                guard let start = g.baseAddress, rows > 0 else {
+                    for j in 0..<width { sums[j] = 0 }
+                    return
+                }
+                KernelThreads.forEachRange(count: width, minimumPerPart: max(16, cheapKernelMinimumPerPart / max(1, rows))) { columns in
+                    for j in columns { sums[j] = 0 }
+                    var row = start
+                    for _ in 0..<rows {
+                        for j in columns { sums[j] += row[j] }  // each column in row order: vectorises across j
+                        row += width
+                    }
+                }
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,35 @@
+// FastUpdate.swift — the fast form of the SGD update (Update.swift).
+//
+// Teaches: how to use BLAS for an elementwise update without changing a bit. BLAS's `axpy`,
+// `y ← α·x + y` with `α = −η`, does the update, one call per part of a large tensor
+// (KernelThreads.swift), so fc1's 100,352 weights are updated by both cores, half each
+// (measured: 10.3 → 5.1 ms per epoch, 3% of an epoch). OpenBLAS's x86-64 kernels fuse the
+// multiply-add in their unrolled loop (blocks of 16 or 32) but not in the leftover elements
+// after it, so every part is a whole number of blocks of 64, and the last `count mod 64`
+// elements are done here with the same fused operation as the readable form. Each element is
+// then `fma(−η, g, w)`, the readable form's bits, whatever the thread count (KernelTests checks
+// correct rounding at sizes that leave every kind of remainder).
+// Leaves out: the stateful optimizers (momentum, Adam), which stay readable loops.
+
+extension FastKernels {
+    /// ``sgdUpdate(_:gradient:learningRate:)`` by BLAS `axpy` over blocks of 64 elements, split
+    /// across threads when large, and a fused multiply-add for the rest. Returns false, and does
+    /// nothing, when the fast forms are off.
+    @inlinable
+    static func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: Matrix<T>, learningRate: T) -> Bool {
+        guard isEnabled else { return false }
+        let step = -learningRate
+        gradient.storage.withUnsafeBufferPointer { g in
+            parameter.storage.withUnsafeMutableBufferPointer { w in
+                guard let gs = g.baseAddress, let ws = w.baseAddress else { return }
+                let blocked = w.count - w.count % 64
+                KernelThreads.forEachRange(count: blocked, minimumPerPart: cheapKernelMinimumPerPart, alignment: 64) { part in
+                    guard !part.isEmpty else { return }                                   // w[part] += step·g[part]
+                    T.blasAxpy(count: part.count, alpha: step, x: gs + part.lowerBound, y: ws + part.lowerBound)
+                }
+                for i in blocked..<w.count { w[i] = w[i].addingProduct(step, g[i]) }         // the rest, fused too
+            }
+        }
+        return true
+    }
+}

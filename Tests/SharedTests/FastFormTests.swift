@@ -1,0 +1,221 @@
+// FastFormTests.swift — every kernel's fast form (Sources/Shared/Kernels/Fast/) against its
+// readable form, over random matrices of edge sizes (no rows, one element, lengths that are not
+// a multiple of the vector width, sizes large enough to split across threads): bit for bit where
+// the arithmetic is the same, within the stated ulps where the fast form approximates (tanh,
+// σ, exp). Then a small network's gradients computed in Float by the fast forms, as training
+// computes them, against the same gradients in Double.
+
+import Foundation
+import Synchronization
+import Testing
+@testable import Shared
+
+/// Shapes with no rows, one element, odd widths, and sizes every fast form splits across threads.
+let edgeShapes = [(0, 5), (5, 0), (1, 1), (3, 7), (2, 33), (5, 129), (64, 128), (1, 20_001), (130, 130)]
+
+/// `|a − b|` in ulps of `b` (as Floats; 0 when both are the same value).
+func ulps(_ a: Float, _ b: Float) -> Float {
+    if a == b || (a.isNaN && b.isNaN) { return 0 }
+    return abs(a - b) / max(b.ulp, Float.leastNormalMagnitude.ulp)
+}
+
+/// The readable form's result: `body` with the fast forms off on this thread.
+func readable<R>(_ body: () -> R) -> R { FastKernels.withReadableKernels(body) }
+
+@Suite("Fast forms against readable forms", .enabled(if: FastKernels.allowedByEnvironment))
+struct FastFormTests {
+    @Test("the switch: fast forms on by default, off inside withReadableKernels (this thread only)")
+    func theSwitch() {
+        #expect(FastKernels.isEnabled)
+        readable {
+            #expect(!FastKernels.isEnabled)
+            readable { #expect(!FastKernels.isEnabled) }                  // nested: still off
+            #expect(!FastKernels.isEnabled)
+            let onOtherThread = Mutex(false)
+            let done = DispatchSemaphore(value: 0)
+            Thread { onOtherThread.withLock { $0 = FastKernels.isEnabled }; done.signal() }.start()
+            done.wait()
+            #expect(onOtherThread.withLock { $0 })
+        }
+        #expect(FastKernels.isEnabled)
+    }
+
+    @Test("tanh and sigmoid forward (Float): within 5 ulp of the readable libm form; Double: the readable form",
+          arguments: edgeShapes)
+    func forwardActivations(rows: Int, columns: Int) {
+        let z = randomMatrix(rows, columns, seed: UInt64(rows * 1000 + columns), scale: 9, as: Float.self)
+        for (name, kernel) in [("tanh", tanhForward(_:into:) as (Matrix<Float>, inout Matrix<Float>) -> Void),
+                               ("sigmoid", sigmoidForward(_:into:))] {
+            var fast = Matrix<Float>(rows: rows, columns: columns, repeating: .nan)
+            var slow = fast
+            kernel(z, &fast)
+            readable { kernel(z, &slow) }
+            let worst = zip(fast.storage, slow.storage).map { ulps($0, $1) }.max() ?? 0
+            #expect(worst <= 5, "\(name) [\(rows), \(columns)]: \(worst) ulp")
+            #expect(!fast.storage.contains { $0.isNaN })                      // every element written
+        }
+        let zd = z.converted(to: Double.self)
+        var fastD = Matrix<Double>(rows: rows, columns: columns), slowD = fastD
+        tanhForward(zd, into: &fastD)
+        readable { tanhForward(zd, into: &slowD) }
+        #expect(fastD == slowD)
+    }
+
+    @Test("tanh and sigmoid backward: the same bits, Float and Double", arguments: edgeShapes)
+    func backwardActivations(rows: Int, columns: Int) {
+        func check<T: NeuralScalar>(_: T.Type) {
+            let a = randomMatrix(rows, columns, seed: 5, as: T.self), da = randomMatrix(rows, columns, seed: 6, as: T.self)
+            for backward in [tanhBackward(output:outputGradient:into:) as (Matrix<T>, Matrix<T>, inout Matrix<T>) -> Void,
+                             sigmoidBackward(output:outputGradient:into:)] {
+                var fast = Matrix<T>(rows: rows, columns: columns, repeating: .nan), slow = fast
+                backward(a, da, &fast)
+                readable { backward(a, da, &slow) }
+                #expect(fast == slow)
+            }
+        }
+        check(Float.self)
+        check(Double.self)
+    }
+
+    @Test("addBias (both forms) and columnSums: the same bits, Float and Double", arguments: edgeShapes)
+    func biasKernels(rows: Int, columns: Int) {
+        func check<T: NeuralScalar>(_: T.Type) {
+            let y = randomMatrix(rows, columns, seed: 7, as: T.self), bias = randomMatrix(1, columns, seed: 8, as: T.self)
+            var fast = y, slow = y
+            addBias(bias, to: &fast)
+            readable { addBias(bias, to: &slow) }
+            #expect(fast == slow)
+            var fastOut = Matrix<T>(rows: rows, columns: columns, repeating: .nan), slowOut = fastOut
+            addBias(bias, to: y, into: &fastOut)
+            readable { addBias(bias, to: y, into: &slowOut) }
+            #expect(fastOut == slowOut && fastOut == slow)
+            var fastSums = Matrix<T>(rows: 1, columns: columns, repeating: 7), slowSums = fastSums
+            columnSums(of: y, into: &fastSums)
+            readable { columnSums(of: y, into: &slowSums) }
+            #expect(fastSums == slowSums)
+            #expect(rows > 0 || fastSums.storage.allSatisfy { $0 == 0 })     // no rows: sums are 0
+        }
+        check(Float.self)
+        check(Double.self)
+    }
+
+    @Test("sgdUpdate: the same bits as the readable fma loop, at every kind of remainder",
+          arguments: [0, 1, 63, 64, 65, 1_000, 32_768, 100_353])
+    func sgd(count: Int) {
+        let g = randomMatrix(1, count, seed: 9, scale: 0.05, as: Float.self)
+        let w0 = randomMatrix(1, count, seed: 10, scale: 0.3, as: Float.self)
+        var fast = w0, slow = w0
+        sgdUpdate(&fast, gradient: g, learningRate: 0.1)
+        readable { sgdUpdate(&slow, gradient: g, learningRate: 0.1) }
+        #expect(fast == slow)
+        #expect(count == 0 || fast != w0)
+    }
+
+    @Test("gemm: one part is the readable call bit for bit; split in parts, within k·1e-6 of it (|a|, |b| ≤ 1)",
+          arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func gemmParts(transposeA: Bool, transposeB: Bool) {
+        for (m, k, n) in [(1, 1, 1), (3, 5, 7), (64, 784, 128), (128, 64, 784), (17, 33, 65)] {
+            let a = randomMatrix(transposeA ? k : m, transposeA ? m : k, seed: 11, as: Float.self)
+            let b = randomMatrix(transposeB ? n : k, transposeB ? k : n, seed: 12, as: Float.self)
+            let c0 = randomMatrix(m, n, seed: 13, as: Float.self)
+            var slow = c0
+            readable { gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &slow, alpha: 0.5, beta: 2) }
+            var fast = c0
+            gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &fast, alpha: 0.5, beta: 2)
+            if KernelThreads.parts(forWork: m * n * k, minimumPerPart: gemmMinimumPerPart) == 1 {
+                #expect(fast == slow, "[\(m), \(k), \(n)] in one part")
+            }
+            for parts in [2, 3] {
+                var split = c0
+                #expect(FastKernels.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &split,
+                                         alpha: 0.5, beta: 2, parts: parts))
+                // Each element sums k products of magnitude ≤ 0.5, so Σ|α·a·b| ≤ k/2.
+                let worst = zip(split.storage, slow.storage).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-6 * Float(k), "[\(m), \(k), \(n)] in \(parts) parts: \(worst)")
+                if worst > 0 { print("gemm [\(m), \(k), \(n)] Aᵀ \(transposeA) Bᵀ \(transposeB) in \(parts) parts: \(worst) from the single call") }
+            }
+        }
+    }
+
+    @Test("softmax cross-entropy (Float): probabilities within 4 ulp, loss within 1e-6 relative, of the readable form",
+          arguments: [(0, 10), (1, 1), (7, 10), (64, 10), (3, 17), (5, 1_000)])
+    func softmax(rows: Int, classes: Int) {
+        let z = randomMatrix(rows, classes, seed: UInt64(classes), scale: 20, as: Float.self)
+        let labels = (0..<rows).map { Int32(($0 * 7) % classes) }
+        var fast = Matrix<Float>(rows: rows, columns: classes, repeating: .nan), slow = fast
+        let fastLoss = softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &fast)
+        let slowLoss = readable { softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &slow) }
+        let worst = zip(fast.storage, slow.storage).map { ulps($0, $1) }.max() ?? 0
+        #expect(worst <= 4, "probabilities differ by \(worst) ulp")
+        if rows > 0 {
+            #expect(abs(fastLoss - slowLoss) <= 1e-6 * max(1, abs(slowLoss)), "\(fastLoss) vs \(slowLoss)")
+        } else {
+            #expect(fastLoss.isNaN && slowLoss.isNaN)                          // 0/0, both ways
+        }
+    }
+}
+
+// MARK: - Gradients in Float, as training computes them, against Double
+
+@Suite("Float gradients (fast forms) against Double")
+struct FloatGradientTests {
+    /// One forward and backward pass of a 300 → 128 (tanh) → 64 (σ) → 10 (softmax) network on a
+    /// batch of 64, with the Shared kernels in the order Level 4 calls them. Large enough that
+    /// the products, tanh and the update split across threads. Returns the loss and the
+    /// gradients of the three weights and biases.
+    static func gradients<T: NeuralScalar>(_: T.Type, inputs x: Matrix<T>, labels: [Int32],
+                                           weights: [Matrix<T>], biases: [Matrix<T>]) -> (T, [Matrix<T>]) {
+        let batch = x.rows
+        var z1 = Matrix<T>(rows: batch, columns: 128), a1 = z1
+        var z2 = Matrix<T>(rows: batch, columns: 64), a2 = z2
+        var z3 = Matrix<T>(rows: batch, columns: 10), p = z3
+        gemm(x, weights[0], transposeB: true, into: &z1); addBias(biases[0], to: &z1); tanhForward(z1, into: &a1)
+        gemm(a1, weights[1], transposeB: true, into: &z2); addBias(biases[1], to: &z2); sigmoidForward(z2, into: &a2)
+        gemm(a2, weights[2], transposeB: true, into: &z3); addBias(biases[2], to: &z3)
+        let loss = softmaxCrossEntropyForward(logits: z3, labels: labels, probabilities: &p)
+
+        var dz3 = p, da2 = a2, dz2 = z2, da1 = a1, dz1 = z1
+        var grads = weights.map { Matrix<T>(rows: $0.rows, columns: $0.columns) }
+            + biases.map { Matrix<T>(rows: 1, columns: $0.columns) }
+        softmaxCrossEntropyBackward(probabilities: p, labels: labels, into: &dz3)
+        gemm(dz3, transposeA: true, a2, into: &grads[2]); columnSums(of: dz3, into: &grads[5])
+        gemm(dz3, weights[2], into: &da2); sigmoidBackward(output: a2, outputGradient: da2, into: &dz2)
+        gemm(dz2, transposeA: true, a1, into: &grads[1]); columnSums(of: dz2, into: &grads[4])
+        gemm(dz2, weights[1], into: &da1); tanhBackward(output: a1, outputGradient: da1, into: &dz1)
+        gemm(dz1, transposeA: true, x, into: &grads[0]); columnSums(of: dz1, into: &grads[3])
+        return (loss, grads)
+    }
+
+    @Test("loss and every gradient: Float (fast forms, split across threads) within 1e-4 of Double, relative to the largest")
+    func floatAgainstDouble() {
+        let x = randomMatrix(64, 300, seed: 41, as: Float.self)
+        let labels = (0..<64).map { Int32($0 % 10) }
+        let sizes = [(128, 300), (64, 128), (10, 64)]
+        let weights = sizes.enumerated().map { i, s in randomMatrix(s.0, s.1, seed: UInt64(50 + i), scale: 0.2, as: Float.self) }
+        let biases = sizes.enumerated().map { i, s in randomMatrix(1, s.0, seed: UInt64(60 + i), scale: 0.1, as: Float.self) }
+        let (loss, floatGrads) = Self.gradients(Float.self, inputs: x, labels: labels, weights: weights, biases: biases)
+        let (lossD, doubleGrads) = Self.gradients(Double.self, inputs: x.converted(), labels: labels,
+                                                  weights: weights.map { $0.converted() }, biases: biases.map { $0.converted() })
+        #expect(abs(Double(loss) - lossD) <= 1e-5 * lossD, "loss \(loss) vs \(lossD)")
+        for (f, d) in zip(floatGrads, doubleGrads) {
+            let largest = d.storage.map(abs).max() ?? 0
+            #expect(largest > 0)
+            #expect(maxAbsDifference(f.converted(to: Double.self), d) <= 1e-4 * largest,
+                    "gradient [\(d.rows), \(d.columns)]: \(maxAbsDifference(f.converted(to: Double.self), d)) of \(largest)")
+        }
+        // and the Double gradients are the loss's derivatives: central differences on a few weights
+        for (layer, index) in [(0, 0), (0, 12_345), (1, 777), (2, 321)] {
+            var plus = weights.map { $0.converted(to: Double.self) }, minus = plus
+            let h = 1e-6
+            plus[layer].storage[index] += h
+            minus[layer].storage[index] -= h
+            let (lp, _) = Self.gradients(Double.self, inputs: x.converted(), labels: labels, weights: plus,
+                                         biases: biases.map { $0.converted() })
+            let (lm, _) = Self.gradients(Double.self, inputs: x.converted(), labels: labels, weights: minus,
+                                         biases: biases.map { $0.converted() })
+            let numeric = (lp - lm) / (2 * h)
+            #expect(abs(numeric - doubleGrads[layer].storage[index]) <= 1e-7 + 1e-5 * abs(numeric),
+                    "layer \(layer) weight \(index): \(numeric) vs \(doubleGrads[layer].storage[index])")
+        }
+    }
+}

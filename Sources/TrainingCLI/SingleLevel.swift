@@ -115,7 +115,7 @@ public enum HistoryCSV {
 
 extension ParsableCommand {
     /// Like `main()`, except that a command-line error is one line on standard error
-    /// (`error: --epochs must be …`) with exit status 64, as DESIGN.md asks, instead of the
+    /// (`error: --epochs must be …`) with exit status 64, as docs/design.md says, instead of the
     /// message followed by the usage. `--help` still prints the help, and errors that `run()`
     /// already reported (an `ExitCode`) just set the exit status.
     public static func mainWithOneLineErrors() {

@@ -256,7 +256,7 @@ struct SafetensorsTests {
                                                     bytes: f32Bytes(Array(repeating: 0.5, count: 12))) })
                 == "fc2.weight has shape [4, 3], the network expects [4, 5]")
         #expect(refusal(Self.smallFile { $0[1].shape = [1, 5] }) == "fc1.bias has shape [1, 5], the network expects [5]")
-        // The message of DESIGN's example, on the full-size network.
+        // The same message on the full-size network: a checkpoint saved with --hidden 128,100.
         let full = NetworkParameters<Float>.glorotNormal(shape: .standard(for: .classification, hidden: [128, 100]),
                                                          seed: 1)
         #expect(refusal(full.safetensorsBytes(), shape: .standard(for: .classification))

@@ -34,7 +34,7 @@ public enum KerasNetwork {
     }
 
     /// `model.fit` on the job's data and recipe, validating on the test set after every epoch.
-    /// A callback writes every step and epoch to the job's ``TrainingLog``; `callbacks` run after it.
+    /// A callback writes every step and epoch to the job's `TrainingLog`; `callbacks` run after it.
     public static func fit(_ model: Model, _ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {
         let log = TrainingLog(job)
         try log.run {

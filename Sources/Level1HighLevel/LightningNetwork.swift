@@ -99,7 +99,7 @@ public final class LightningNetwork: LightningModule {
 
 extension LightningNetwork {
     /// Trains the `lightning` style on `job`: the module, two data loaders, and `Trainer.fit`.
-    /// A callback writes every step and epoch to the job's ``TrainingLog``; `callbacks` run after it.
+    /// A callback writes every step and epoch to the job's `TrainingLog`; `callbacks` run after it.
     public static func run(_ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {
         let module = LightningNetwork(job.initialParameters, learningRate: Float(job.recipe.learningRate))
         let trainLoader = try DataLoader(job.train, batchSize: job.recipe.batchSize, shuffle: job.recipe.shuffle,

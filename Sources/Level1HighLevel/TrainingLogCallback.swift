@@ -9,7 +9,7 @@
 
 import Shared
 
-/// Writes a high-level loop's steps and epochs to a ``TrainingLog``.
+/// Writes a high-level loop's steps and epochs to a `TrainingLog`.
 ///
 /// The loop must walk `job`'s batches (same batch size, order and seed): the batch sizes are
 /// read from the job's schedule, since batch logs carry only the loss.

@@ -116,7 +116,7 @@ public struct BenchmarkReport: Codable, Sendable {
     public var peakRssMib: Double
     public var styles: [StyleResult]
     public var smallNetwork: SmallNetwork?
-    /// OpenBLAS's CPU kernels in this run (``BLASLibrary/kernels``), e.g. "Haswell".
+    /// OpenBLAS's CPU kernels in this run (`BLASLibrary/kernels`), e.g. "Haswell".
     public var blasKernels: String? = nil
 }
 

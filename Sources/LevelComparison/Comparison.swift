@@ -99,6 +99,8 @@ public enum Comparison {
     /// the BLAS ceiling, and compares every style with the reference.
     ///
     /// - Parameters:
+    ///   - experiment: the data, initial weights and options every style starts from.
+    ///   - settings: the styles to run, the tolerance, and the test hook.
     ///   - shouldStop: asked after every training step (Ctrl-C); when it answers true, the
     ///     current style stops after that step, the styles after it are not run, and the outcome
     ///     holds what completed (the stopped style's epochs, outside the agreement).

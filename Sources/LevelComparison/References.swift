@@ -47,7 +47,7 @@ public struct ReferenceFramework: Sendable, Hashable {
 
     /// The replays named in `list` ("numpy,jax", or "all").
     ///
-    /// - Throws: ``NeuralLevelsError/badOption(option:reason:)`` for an unknown name.
+    /// - Throws: `NeuralLevelsError/badOption(option:reason:)` for an unknown name.
     public static func named(_ list: String) throws -> [ReferenceFramework] {
         let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if names == ["all"] { return all }
@@ -188,7 +188,12 @@ public enum ReferenceReplay {
     /// gives a row with `error`, one line naming the framework and the file.
     ///
     /// - Parameters:
+    ///   - frameworks: the replays to run, in order.
     ///   - python: the interpreter (a path, or a name looked up in PATH).
+    ///   - exportDirectory: the exported run (`run.json`, `initial.safetensors`, the batch order).
+    ///   - scriptsDirectory: the folder of the replay scripts (default: the repository's `References/`).
+    ///   - referenceLosses: the reference style's step losses, in order.
+    ///   - referenceWeights: the reference style's final weights.
     ///   - resultsDirectory: where each replay writes its results, in a folder named after its
     ///     id (default: `exportDirectory/results`); `reference.json` there holds the reference's
     ///     step losses.
@@ -383,8 +388,8 @@ public enum ReferenceReplay {
         process.environment = environment
         let stdoutPath = (logDirectory as NSString).appendingPathComponent("stdout.txt")
         let stderrPath = (logDirectory as NSString).appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)   // nil handles below say if not
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         guard let out = FileHandle(forWritingAtPath: stdoutPath), let err = FileHandle(forWritingAtPath: stderrPath) else {
             throw LaunchError(reason: "cannot write \(stdoutPath)")
         }

@@ -98,8 +98,8 @@ public enum RunExport {
     /// (`epoch_1` … `epoch_E`, int32 `[N]`: the rows of each epoch in training order) and, for
     /// regression, `data.safetensors` (the inputs and targets of both splits, float32).
     ///
-    /// - Throws: ``NeuralLevelsError/failure(_:)`` naming the file that cannot be written, or
-    ///   ``NeuralLevelsError/badOption(option:reason:)`` when the batch order would exceed
+    /// - Throws: `NeuralLevelsError/failure(_:)` naming the file that cannot be written, or
+    ///   `NeuralLevelsError/badOption(option:reason:)` when the batch order would exceed
     ///   ``maximumBatchOrderBytes``.
     public static func export(experiment: Experiment, to directory: String) throws {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
@@ -147,7 +147,7 @@ public enum RunExport {
 
     /// The recipe in `directory/run.json`.
     ///
-    /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` naming the file.
+    /// - Throws: `NeuralLevelsError/badData(file:reason:)` naming the file.
     public static func readRecipe(in directory: String) throws -> ExportedRecipe {
         let file = (directory as NSString).appendingPathComponent(recipeFile)
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -164,7 +164,7 @@ public enum RunExport {
 
     /// The batch order of every epoch in a `batch_order.safetensors` file: `epoch_1` … `epoch_E`.
     ///
-    /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` naming the file and the tensor.
+    /// - Throws: `NeuralLevelsError/badData(file:reason:)` naming the file and the tensor.
     public static func readBatchOrder(file: String) throws -> [[Int]] {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw NeuralLevelsError.badData(file: file, reason: "cannot read the file")

@@ -8,7 +8,7 @@ import ArgumentParser
 import Foundation
 import Shared
 
-/// Prints a ``NeuralLevelsError`` as its one-line message on standard error and returns the
+/// Prints a `NeuralLevelsError` as its one-line message on standard error and returns the
 /// exit status (64 usage, 65 data/checkpoint, 1 otherwise; docs/design.md) for `run()` to throw.
 public func reported(_ error: NeuralLevelsError) -> ExitCode {
     FileHandle.standardError.write(Data((error.description + "\n").utf8))
@@ -26,6 +26,7 @@ public func reported(_ error: NeuralLevelsError) -> ExitCode {
 ///   - level: the level, 1–4.
 ///   - style: the style's id, e.g. "manual" (names the files: `history-manual.csv`, …).
 ///   - title: printed in the banner, e.g. "Level 4 — the chain rule by hand".
+///   - options: the shared command-line options.
 ///   - run: the style's training job (e.g. `ManualNetwork.run`).
 public func runSingleLevel(
     level: Int, style: String, title: String, options: TrainingOptions,

@@ -15,8 +15,10 @@ import Shared
 enum HTTPDownload {
     /// The body of `url`, read completely into memory.
     ///
-    /// - Parameter timeout: seconds to wait for the connection and for each piece of the body.
-    /// - Throws: ``NeuralLevelsError/failure(_:)`` (exit status 1), one line naming `url`: the
+    /// - Parameters:
+    ///   - url: the file to download.
+    ///   - timeout: seconds to wait for the connection and for each piece of the body.
+    /// - Throws: `NeuralLevelsError/failure(_:)` (exit status 1), one line naming `url`: the
     ///   transfer's error (refused, nothing received for `timeout` seconds, …), an HTTP status
     ///   other than 200, or a body shorter or longer than the `Content-Length` the server
     ///   announced ("truncated: expected N bytes, received M").

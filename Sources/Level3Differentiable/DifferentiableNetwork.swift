@@ -1,0 +1,127 @@
+// DifferentiableNetwork.swift — Level 3, the compiler's way: the network as a pure function of
+// its parameters, and its gradient derived by the Swift compiler, as JAX's `grad` derives it.
+//
+// Teaches: a gradient can be a *function transform*. The loss is an ordinary function,
+// `loss(parameters, batch) → ℓ`; `valueWithGradient(at:of:)` (JAX's `value_and_grad`) returns
+// ℓ and ∂ℓ/∂parameters. There is no tape and no `.grad` to zero: the compiler reads the
+// function when it compiles it, and emits a second function, its pullback, which runs the
+// registered derivatives of the building blocks (Primitives.swift) in reverse order. Those run
+// the same Shared kernels as Level 4's hand-written backward pass, in the same order, so the
+// gradients, and every step of training, are the same bits. The update is functional too: it
+// returns new parameters instead of changing the old ones.
+// Leaves out: `jit` and `vmap` (Swift compiles ahead of time, and the kernels take whole batches
+// already; see the article "Gradients as a function transform"), optimizers other than SGD,
+// layers (Level 2) and `fit` (Level 1).
+//
+// Shape legend: B batch · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) · O outputs (10 or 1)
+
+import _Differentiation
+import Shared
+
+/// The network of the other levels as pure functions: ``loss(_:_:)`` and ``predict(_:_:)`` take
+/// the parameters as an argument, and the network itself holds none, only what its task makes
+/// it compute (in Flax's terms, the module; the parameters are passed to `apply`).
+public struct DifferentiableNetwork<T: DifferentiableScalar> {
+    /// Classification (softmax head, cross-entropy) or regression (identity head, MSE).
+    public let task: Task
+
+    public init(task: Task) {
+        self.task = task
+    }
+
+    /// The six tensors of the network as one value the compiler can differentiate: JAX's params
+    /// pytree. Weights are `[out, in]` (PyTorch's layout, `y = x·Wᵀ + b`), biases `[1, out]`.
+    ///
+    /// `Differentiable` is synthesized: the compiler writes the gradient's type,
+    /// `Parameters.TangentVector`, a struct with the same six fields, each a `Matrix`.
+    public struct Parameters: Differentiable {
+        public var w1: Matrix<T>                   // fc1.weight  [H1, I]
+        public var b1: Matrix<T>                   // fc1.bias    [1, H1]
+        public var w2: Matrix<T>                   // fc2.weight  [H2, H1]
+        public var b2: Matrix<T>                   // fc2.bias    [1, H2]
+        public var w3: Matrix<T>                   // fc3.weight  [O, H2]
+        public var b3: Matrix<T>                   // fc3.bias    [1, O]
+
+        /// The shared initial weights (or any checkpoint) as the six tensors.
+        public init(_ parameters: NetworkParameters<T>) {
+            (w1, b1) = (parameters.fc1.weight, parameters.fc1.bias)
+            (w2, b2) = (parameters.fc2.weight, parameters.fc2.bias)
+            (w3, b3) = (parameters.fc3.weight, parameters.fc3.bias)
+        }
+
+        /// The six tensors in the shared layout (`fc1`, `fc2`, `fc3`), for checkpoints and
+        /// for comparison with the other levels.
+        public func networkParameters(shape: NetworkShape) -> NetworkParameters<T> {
+            NetworkParameters(shape: shape,
+                              fc1: LinearParameters(weight: w1, bias: b1),
+                              fc2: LinearParameters(weight: w2, bias: b2),
+                              fc3: LinearParameters(weight: w3, bias: b3))
+        }
+    }
+
+    // MARK: - The network: pure functions of the parameters
+
+    /// The forward pass, `x → fc1 → tanh → fc2 → σ → fc3`: the logits (classification) or the
+    /// predictions ŷ (regression), `[B, O]`.
+    ///
+    ///     a1 = tanh(x·W1ᵀ + b1)     a2 = σ(a1·W2ᵀ + b2)     z3 = a2·W3ᵀ + b3
+    @differentiable(reverse, wrt: parameters)
+    public func predict(_ parameters: Parameters, _ x: Matrix<T>) -> Matrix<T> {
+        let a1 = tanh(dense(x, parameters.w1, parameters.b1))          // a1: [B, H1]
+        let a2 = sigmoid(dense(a1, parameters.w2, parameters.b2))      // a2: [B, H2]
+        return dense(a2, parameters.w3, parameters.b3)                 // z3: [B, O]
+    }
+
+    /// The batch-mean loss, `ℓ(parameters; batch)`: mean cross-entropy of the softmax of the
+    /// logits (classification) or mean squared error of the predictions (regression).
+    ///
+    /// `@differentiable(reverse, wrt: parameters)` asks the compiler to derive, when it compiles
+    /// this function, its pullback `1 ↦ ∂ℓ/∂parameters`. It checks then that everything on the
+    /// path from `parameters` to ℓ is differentiable; the batch is data, not differentiated.
+    @differentiable(reverse, wrt: parameters)
+    public func loss(_ parameters: Parameters, _ batch: Batch<T>) -> T {
+        let z3 = predict(parameters, batch.inputs)                     // x: [B, I] → z3: [B, O]
+        switch task {
+        case .classification:                                          // ℓ = CE(softmax(z3), y)
+            return softmaxCrossEntropy(logits: z3, labels: batch.labels)
+        case .regression:                                              // ℓ = MSE(z3, y)
+            return meanSquaredError(predictions: z3, targets: batch.targets)
+        }
+    }
+
+    // MARK: - The update: a function that returns new parameters
+
+    /// Plain SGD, `w ← w − η·∂ℓ/∂w` for all six tensors, through Shared's `sgdUpdate`, as at every
+    /// level. JAX writes it `tree_map(lambda w, g: w - η * g, params, grads)`: a new value.
+    ///
+    /// `consuming` hands the old parameters' buffers to the update, which then writes into them
+    /// instead of copying 437 KB per step (JAX's `donate_argnums` does the same for a `jit`ted
+    /// update); to the caller it is still a function from old parameters to new ones.
+    public func update(_ parameters: consuming Parameters, along gradient: Parameters.TangentVector,
+                       learningRate: T) -> Parameters {
+        sgdUpdate(&parameters.w1, gradient: gradient.w1, learningRate: learningRate)
+        sgdUpdate(&parameters.b1, gradient: gradient.b1, learningRate: learningRate)
+        sgdUpdate(&parameters.w2, gradient: gradient.w2, learningRate: learningRate)
+        sgdUpdate(&parameters.b2, gradient: gradient.b2, learningRate: learningRate)
+        sgdUpdate(&parameters.w3, gradient: gradient.w3, learningRate: learningRate)
+        sgdUpdate(&parameters.b3, gradient: gradient.b3, learningRate: learningRate)
+        return parameters
+    }
+
+    // MARK: - Evaluation
+
+    /// The batch-mean loss and the network's outputs, `[B, O]`: softmax probabilities
+    /// (classification) or predictions (regression). No derivative: the same kernels as the
+    /// forward pass of ``loss(_:_:)``, keeping what it discards.
+    public func lossAndOutputs(_ parameters: Parameters, _ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
+        let z3 = predict(parameters, batch.inputs)                     // [B, O]
+        switch task {
+        case .classification:
+            var p = Matrix<T>.uninitialized(rows: z3.rows, columns: z3.columns)
+            let loss = softmaxCrossEntropyForward(logits: z3, labels: batch.labels, probabilities: &p)
+            return (loss, p)
+        case .regression:
+            return (meanSquaredErrorForward(predictions: z3, targets: batch.targets), z3)
+        }
+    }
+}

@@ -17,7 +17,7 @@ import Shared
 /// What the loop tells a callback about the run in progress, and how a callback acts on it
 /// (Keras's `callback.model` and `model.stop_training`; Lightning's `trainer` and `pl_module`).
 public final class TrainingRun {
-    /// The network being trained: a Keras-style ``Model`` or a ``TrainingModule``. Its
+    /// The network being trained: a Keras-style ``Model`` or a ``LightningModule``. Its
     /// `stateDict()` / `loadStateDict(_:)` (Level 2) read and replace the weights.
     public let module: any Module<Float>
     /// Epochs asked for.

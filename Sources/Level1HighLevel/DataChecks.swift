@@ -105,7 +105,7 @@ extension Model {
         }
     }
 
-    /// Checks one batch (a `trainStep(on:)` from outside `fit`): widths, counts, label range.
+    /// Checks one batch (a `trainOnBatch(_:)` from outside `fit`): widths, counts, label range.
     func check(_ batch: Batch<Float>, compilation: Compilation) throws {
         guard batch.inputs.columns == inputSize else {
             throw HighLevelError.inputWidth(argument: "batch", expected: inputSize, got: batch.inputs.columns)

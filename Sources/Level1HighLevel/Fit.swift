@@ -12,8 +12,8 @@
 // the samples, cut before any shuffling), the batch order every level shares (Shared's
 // `BatchSchedule`: a seeded permutation per epoch, the last partial batch kept), running means of
 // the loss and metrics, a validation pass after each epoch, and callbacks at every step.
-// `train(job)` (compare-levels) drives the same `trainStep(on:)` from Shared's epoch loop, so the
-// per-step losses it records are the ones `fit` computes.
+// compare-levels' `keras` and `keras-functional` rows are this `fit`, with a callback that
+// records every step (KerasNetwork.swift).
 // Leaves out: `sample_weight`, `class_weight`, `initial_epoch`, `steps_per_epoch`, generators
 // and `tf.data` pipelines, multiple inputs and outputs.
 //
@@ -132,9 +132,9 @@ extension Model {
     private func runEpochs(on data: Dataset<Float>, validation: Dataset<Float>?, epochs: Int, batchSize: Int,
                            shuffle: Bool, seed: UInt64, callbacks userCallbacks: [any Callback],
                            verbose: Verbosity, compilation: Compilation) throws -> History {
-        let schedule = BatchSchedule(sampleCount: data.count, batchSize: batchSize, shuffle: shuffle, seed: seed)
+        let schedule = BatchSchedule(sampleCount: data.count, batchSize: min(batchSize, data.count),
+                                     shuffle: shuffle, seed: seed)   // the order every style uses
         let loader = BatchLoader(data, schedule: schedule)          // the next batch is gathered ahead
-        var batch = data.makeBatch(capacity: batchSize)              // reused by every step
         let run = TrainingRun(module: self, epochs: epochs, stepsPerEpoch: schedule.stepsPerEpoch,
                               checkpointMetadata: checkpointMetadata)
         let callbacks = (verbose.makeProgressBar().map { [$0] } ?? []) + userCallbacks
@@ -146,8 +146,7 @@ extension Model {
             run.epoch = epoch
             for callback in callbacks { try callback.onEpochBegin(epoch, run: run) }
             var running = RunningMetrics(compilation.metrics)
-            for step in 0..<schedule.stepsPerEpoch {
-                loader.load(step: step, epoch: epoch, into: &batch)  // the permutation every level uses
+            for (step, batch) in loader.batches(epoch: epoch).enumerated() {
                 let (loss, outputs) = self.step(on: batch, compilation: compilation)   // Level 2's loop, below
                 running.add(loss: loss, outputs: outputs, batch: batch)
                 var logs = running.logs
@@ -172,12 +171,12 @@ extension Model {
 
     // MARK: - The training step
 
-    /// One step of gradient descent on `batch`; returns the batch's mean loss before the update
-    /// (Shared's `TrainableModel` requirement, driven by Shared's `train` for compare-levels).
+    /// One step of gradient descent on `batch` (Keras's `train_on_batch`); returns the batch's
+    /// mean loss before the update.
     ///
     /// - Throws: ``HighLevelError`` when the model is not compiled or the batch does not fit it.
-    public func trainStep(on batch: Batch<Float>) throws -> Float {
-        let compilation = try requireCompilation(for: "trainStep(on:)")
+    public func trainOnBatch(_ batch: Batch<Float>) throws -> Float {
+        let compilation = try requireCompilation(for: "trainOnBatch(_:)")
         try check(batch, compilation: compilation)
         return step(on: batch, compilation: compilation).loss
     }
@@ -225,14 +224,17 @@ extension Model {
         return try evaluate(data, batchSize: batchSize, compilation: compilation)
     }
 
-    /// Loss `Σ_chunks L·B / N` and the metrics, added up by Shared's `evaluationTotals` (the same
-    /// walk the shared epoch loop evaluates with) from this model's `evaluate(_:)` outputs.
+    /// Loss `Σ_chunks L·B / N` and the metrics, added up by Shared's `EvaluationTotals` (as every
+    /// style's evaluation adds them) from this model's outputs, chunk by chunk.
     private func evaluate(_ data: Dataset<Float>, batchSize: Int, compilation: Compilation) throws -> Logs {
         guard batchSize >= 1 else {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
-        var model = self
-        let totals = try Shared.evaluationTotals(&model, on: data, chunkSize: batchSize)
+        var totals = EvaluationTotals()
+        for batch in data.chunks(of: batchSize) {
+            let (loss, outputs) = evaluateBatch(batch, compilation: compilation)
+            totals.add(loss: loss, outputs: outputs, batch: batch)
+        }
         var logs: Logs = ["loss": totals.meanLoss]
         for metric in compilation.metrics {
             switch metric {
@@ -244,11 +246,9 @@ extension Model {
         return logs
     }
 
-    /// The batch's mean loss and outputs, no update (Shared's `TrainableModel` requirement):
-    /// softmax probabilities from the fused kernel for a classifier, predictions otherwise.
-    public func evaluate(_ batch: Batch<Float>) throws -> (loss: Float, outputs: Matrix<Float>) {
-        let compilation = try requireCompilation(for: "evaluate(_:)")
-        try check(batch, compilation: compilation)
+    /// The batch's mean loss and outputs, no update: softmax probabilities from the fused kernel
+    /// for a classifier (as every style reports them), predictions otherwise.
+    func evaluateBatch(_ batch: Batch<Float>, compilation: Compilation) -> (loss: Float, outputs: Matrix<Float>) {
         eval()
         defer { train() }
         return withNoGrad {
@@ -301,18 +301,6 @@ extension Model {
     }
 }
 
-// MARK: - Driven by the shared epoch loop
-
-extension Model: TrainableModel {
-    /// The weights in the shared layout, for Shared's loop and compare-levels.
-    ///
-    /// - Throws: ``HighLevelError`` when the model is not the shared network of three Dense
-    ///   layers (``weights`` gives any model's weights).
-    public var currentParameters: NetworkParameters<Float> {
-        get throws { try networkParameters() }
-    }
-}
-
 // MARK: - Running metrics over an epoch
 
 /// The loss and metrics of the batches so far, as `fit` reports them after each batch and epoch.
@@ -325,7 +313,7 @@ struct RunningMetrics {
 
     init(_ metrics: [Metric]) { self.metrics = metrics }
 
-    /// Adds a batch: its loss (weighted by its size, exactly as Shared's `train` sums the epoch
+    /// Adds a batch: its loss (weighted by its size, exactly as Shared's `TrainingLog` sums the epoch
     /// loss) and its outputs before the update. Accuracy is the argmax of the logits, which is the
     /// argmax of the softmax (the softmax is increasing).
     mutating func add(loss: Float, outputs: Matrix<Float>, batch: Batch<Float>) {

@@ -1,15 +1,15 @@
-// KerasNetwork.swift — Level 1: the network as a Keras user writes it.
+// KerasNetwork.swift — Level 1: the network as a Keras user writes it, with `Sequential`.
 //
 // Teaches: at this level the network is a description — three Dense layers with their
 // activations — plus three names given to `compile` and a call to `fit`. Everything Levels 2–4
-// spell out (the module, the criterion, the optimizer, the loop, the chain rule) happens inside.
-// The softmax head and the sparse cross-entropy are fused into Level 2's `CrossEntropyLoss` on
-// the logits, as Keras fuses them, so training equals Level 2's bit for bit.
+// spell out (the module, the criterion, the optimizer, the loop, the chain rule) happens inside
+// `fit` (Fit.swift). The softmax head and the sparse cross-entropy are fused into Level 2's
+// `CrossEntropyLoss` on the logits, as Keras fuses them, so training equals Level 2's bit for bit.
 // Leaves out: everything but this network (see Model.swift for the general API).
 
 import Shared
 
-/// The network of DESIGN.md, Keras style: `Sequential` + `compile` + `fit`.
+/// The network, Keras style: `Sequential` + `compile` + `fit` (the `keras` style).
 public enum KerasNetwork {
     /// The model for `initial.shape`, starting from the shared initial weights, compiled with
     /// plain SGD and the task's loss and metrics.
@@ -28,21 +28,20 @@ public enum KerasNetwork {
         return model
     }
 
-    /// Builds the model and fits it with the recipe, validating on `test` after every epoch.
-    public static func fit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkParameters<Float>,
-                           recipe: Recipe, callbacks: [any Callback] = [],
-                           verbose: Verbosity = .auto) throws -> (model: Sequential, history: History) {
-        let model = try makeModel(startingFrom: initial, learningRate: recipe.learningRate)
-        let history = try model.fit(train, epochs: recipe.epochs, batchSize: recipe.batchSize,
-                                    validationData: test, shuffle: recipe.shuffle, seed: recipe.seed,
-                                    callbacks: callbacks, verbose: verbose)
-        return (model, history)
+    /// Trains the `keras` style on `job`: the model above, and `fit`.
+    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+        try fit(makeModel(startingFrom: job.initialParameters, learningRate: job.recipe.learningRate), job)
     }
 
-    /// Level 1's training job (compare-levels, `level1-high-level`): the compiled model driven by
-    /// Shared's epoch loop, which calls the model's `trainStep(on:)`, the very step `fit` takes.
-    public static func train(_ job: TrainingJob) throws -> TrainedLevel {
-        var model = try makeModel(startingFrom: job.initialParameters, learningRate: job.recipe.learningRate)
-        return try job.run(&model)
+    /// `model.fit` on the job's data and recipe, validating on the test set after every epoch.
+    /// A callback writes every step and epoch to the job's ``TrainingLog``; `callbacks` run after it.
+    public static func fit(_ model: Model, _ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {
+        let log = TrainingLog(job)
+        try log.run {
+            try model.fit(job.train, epochs: job.recipe.epochs, batchSize: job.recipe.batchSize,
+                          validationData: job.test, shuffle: job.recipe.shuffle, seed: job.recipe.seed,
+                          callbacks: [TrainingLogCallback(log, job)] + callbacks, verbose: .silent)
+        }
+        return TrainedLevel(result: log.result, parameters: try model.networkParameters())
     }
 }

@@ -1,4 +1,4 @@
-// Lightning.swift — Level 1: the PyTorch Lightning style, a `TrainingModule` and a `Trainer`.
+// Lightning.swift — Level 1: the PyTorch Lightning style, a `LightningModule` and a `Trainer`.
 //
 // Teaches: the other high-level style. The user keeps writing Level 2 modules, but splits the
 // training code into hooks — what one step's loss is (`trainingStep`), what to measure on held-out
@@ -8,7 +8,7 @@
 // runs validation under no-grad in eval mode, and calls the same callbacks as `fit`.
 // Leaves out: devices, precision, gradient accumulation and clipping, the sanity-check validation
 // run Lightning does before training, loggers, multiple optimizers and schedulers, `test`/`predict`
-// loops, and metric objects that accumulate state (validation metrics here must be batch means).
+// loops, and `self.log`: validation numbers are batch means, or computed at the epoch's end.
 //
 // Shape legend: N samples · B batch
 
@@ -23,7 +23,7 @@ import Shared
 ///
 /// A conforming class is a `Module` (its layers are its children, its forward pass is
 /// `callAsFunction`) and adds the hooks the ``Trainer`` calls.
-public protocol TrainingModule: Module where Scalar == Float {
+public protocol LightningModule: Module where Scalar == Float {
     /// The loss of one training batch, a `[1, 1]` tensor on the tape. The trainer calls
     /// `backward()` on it and steps the optimizer; do neither here.
     func trainingStep(batch: Batch<Float>) throws -> Tensor<Float>
@@ -33,6 +33,11 @@ public protocol TrainingModule: Module where Scalar == Float {
     /// Runs under no-grad, in eval mode. Default: nothing.
     func validationStep(batch: Batch<Float>) throws -> Logs
 
+    /// Numbers computed over the whole validation set after its last batch (Lightning's
+    /// `on_validation_epoch_end`, where a torchmetrics metric is computed from what it
+    /// accumulated); they replace batch averages of the same name. Default: nothing.
+    func onValidationEpochEnd() throws -> Logs
+
     /// The optimizer over this module's parameters, made once per `fit`.
     func configureOptimizer() -> any Optimizer<Float>
 
@@ -40,8 +45,9 @@ public protocol TrainingModule: Module where Scalar == Float {
     var checkpointMetadata: [String: String] { get }
 }
 
-extension TrainingModule {
+extension LightningModule {
     public func validationStep(batch: Batch<Float>) throws -> Logs { Logs() }
+    public func onValidationEpochEnd() throws -> Logs { Logs() }
     public var checkpointMetadata: [String: String] { [:] }
 }
 
@@ -75,35 +81,16 @@ public struct DataLoader: Sendable {
     /// Batches per epoch, `⌈N / batchSize⌉` (`len(loader)`).
     public var count: Int { schedule.stepsPerEpoch }
 
-    /// The batches of epoch `epoch` (from 1), in order.
-    public func batches(epoch: Int) -> Batches { Batches(loader: self, epoch: epoch) }
-
-    /// One epoch's batches, each gathered into one reused buffer while the step before it
+    /// The batches of epoch `epoch` (from 1), in order, each gathered while the step before it
     /// computes (Shared's `BatchLoader`).
-    public struct Batches: Sequence, IteratorProtocol {
-        let batches: BatchLoader<Float>
-        let epoch: Int
-        var step = 0
-        var buffer: Batch<Float>
-
-        init(loader: DataLoader, epoch: Int) {
-            batches = BatchLoader(loader.dataset, schedule: loader.schedule)
-            self.epoch = epoch
-            buffer = loader.dataset.makeBatch(capacity: loader.batchSize)
-        }
-
-        public mutating func next() -> Batch<Float>? {
-            guard step < batches.schedule.stepsPerEpoch else { return nil }
-            batches.load(step: step, epoch: epoch, into: &buffer)
-            step += 1
-            return buffer
-        }
+    public func batches(epoch: Int) -> EpochBatches<Float> {
+        BatchLoader(dataset, schedule: schedule).batches(epoch: epoch)
     }
 }
 
 // MARK: - The trainer
 
-/// Runs a ``TrainingModule``'s training (Lightning's `Trainer`): the loop is here, the model's
+/// Runs a ``LightningModule``'s training (Lightning's `Trainer`): the loop is here, the model's
 /// specifics are in the module's hooks.
 ///
 ///     let trainer = Trainer(maxEpochs: 10, callbacks: [EarlyStopping(patience: 2)])
@@ -138,7 +125,7 @@ public final class Trainer {
     /// - Throws: ``HighLevelError/invalidArgument(name:reason:)`` for `maxEpochs` below 0 or no
     ///   training samples; whatever a hook or callback throws.
     @discardableResult
-    public func fit<Network: TrainingModule>(_ module: Network, trainData: DataLoader,
+    public func fit<Network: LightningModule>(_ module: Network, trainData: DataLoader,
                                             validationData: DataLoader? = nil) throws -> History {
         guard maxEpochs >= 0 else {
             throw HighLevelError.invalidArgument(name: "maxEpochs", reason: "must be at least 0, got \(maxEpochs)")
@@ -187,7 +174,7 @@ public final class Trainer {
 
     /// Every validation batch through `validationStep`, in eval mode and without a tape; each
     /// number averaged over the samples, `Σ_b v_b·B_b / N`.
-    private func validate<Network: TrainingModule>(_ module: Network, on data: DataLoader) throws -> Logs {
+    private func validate<Network: LightningModule>(_ module: Network, on data: DataLoader) throws -> Logs {
         module.eval()
         defer { module.train() }
         var sums = Logs()
@@ -202,6 +189,7 @@ public final class Trainer {
         }
         var means = Logs()
         for entry in sums { means[entry.key] = entry.value / Double(max(1, seen)) }
+        for entry in try withNoGrad({ try module.onValidationEpochEnd() }) { means[entry.key] = entry.value }
         return means
     }
 }

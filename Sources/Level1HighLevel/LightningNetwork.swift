@@ -1,8 +1,10 @@
 // LightningNetwork.swift — Level 1: the network as a PyTorch Lightning user writes it.
 //
 // Teaches: the Lightning style keeps Level 2's modules (three `Linear` layers and a forward pass,
-// exactly Level 2's `MLP`) and adds hooks: the loss of a training batch, the numbers of a
+// exactly Level 2's `MLP`) and adds hooks: the loss of a training batch, what to measure on a
 // validation batch, the optimizer. No loop: the `Trainer` owns `zeroGrad`, `backward` and `step`.
+// Validation accumulates its numbers over the whole test set, as a torchmetrics metric does
+// (`update` per batch, `compute` at the epoch's end), so they are exactly every other style's.
 // Leaves out: everything but this network (see Lightning.swift for the Trainer).
 //
 // Shape legend: B batch · I inputs · O outputs
@@ -11,12 +13,14 @@ import Level2Modules
 import Level3Autograd
 import Shared
 
-/// The network of DESIGN.md, Lightning style: a `TrainingModule` run by a `Trainer`.
-public final class LightningNetwork: TrainingModule {
+/// The network, Lightning style: a `LightningModule` run by a `Trainer` (the `lightning` style).
+public final class LightningNetwork: LightningModule {
     public let fc1, fc2, fc3: Linear<Float>
     public let shape: NetworkShape
     public let learningRate: Float
     public var isTraining = true
+    /// The validation set's loss, accuracy and R² sums so far (a torchmetrics metric's state).
+    private var validation = EvaluationTotals()
 
     public init(_ initial: NetworkParameters<Float>, learningRate: Float) {
         (fc1, fc2, fc3) = (Linear(initial.fc1), Linear(initial.fc2), Linear(initial.fc3))
@@ -33,29 +37,70 @@ public final class LightningNetwork: TrainingModule {
     }
 
     public func trainingStep(batch: Batch<Float>) -> Tensor<Float> {
-        let output = self(Tensor(batch.inputs))
+        let output = self(Tensor(batch.inputs))                          // [B, O]
         switch shape.task {
         case .classification: return CrossEntropyLoss()(output, .classes(batch.labels))   // softmax inside
         case .regression: return MSELoss()(output, .values(Tensor(batch.targets)))
         }
     }
 
+    /// Updates the validation metrics with one batch (`metric.update(preds, target)`).
     public func validationStep(batch: Batch<Float>) -> Logs {
-        let output = self(Tensor(batch.inputs))
+        let output = self(Tensor(batch.inputs))                          // [B, O]
         switch shape.task {
         case .classification:
             let (loss, probabilities) = output.softmaxCrossEntropy(labels: batch.labels)
-            let correct = correctPredictions(probabilities, labels: batch.labels)
-            return ["val_loss": Double(loss.scalar), "val_accuracy": Double(correct) / Double(batch.count)]
+            validation.add(loss: loss.scalar, outputs: probabilities, batch: batch)
         case .regression:
-            var residuals = RSquaredAccumulator()
-            residuals.add(predictions: output.value, targets: batch.targets)
             let loss = MSELoss()(output, .values(Tensor(batch.targets)))
-            return ["val_loss": Double(loss.scalar), "val_mse": residuals.meanSquaredError]
+            validation.add(loss: loss.scalar, outputs: output.value, batch: batch)
+        }
+        return Logs()
+    }
+
+    /// `val_loss` and `val_accuracy` or `val_r2` over the whole validation set
+    /// (`metric.compute()`, then `metric.reset()`).
+    public func onValidationEpochEnd() -> Logs {
+        defer { validation = EvaluationTotals() }
+        switch shape.task {
+        case .classification: return ["val_loss": validation.meanLoss, "val_accuracy": validation.accuracy]
+        case .regression: return ["val_loss": validation.meanLoss, "val_r2": validation.rSquared.value]
         }
     }
 
     public func configureOptimizer() -> any Optimizer<Float> {
         SGD(parameters: parameters, learningRate: learningRate)
+    }
+
+    /// The current weights in the shared layout.
+    public var currentParameters: NetworkParameters<Float> {
+        NetworkParameters(shape: shape, fc1: fc1.currentParameters, fc2: fc2.currentParameters,
+                          fc3: fc3.currentParameters)
+    }
+
+    /// The shared checkpoint's metadata: task, sizes, activations, format.
+    public var checkpointMetadata: [String: String] {
+        ["task": shape.task.rawValue, "sizes": shape.sizes.map(String.init).joined(separator: ","),
+         "activations": shape.activations.joined(separator: ","), "format": "pt"]
+    }
+}
+
+// MARK: - The run
+
+extension LightningNetwork {
+    /// Trains the `lightning` style on `job`: the module, two data loaders, and `Trainer.fit`.
+    /// A callback writes every step and epoch to the job's ``TrainingLog``; `callbacks` run after it.
+    public static func run(_ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {
+        let module = LightningNetwork(job.initialParameters, learningRate: Float(job.recipe.learningRate))
+        let trainLoader = try DataLoader(job.train, batchSize: job.recipe.batchSize, shuffle: job.recipe.shuffle,
+                                         seed: job.recipe.seed)
+        let testLoader = try DataLoader(job.test, batchSize: 1000)
+        let log = TrainingLog(job)
+        let trainer = Trainer(maxEpochs: job.recipe.epochs, callbacks: [TrainingLogCallback(log, job)] + callbacks,
+                              enableProgressBar: false)
+        try log.run {
+            try trainer.fit(module, trainData: trainLoader, validationData: testLoader)
+        }
+        return TrainedLevel(result: log.result, parameters: module.currentParameters)
     }
 }

@@ -1,9 +1,10 @@
 // Layers.swift — Level 2: the layers of this network as `torch.nn` writes them.
 //
 // Teaches: `nn.Linear` is two parameter tensors and one line of Level 3
-// (`x.matmul(weight, transposeB: true) + bias`); an activation layer is a module with no
-// parameters; `nn.Sequential` is a list applied in order.
-// Leaves out: every other layer (convolutions, dropout, normalisation).
+// (`x.matmul(weight, transposeB: true) + bias`). The activations are plain tensor functions
+// (`torch.tanh(x)`, here `x.tanh()`), as this network's `forward` calls them.
+// Leaves out: every other layer (convolutions, dropout, normalisation), activation modules
+// (`nn.Tanh`) and `nn.Sequential`: this network names its layers `fc1`…`fc3` instead.
 //
 // Shape legend: B batch · I inputs · O outputs
 
@@ -50,35 +51,5 @@ public final class Linear<Scalar: NeuralScalar>: Module {
     /// The current values, in the shared layout.
     public var currentParameters: LinearParameters<Scalar> {
         LinearParameters(weight: weight.value, bias: bias.value)
-    }
-}
-
-/// `tanh`, elementwise (`nn.Tanh`).
-public final class Tanh<Scalar: NeuralScalar>: Module {
-    public var isTraining = true
-    public init() {}
-    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> { x.tanh() }
-}
-
-/// The logistic sigmoid `1 / (1 + e^(−x))`, elementwise (`nn.Sigmoid`).
-public final class Sigmoid<Scalar: NeuralScalar>: Module {
-    public var isTraining = true
-    public init() {}
-    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> { x.sigmoid() }
-}
-
-/// Modules applied one after another (`nn.Sequential`); children are named `0`, `1`, ….
-public final class Sequential<Scalar: NeuralScalar>: Module {
-    public let layers: [any Module<Scalar>]
-    public var isTraining = true
-
-    public init(_ layers: [any Module<Scalar>]) { self.layers = layers }
-
-    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-        layers.reduce(x) { output, layer in layer(output) }
-    }
-
-    public var namedChildren: [(name: String, module: any Module<Scalar>)] {
-        layers.enumerated().map { ("\($0.offset)", $0.element) }
     }
 }

@@ -20,7 +20,7 @@ public protocol Module<Scalar>: AnyObject {
     /// The forward pass: `output = module(input)`.
     func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar>
 
-    /// Child modules, by attribute name (`fc1`, `fc2`, … or `0`, `1`, … in a ``Sequential``).
+    /// Child modules, by attribute name (`fc1`, `fc2`, …).
     var namedChildren: [(name: String, module: any Module<Scalar>)] { get }
 
     /// Parameters this module holds itself (not its children's): `weight`, `bias`.

@@ -1,7 +1,7 @@
 // ModulesNetwork.swift — Level 2: the network as a PyTorch user writes it, and the loop.
 //
 // Teaches: the model is a class with three `Linear` attributes and a `forward`; the training loop
-// is the four lines every PyTorch tutorial has:
+// is written out, as every PyTorch tutorial writes it, around the four lines that matter:
 //
 //     optimizer.zeroGrad()
 //     let loss = criterion(model(x), y)
@@ -17,13 +17,15 @@
 import Level3Autograd
 import Shared
 
-/// The network of DESIGN.md as a `Module`: `fc1 → tanh → fc2 → sigmoid → fc3`. The head's
-/// softmax lives in `CrossEntropyLoss`, as in PyTorch.
+/// The network as a `Module`: `fc1 → tanh → fc2 → sigmoid → fc3`. The head's softmax lives in
+/// `CrossEntropyLoss`, as in PyTorch.
 public final class MLP<Scalar: NeuralScalar>: Module {
     public let fc1, fc2, fc3: Linear<Scalar>
+    public let shape: NetworkShape
     public var isTraining = true
 
     public init(_ initial: NetworkParameters<Scalar>) {
+        shape = initial.shape
         fc1 = Linear(initial.fc1)                               // [I → H1]
         fc2 = Linear(initial.fc2)                               // [H1 → H2]
         fc3 = Linear(initial.fc3)                               // [H2 → O]
@@ -38,76 +40,58 @@ public final class MLP<Scalar: NeuralScalar>: Module {
     public var namedChildren: [(name: String, module: any Module<Scalar>)] {
         [("fc1", fc1), ("fc2", fc2), ("fc3", fc3)]
     }
-}
 
-/// Model, criterion and optimizer together, trained with the hand-written loop.
-public final class ModulesTrainer<Scalar: NeuralScalar> {
-    public let task: Task
-    public let shape: NetworkShape
-    public let model: MLP<Scalar>
-    public let criterion: any Loss<Scalar>
-    public let optimizer: any Optimizer<Scalar>
-
-    /// The recipe of the shared contract: plain SGD, mean losses.
-    public init(initial: NetworkParameters<Scalar>, learningRate: Scalar) {
-        task = initial.shape.task
-        shape = initial.shape
-        model = MLP(initial)
-        criterion = task == .classification ? CrossEntropyLoss<Scalar>() : MSELoss<Scalar>()
-        optimizer = SGD(parameters: model.parameters, learningRate: learningRate)
-    }
-
-    /// Any model, criterion and optimizer (for experiments and tests).
-    public init(task: Task, model: MLP<Scalar>, criterion: any Loss<Scalar>, optimizer: any Optimizer<Scalar>) {
-        self.task = task
-        self.shape = NetworkShape(task: task, inputSize: model.fc1.inputSize,
-                                  hidden: [model.fc1.outputSize, model.fc2.outputSize],
-                                  outputSize: model.fc3.outputSize)
-        self.model = model
-        self.criterion = criterion
-        self.optimizer = optimizer
-    }
-
-    /// One step of the loop; returns the batch loss before the update.
-    public func trainStep(on batch: Batch<Scalar>) -> Scalar {
-        let (x, y) = (Tensor(batch.inputs), LossTarget(batch, task: task))   // x: [B, I]
-        optimizer.zeroGrad()
-        let loss = criterion(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.scalar
+    /// The current weights, in the shared layout.
+    public var currentParameters: NetworkParameters<Scalar> {
+        NetworkParameters(shape: shape, fc1: fc1.currentParameters, fc2: fc2.currentParameters, fc3: fc3.currentParameters)
     }
 }
 
-// MARK: - Driven by the shared epoch loop
+// MARK: - The training loop
 
-extension ModulesTrainer: TrainableModel {
-    public func evaluate(_ batch: Batch<Scalar>) -> (loss: Scalar, outputs: Matrix<Scalar>) {
-        model.eval()
-        defer { model.train() }
-        return withNoGrad {
-            let output = model(Tensor(batch.inputs))
-            switch task {
-            case .classification:                       // report probabilities, as the other levels do
-                let (loss, probabilities) = output.softmaxCrossEntropy(labels: batch.labels)
-                return (loss.scalar, probabilities)
-            case .regression:
-                return (criterion(output, LossTarget(batch, task: task)).scalar, output.value)
+/// The `modules` style: what a PyTorch training script does, as two functions.
+public enum ModulesNetwork {
+    /// Trains the network of `job`: the model, the criterion and the optimizer, then the loop.
+    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+        let model = MLP(job.initialParameters)
+        let criterion: any Loss<Float> = job.train.task == .classification ? CrossEntropyLoss() : MSELoss()
+        let optimizer = SGD(parameters: model.parameters, learningRate: Float(job.recipe.learningRate))
+        let trainLoader = job.makeTrainLoader()                     // the batches every style sees
+        let log = TrainingLog(job)                                  // step losses, history, NaN, Ctrl-C
+
+        try log.run {
+            for epoch in job.epochs {
+                model.train()
+                for batch in trainLoader.batches(epoch: epoch) {
+                    let (x, y) = (Tensor(batch.inputs), LossTarget(batch, task: job.train.task))   // x: [B, I]
+                    optimizer.zeroGrad()
+                    let loss = criterion(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                    try log.step(loss.scalar, samples: batch.count)
+                }
+                model.eval()
+                try log.epochEnded(evaluate(model, on: job.test))
             }
         }
+        return TrainedLevel(result: log.result, parameters: model.currentParameters)
     }
 
-    public var currentParameters: NetworkParameters<Scalar> {
-        NetworkParameters(shape: shape, fc1: model.fc1.currentParameters,
-                          fc2: model.fc2.currentParameters, fc3: model.fc3.currentParameters)
-    }
-}
-
-extension ModulesTrainer where Scalar == Float {
-    /// Level 2's training job: the module network with plain SGD, started from the shared initial
-    /// weights and driven by the shared epoch loop (specialised for Float here, in this module).
-    public static func train(_ job: TrainingJob) throws -> TrainedLevel {
-        var trainer = ModulesTrainer(initial: job.initialParameters, learningRate: Float(job.recipe.learningRate))
-        return try job.run(&trainer)
+    /// The test loss and accuracy (or R²) under `withNoGrad` (PyTorch's `torch.no_grad()`), in
+    /// chunks of 1,000. A classifier reports softmax probabilities, from the fused loss.
+    public static func evaluate<Scalar: NeuralScalar>(_ model: MLP<Scalar>, on data: Dataset<Scalar>) -> EvaluationTotals {
+        withNoGrad {
+            var totals = EvaluationTotals()
+            for batch in data.chunks(of: 1000) {
+                let output = model(Tensor(batch.inputs))                                    // [B, O]
+                if data.task == .classification {
+                    let (loss, probabilities) = output.softmaxCrossEntropy(labels: batch.labels)
+                    totals.add(loss: loss.scalar, outputs: probabilities, batch: batch)
+                } else {
+                    totals.add(loss: MSELoss()(output, .values(Tensor(batch.targets))).scalar, outputs: output.value, batch: batch)
+                }
+            }
+            return totals
+        }
     }
 }

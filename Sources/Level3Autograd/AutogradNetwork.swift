@@ -12,7 +12,7 @@
 
 import Shared
 
-/// The network of DESIGN.md as six parameter tensors and a forward pass.
+/// The network as six parameter tensors and a forward pass.
 public final class AutogradNetwork<T: NeuralScalar> {
     public let shape: NetworkShape
     /// `fc1`, `fc2`, `fc3`: weights `[out, in]` and biases `[1, out]`, all requiring grad.
@@ -49,35 +49,7 @@ public final class AutogradNetwork<T: NeuralScalar> {
         }
     }
 
-    /// One SGD step; returns the batch's loss before the update.
-    public func trainStep(on batch: Batch<T>) -> T {
-        let (loss, _) = forward(batch)
-        loss.backward()                                                  // every parameter's .grad
-        withNoGrad {                                                     // the update is not part of any graph
-            for parameter in parameters {
-                if let gradient = parameter.grad {
-                    sgdUpdate(&parameter.value, gradient: gradient, learningRate: learningRate)
-                }
-                parameter.zeroGrad()                                     // else the next step adds to it
-            }
-        }
-        return loss.scalar
-    }
-}
-
-// MARK: - Driven by the shared epoch loop
-
-extension AutogradNetwork: TrainableModel {
-    public typealias Scalar = T
-
-    /// The forward pass without a tape: nothing will call backward on it.
-    public func evaluate(_ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
-        withNoGrad {
-            let (loss, outputs) = forward(batch)
-            return (loss.scalar, outputs)
-        }
-    }
-
+    /// The current weights, in the shared layout.
     public var currentParameters: NetworkParameters<T> {
         NetworkParameters(shape: shape,
                           fc1: LinearParameters(weight: w1.value, bias: b1.value),
@@ -86,12 +58,62 @@ extension AutogradNetwork: TrainableModel {
     }
 }
 
+// MARK: - The training loop
+
 extension AutogradNetwork where T == Float {
-    /// Level 3's training job: the autograd network, started from the shared initial weights and
-    /// driven by the shared epoch loop (specialised for Float here, in this module).
-    public static func train(_ job: TrainingJob) throws -> TrainedLevel {
-        var network = AutogradNetwork(parameters: job.initialParameters,
-                                      learningRate: Float(job.recipe.learningRate))
-        return try job.run(&network)
+    /// Trains the network of `job` the way a "PyTorch from scratch" notebook does: for every
+    /// batch, the forward pass on the tape, `loss.backward()`, and the update by hand under
+    /// no-grad; after every epoch, the test set without a tape.
+    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+        let network = AutogradNetwork(parameters: job.initialParameters, learningRate: Float(job.recipe.learningRate))
+        let trainLoader = job.makeTrainLoader()                          // the batches every style sees
+        let log = TrainingLog(job)                                       // step losses, history, NaN, Ctrl-C
+        try log.run {
+            for epoch in job.epochs {
+                for batch in trainLoader.batches(epoch: epoch) {
+                    let (loss, _) = network.forward(batch)               // ℓ, and the graph that made it
+                    loss.backward()                                      // every parameter's .grad
+                    network.update()                                     // w ← w − lr·w.grad, under no-grad
+                    try log.step(loss.scalar, samples: batch.count)
+                }
+                try log.epochEnded(network.evaluate(on: job.test))
+            }
+        }
+        return TrainedLevel(result: log.result, parameters: network.currentParameters)
+    }
+}
+
+extension AutogradNetwork {
+    /// SGD by hand: `w ← w − lr·w.grad` for every parameter, then `w.grad = nil` (else the next
+    /// `backward()` adds to it). Under no-grad: the update is not part of any graph.
+    public func update() {
+        withNoGrad {
+            for parameter in parameters {
+                if let gradient = parameter.grad {
+                    sgdUpdate(&parameter.value, gradient: gradient, learningRate: learningRate)
+                }
+                parameter.zeroGrad()
+            }
+        }
+    }
+
+    /// One SGD step (forward, `loss.backward()`, ``update()``); returns the loss before the update.
+    public func trainStep(on batch: Batch<T>) -> T {
+        let (loss, _) = forward(batch)
+        loss.backward()
+        update()
+        return loss.scalar
+    }
+
+    /// The test loss and accuracy (or R²): the forward pass without a tape, in chunks of 1,000.
+    public func evaluate(on data: Dataset<T>) -> EvaluationTotals {
+        withNoGrad {
+            var totals = EvaluationTotals()
+            for batch in data.chunks(of: 1000) {
+                let (loss, outputs) = forward(batch)
+                totals.add(loss: loss.scalar, outputs: outputs, batch: batch)
+            }
+            return totals
+        }
     }
 }

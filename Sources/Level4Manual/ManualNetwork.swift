@@ -4,9 +4,11 @@
 // pass keeps the activations the backward pass needs; the backward pass walks the layers in
 // reverse, each `xxxBackward` beside its `xxxForward`; the update subtracts `lr · gradient`.
 // Every line is a call to one Shared kernel, so it is also exactly what Levels 1–3 end up doing.
+// The training loop at the end is NumPy-from-scratch style: two `for` loops, the three calls of
+// a step, the test set after each epoch.
 // Leaves out: any automation. No tape, no modules, no optimizer objects (those are Levels 3–1).
 //
-// The network (DESIGN.md):  x → fc1 → tanh → fc2 → sigmoid → fc3 → head (softmax | identity)
+// The network:  x → fc1 → tanh → fc2 → sigmoid → fc3 → head (softmax | identity)
 //
 // Shape legend:  B batch size · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) ·
 //                O outputs (10 classes, or 1)
@@ -142,10 +144,33 @@ public struct ManualNetwork<T: NeuralScalar> {
     }
 }
 
-// MARK: - Driven by the shared epoch loop
+// MARK: - The training loop
 
-extension ManualNetwork: TrainableModel {
-    /// forward → backward → update; returns the loss before the update.
+extension ManualNetwork where T == Float {
+    /// Trains the network of `job` with plain SGD: for every epoch, for every batch in the shared
+    /// order, forward → backward → update; then the test set. Returns the history and the final
+    /// weights (also when divergence or Ctrl-C stopped it early).
+    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+        var network = ManualNetwork(parameters: job.initialParameters, learningRate: Float(job.recipe.learningRate))
+        let trainLoader = job.makeTrainLoader()                 // the batches every style sees
+        let log = TrainingLog(job)                              // step losses, history, NaN, Ctrl-C
+        try log.run {
+            for epoch in job.epochs {
+                for batch in trainLoader.batches(epoch: epoch) {   // x: [B, I], labels or y: [B, O]
+                    let loss = network.forward(batch)           // ℓ, with every activation kept
+                    network.backward(batch)                     // every ∂ℓ/∂w, by the chain rule
+                    network.update()                            // w ← w − lr·∂ℓ/∂w
+                    try log.step(loss, samples: batch.count)
+                }
+                try log.epochEnded(network.evaluate(on: job.test))
+            }
+        }
+        return TrainedLevel(result: log.result, parameters: network.parameters)
+    }
+}
+
+extension ManualNetwork {
+    /// One training step: forward → backward → update; returns the loss before the update.
     public mutating func trainStep(on batch: Batch<T>) -> T {
         let loss = forward(batch)
         backward(batch)
@@ -153,20 +178,18 @@ extension ManualNetwork: TrainableModel {
         return loss
     }
 
-    public mutating func evaluate(_ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
-        let loss = forward(batch)
-        return (loss, parameters.shape.task == .classification ? p : z3)
+    /// The test loss and accuracy (or R²) of the current weights: the forward pass alone, over
+    /// chunks of 1,000 samples.
+    public mutating func evaluate(on data: Dataset<T>) -> EvaluationTotals {
+        var totals = EvaluationTotals()
+        for batch in data.chunks(of: 1000) {
+            let loss = forward(batch)
+            totals.add(loss: loss, outputs: outputs, batch: batch)
+        }
+        return totals
     }
 
-    public var currentParameters: NetworkParameters<T> { parameters }
-}
-
-extension ManualNetwork where T == Float {
-    /// Level 4's training job: the manual network, started from the shared initial weights and
-    /// driven by the shared epoch loop (specialised for Float here, in this module).
-    public static func train(_ job: TrainingJob) throws -> TrainedLevel {
-        var network = ManualNetwork(parameters: job.initialParameters,
-                                    learningRate: Float(job.recipe.learningRate))
-        return try job.run(&network)
-    }
+    /// What the last ``forward(_:)`` computed: the probabilities `p` (classification) or the
+    /// predictions `ŷ = z3` (regression), `[B, O]`.
+    public var outputs: Matrix<T> { parameters.shape.task == .classification ? p : z3 }
 }

@@ -1,6 +1,6 @@
-// Benchmark.swift — compare-levels --benchmark: how fast is each level, measured fairly.
+// Benchmark.swift — compare-levels --benchmark: how fast is each style, measured fairly.
 //
-// Teaches: how to time code on a shared, noisy machine. One epoch is one sample; every level,
+// Teaches: how to time code on a shared, noisy machine. One epoch is one sample; every style,
 // and the BLAS ceiling, is measured once per round, round after round, so a burst of load from
 // elsewhere hits all of them alike; medians (with min–max) summarise the rounds. Speed is shown
 // four ways: seconds per epoch, samples per second, GFLOP/s of the epoch's matrix products, and
@@ -8,7 +8,7 @@
 // is reported beside wall time: it is what a loaded machine changes least. A second,
 // small-network figure (the regression net at batch 32) measures per-step overhead, where
 // arithmetic is negligible and every abstraction shows.
-// Leaves out: the levels' correctness (compare-levels checks that in the same run).
+// Leaves out: the styles' correctness (compare-levels checks that in the same run).
 
 import Foundation
 import Shared
@@ -20,12 +20,12 @@ import Glibc
 
 /// What a benchmark run measures.
 public struct BenchmarkSettings: Sendable {
-    /// Rounds: every level trains one epoch per round (and the ceiling is measured once).
+    /// Rounds: every style trains one epoch per round (and the ceiling is measured once).
     public var repeats: Int
     /// Whether to measure the small-network regime too.
     public var smallNetwork: Bool
     /// The small-network recipe: the regression net, `samples` samples, batch `batchSize`,
-    /// `epochs` epochs per round (the median epoch counts), as `torch_regression.py` runs it.
+    /// `epochs` epochs per round (the median epoch counts).
     public var smallSamples: Int
     public var smallBatchSize: Int
     public var smallEpochs: Int
@@ -65,9 +65,9 @@ public struct Spread: Codable, Sendable, Equatable {
 
 /// Everything `--benchmark` measured (the `benchmark` object of `summary.json`).
 public struct BenchmarkReport: Codable, Sendable {
-    public struct LevelResult: Codable, Sendable {
+    public struct StyleResult: Codable, Sendable {
         public var level: Int
-        public var name: String
+        public var style: String
         /// Wall-clock seconds per epoch (training steps only) over the rounds.
         public var secondsPerEpoch: Spread
         /// Process CPU seconds per epoch (every thread, OpenBLAS's included).
@@ -76,20 +76,20 @@ public struct BenchmarkReport: Codable, Sendable {
         public var samplesPerSecond: Spread
         /// GFLOP/s of the epoch's matrix products at that speed.
         public var gflops: Spread
-        /// Ceiling time / level time, per round (each round's own ceiling), in percent.
+        /// Ceiling time / style time, per round (each round's own ceiling), in percent.
         public var percentOfCeiling: Spread
-        /// Level time / Level 4 time (median of per-round ratios); nil without Level 4.
-        public var ratioToLevel4: Double?
-        /// The process's peak resident memory after this level's rounds (MiB; it only grows).
+        /// Style time / `manual`'s time (median of per-round ratios); nil without `manual`.
+        public var ratioToManual: Double?
+        /// The process's peak resident memory after this style's rounds (MiB; it only grows).
         public var peakRssMib: Double
     }
     public struct SmallNetworkResult: Codable, Sendable {
         public var level: Int
-        public var name: String
+        public var style: String
         /// Training steps per second at the median epoch of each round, over the rounds.
         public var stepsPerSecond: Spread
-        /// The median, divided by `torch_regression.py`'s reference figure.
-        public var ratioToTorchReference: Double
+        /// Steps per second / `manual`'s (median of per-round ratios); nil without `manual`.
+        public var ratioToManual: Double?
     }
     public struct SmallNetwork: Codable, Sendable {
         public var description: String
@@ -97,9 +97,7 @@ public struct BenchmarkReport: Codable, Sendable {
         public var batchSize: Int
         public var stepsPerEpoch: Int
         public var epochsPerRound: Int
-        /// `../shared/peers/torch_regression.py` on this kind of machine (steps/s), for scale.
-        public var torchReferenceStepsPerSecond: Double
-        public var levels: [SmallNetworkResult]
+        public var styles: [SmallNetworkResult]
     }
 
     public var repeats: Int
@@ -116,7 +114,7 @@ public struct BenchmarkReport: Codable, Sendable {
     public var dataLoadSeconds: Double?
     /// The process's peak resident memory (getrusage `ru_maxrss`), MiB.
     public var peakRssMib: Double
-    public var levels: [LevelResult]
+    public var styles: [StyleResult]
     public var smallNetwork: SmallNetwork?
     /// OpenBLAS's CPU kernels in this run (``BLASLibrary/kernels``), e.g. "Haswell".
     public var blasKernels: String? = nil
@@ -137,45 +135,42 @@ func processCPUSeconds() -> Double {
 }
 
 public enum Benchmark {
-    /// The figure `../shared/peers/torch_regression.py` reaches on this kind of machine.
-    public static let torchRegressionStepsPerSecond = 5_800.0
-
-    /// Measures every level: `repeats` rounds of one epoch each (and one ceiling per round),
+    /// Measures every style: `repeats` rounds of one epoch each (and one ceiling per round),
     /// then, if asked, the small-network regime. Returns nil when `shouldStop` becomes true
     /// (Ctrl-C): a partial benchmark is not reported.
-    public static func run(_ experiment: Experiment, levels: [Level], settings: BenchmarkSettings,
+    public static func run(_ experiment: Experiment, styles: [Style], settings: BenchmarkSettings,
                            dataLoadSeconds: Double? = nil,
                            shouldStop: @escaping () -> Bool = { false },
                            log: (String) -> Void = { print($0) }) throws -> BenchmarkReport? {
         do {
-            return try measure(experiment, levels: levels, settings: settings, dataLoadSeconds: dataLoadSeconds,
+            return try measure(experiment, styles: styles, settings: settings, dataLoadSeconds: dataLoadSeconds,
                                shouldStop: shouldStop, log: log)
         } catch where shouldStop() {
             return nil
         }
     }
 
-    static func measure(_ experiment: Experiment, levels: [Level], settings: BenchmarkSettings,
+    static func measure(_ experiment: Experiment, styles: [Style], settings: BenchmarkSettings,
                         dataLoadSeconds: Double?, shouldStop: @escaping () -> Bool,
                         log: (String) -> Void) throws -> BenchmarkReport {
         var recipe = experiment.options.recipe
         recipe.epochs = 1
         let schedule = BatchSchedule(sampleCount: experiment.train.count, batchSize: recipe.batchSize,
                                      shuffle: recipe.shuffle, seed: recipe.seed)
-        var wall = [Int: [Double]](), cpu = [Int: [Double]](), peak = [Int: Double]()
+        var wall = [String: [Double]](), cpu = [String: [Double]](), peak = [String: Double]()
         var ceilings: [Double] = []
         var flops = 0.0
-        log("\nBenchmark: \(settings.repeats) rounds of one epoch per level, \(KernelThreads.count) thread(s), "
+        log("\nBenchmark: \(settings.repeats) rounds of one epoch per style, \(KernelThreads.count) thread(s), "
             + "\(BLASLibrary.kernels) kernels")
         for round in 1...settings.repeats {
             var line = "  round \(round):"
-            for level in levels {
-                let (seconds, cpuSeconds) = try timeOneEpoch(level, experiment: experiment, recipe: recipe,
+            for style in styles {
+                let (seconds, cpuSeconds) = try timeOneEpoch(style, experiment: experiment, recipe: recipe,
                                                              shouldStop: shouldStop)
-                wall[level.id, default: []].append(seconds)
-                cpu[level.id, default: []].append(cpuSeconds)
-                peak[level.id] = peakResidentMiB()
-                line += " L\(level.id) \(format(seconds, 3))s"
+                wall[style.id, default: []].append(seconds)
+                cpu[style.id, default: []].append(cpuSeconds)
+                peak[style.id] = peakResidentMiB()
+                line += " \(style.id) \(format(seconds, 3))s"
                 if shouldStop() { throw NeuralLevelsError.failure("benchmark interrupted in round \(round)") }
             }
             let ceiling = BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
@@ -186,19 +181,19 @@ public enum Benchmark {
         }
 
         let samples = Double(experiment.train.count)
-        let reference = wall[4]
-        let results = levels.map { level -> BenchmarkReport.LevelResult in
-            let times = wall[level.id] ?? []
+        let reference = wall["manual"]
+        let results = styles.map { style -> BenchmarkReport.StyleResult in
+            let times = wall[style.id] ?? []
             let seconds = Spread(times)
             let ratios = reference.map { ref in zip(times, ref).map { $0 / $1 } }
-            return BenchmarkReport.LevelResult(
-                level: level.id, name: level.name, secondsPerEpoch: seconds,
-                cpuSecondsPerEpoch: Spread(cpu[level.id] ?? []),
+            return BenchmarkReport.StyleResult(
+                level: style.level, style: style.id, secondsPerEpoch: seconds,
+                cpuSecondsPerEpoch: Spread(cpu[style.id] ?? []),
                 samplesPerSecond: seconds.map { samples / $0 },
                 gflops: seconds.map { flops / $0 / 1e9 },
                 percentOfCeiling: Spread(zip(ceilings, times).map { 100 * $0 / $1 }),
-                ratioToLevel4: ratios.map { median($0) },
-                peakRssMib: peak[level.id] ?? peakResidentMiB())
+                ratioToManual: ratios.map { median($0) },
+                peakRssMib: peak[style.id] ?? peakResidentMiB())
         }
         let ceiling = Spread(ceilings)
         var report = BenchmarkReport(
@@ -206,34 +201,34 @@ public enum Benchmark {
             trainSamples: experiment.train.count, stepsPerEpoch: schedule.stepsPerEpoch,
             gflopPerEpoch: flops / 1e9, ceilingSecondsPerEpoch: ceiling,
             ceilingGflops: flops / ceiling.median / 1e9, dataLoadSeconds: dataLoadSeconds,
-            peakRssMib: peakResidentMiB(), levels: results, smallNetwork: nil, blasKernels: BLASLibrary.kernels)
+            peakRssMib: peakResidentMiB(), styles: results, smallNetwork: nil, blasKernels: BLASLibrary.kernels)
         if settings.smallNetwork {
-            report.smallNetwork = try smallNetwork(levels: levels, settings: settings, seed: recipe.seed,
+            report.smallNetwork = try smallNetwork(styles: styles, settings: settings, seed: recipe.seed,
                                                    shouldStop: shouldStop, log: log)
         }
         report.peakRssMib = peakResidentMiB()
         return report
     }
 
-    /// One level, one epoch from the initial weights: (wall seconds of the training steps,
+    /// One style, one epoch from the initial weights: (wall seconds of the training steps,
     /// process CPU seconds of the same span).
-    static func timeOneEpoch(_ level: Level, experiment: Experiment, recipe: Recipe,
+    static func timeOneEpoch(_ style: Style, experiment: Experiment, recipe: Recipe,
                              shouldStop: @escaping () -> Bool) throws -> (Double, Double) {
         let clock = CPUClock()
-        let job = TrainingJob(level: "level \(level.id)", train: experiment.train, test: experiment.test,
+        let job = TrainingJob(style: style.id, train: experiment.train, test: experiment.test,
                               initialParameters: experiment.initialParameters, recipe: recipe,
                               shouldStop: shouldStop, onEvent: clock.handle)
-        let trained = try level.train(job)
+        let trained = try style.run(job)
         if let error = trained.result.stopError { throw error }
         guard let record = trained.result.epochs.first else {
-            throw NeuralLevelsError.failure("benchmark: level \(level.id) finished no epoch")
+            throw NeuralLevelsError.failure("benchmark: \(style.id) finished no epoch")
         }
         return (record.seconds, clock.seconds.first ?? .nan)
     }
 
     /// The regression net (3 → 64 → 32 → 1) at batch 32 on `smallSamples` synthetic samples:
-    /// steps per second per level, rounds interleaved as above.
-    static func smallNetwork(levels: [Level], settings: BenchmarkSettings, seed: UInt64,
+    /// steps per second per style, rounds interleaved as above.
+    static func smallNetwork(styles: [Style], settings: BenchmarkSettings, seed: UInt64,
                              shouldStop: @escaping () -> Bool,
                              log: (String) -> Void) throws -> BenchmarkReport.SmallNetwork {
         let data = SyntheticRegression.make(seed: seed, trainCount: settings.smallSamples, testCount: 1_000,
@@ -246,17 +241,17 @@ public enum Benchmark {
                                   seed: seed).stepsPerEpoch
         log("\nSmall network: regression \(shape.sizes.map(String.init).joined(separator: "-")), batch "
             + "\(recipe.batchSize), \(data.train.count) samples, \(recipe.epochs) epochs per round")
-        var rates = [Int: [Double]]()
+        var rates = [String: [Double]]()
         for round in 1...settings.repeats {
             var line = "  round \(round):"
-            for level in levels {
-                let job = TrainingJob(level: "level \(level.id)", train: data.train, test: data.test,
+            for style in styles {
+                let job = TrainingJob(style: style.id, train: data.train, test: data.test,
                                       initialParameters: initial, recipe: recipe, shouldStop: shouldStop)
-                let trained = try level.train(job)
+                let trained = try style.run(job)
                 if let error = trained.result.stopError { throw error }
                 let rate = Double(steps) / median(trained.result.epochs.map(\.seconds))
-                rates[level.id, default: []].append(rate)
-                line += " L\(level.id) \(Int(rate.rounded())) steps/s"
+                rates[style.id, default: []].append(rate)
+                line += " \(style.id) \(Int(rate.rounded())) steps/s"
             }
             log(line)
         }
@@ -264,11 +259,12 @@ public enum Benchmark {
             description: "regression \(shape.sizes.map(String.init).joined(separator: "-")), batch \(recipe.batchSize), "
                 + "lr 0.1, \(data.train.count) samples; median epoch of \(recipe.epochs) per round",
             samples: data.train.count, batchSize: recipe.batchSize, stepsPerEpoch: steps,
-            epochsPerRound: recipe.epochs, torchReferenceStepsPerSecond: torchRegressionStepsPerSecond,
-            levels: levels.map { level in
-                let spread = Spread(rates[level.id] ?? [])
-                return .init(level: level.id, name: level.name, stepsPerSecond: spread,
-                             ratioToTorchReference: spread.median / torchRegressionStepsPerSecond)
+            epochsPerRound: recipe.epochs,
+            styles: styles.map { style in
+                let own = rates[style.id] ?? []
+                let ratios = rates["manual"].map { manual in zip(own, manual).map { $0 / $1 } }
+                return .init(level: style.level, style: style.id, stepsPerSecond: Spread(own),
+                             ratioToManual: ratios.map { median($0) })
             })
     }
 }
@@ -291,16 +287,16 @@ final class CPUClock {
 extension BenchmarkReport {
     /// The table `--benchmark` prints (and summary.md shows).
     public var table: [[String]] {
-        var rows = [["level", "s/epoch median (min–max)", "CPU s/epoch", "samples/s", "GFLOP/s", "% ceiling",
-                     "× Level 4", "peak RSS MiB"]]
-        for level in levels {
-            let s = level.secondsPerEpoch
-            rows.append(["Level \(level.level) · \(level.name)",
+        var rows = [["style", "s/epoch median (min–max)", "CPU s/epoch", "samples/s", "GFLOP/s", "% ceiling",
+                     "time × manual", "peak RSS MiB"]]
+        for style in styles {
+            let s = style.secondsPerEpoch
+            rows.append(["Level \(style.level) · \(style.style)",
                          "\(format(s.median, 3)) (\(format(s.min, 3))–\(format(s.max, 3)))",
-                         format(level.cpuSecondsPerEpoch.median, 3),
-                         String(Int(level.samplesPerSecond.median.rounded())),
-                         format(level.gflops.median, 1), format(level.percentOfCeiling.median, 0) + "%",
-                         level.ratioToLevel4.map { format($0, 3) } ?? "—", format(level.peakRssMib, 0)])
+                         format(style.cpuSecondsPerEpoch.median, 3),
+                         String(Int(style.samplesPerSecond.median.rounded())),
+                         format(style.gflops.median, 1), format(style.percentOfCeiling.median, 0) + "%",
+                         style.ratioToManual.map { format($0, 3) } ?? "—", format(style.peakRssMib, 0)])
         }
         let c = ceilingSecondsPerEpoch
         rows.append(["BLAS ceiling (gemm only)", "\(format(c.median, 3)) (\(format(c.min, 3))–\(format(c.max, 3)))",
@@ -309,15 +305,16 @@ extension BenchmarkReport {
         return rows
     }
 
-    /// The small-network table: steps per second per level against the PyTorch reference.
+    /// The small-network table: steps per second per style, and as a fraction of `manual`'s
+    /// (measured in the same rounds).
     public var smallNetworkTable: [[String]] {
         guard let small = smallNetwork else { return [] }
-        var rows = [["level", "steps/s median (min–max)", "× torch_regression (\(Int(small.torchReferenceStepsPerSecond)))"]]
-        for level in small.levels {
-            let s = level.stepsPerSecond
-            rows.append(["Level \(level.level) · \(level.name)",
+        var rows = [["style", "steps/s median (min–max)", "steps/s × manual"]]
+        for style in small.styles {
+            let s = style.stepsPerSecond
+            rows.append(["Level \(style.level) · \(style.style)",
                          "\(Int(s.median.rounded())) (\(Int(s.min.rounded()))–\(Int(s.max.rounded())))",
-                         format(level.ratioToTorchReference, 1) + "×"])
+                         style.ratioToManual.map { format($0, 2) } ?? "—"])
         }
         return rows
     }
@@ -332,7 +329,7 @@ extension BenchmarkReport {
         guard !isSteady else { return nil }
         let c = ceilingSecondsPerEpoch
         return "Note: the BLAS ceiling took \(format(c.min, 3))–\(format(c.max, 3)) s per epoch across rounds "
-            + "(the same work each time): the machine was busy during some rounds. The % of ceiling and × Level 4 "
+            + "(the same work each time): the machine was busy during some rounds. The % of ceiling and × manual "
             + "columns compare within each round; for absolute times, run again when the machine is idle."
     }
 

@@ -20,7 +20,7 @@ extension ComparisonOutcome {
         var written: [String] = []
 
         for run in runs {
-            let name = "history-level\(run.level.id).csv"
+            let name = "history-\(run.style.id).csv"
             try AtomicFile.write(string: HistoryCSV.text(run.trained.result.epochs, task: task), to: path(name))
             written.append(name)
         }
@@ -53,13 +53,13 @@ extension ComparisonOutcome {
     /// axis; zeros (bitwise identical) sit in a labelled band instead of at log(0).
     func agreementChart() -> LineChart {
         let series = agreements.map { agreement in
-            LineSeries(name: "Level \(agreement.level) − Level \(referenceLevel)",
+            LineSeries(name: "\(agreement.style) − \(reference.id)",
                        values: agreement.stepDifferences)
         }
         let note = bitwiseIdentical
-            ? "every level bitwise identical to Level \(referenceLevel): all differences are exactly 0"
+            ? "every style bitwise identical to \(reference.id): all differences are exactly 0"
             : "relative tolerance \(settings.tolerance)"
-        return LineChart(title: "Agreement: |batch loss − Level \(referenceLevel)'s| at every step",
+        return LineChart(title: "Agreement: |batch loss − \(reference.id)'s| at every step",
                          xLabel: "training step", yLabel: "absolute loss difference", yScale: .logarithmic,
                          series: series,
                          annotations: [.zeroBand(label: "bitwise identical (difference 0)"), .note(note)])
@@ -72,7 +72,7 @@ extension ComparisonOutcome {
         if let benchmark { return benchmarkThroughputChart(benchmark) }
         let ceilingRate = Double(experiment.train.count) / ceiling.secondsPerEpoch
         let bars = runs.map { run in
-            Bar(label: run.level.label, value: run.samplesPerSecond,
+            Bar(label: run.style.label, value: run.samplesPerSecond,
                 valueText: "\(formatValue(run.samplesPerSecond.rounded())) (\(format(100 * run.samplesPerSecond / ceilingRate, 0))%)")
         }
         return BarChart(title: "Training throughput (median epoch) — \(KernelThreads.count) threads",
@@ -83,9 +83,9 @@ extension ComparisonOutcome {
 
     func benchmarkThroughputChart(_ benchmark: BenchmarkReport) -> BarChart {
         let ceilingRate = Double(benchmark.trainSamples) / benchmark.ceilingSecondsPerEpoch.median
-        let bars = benchmark.levels.map { level in
+        let bars = benchmark.styles.map { level in
             let rate = level.samplesPerSecond
-            return Bar(label: "Level \(level.level) · \(level.name) (\(formatValue(rate.min.rounded()))–\(formatValue(rate.max.rounded())))",
+            return Bar(label: "Level \(level.level) · \(level.style) (\(formatValue(rate.min.rounded()))–\(formatValue(rate.max.rounded())))",
                        value: rate.median,
                        valueText: "\(formatValue(rate.median.rounded())) (\(format(level.percentOfCeiling.median, 0))%)")
         }
@@ -100,16 +100,17 @@ extension ComparisonOutcome {
     /// level's prediction, and the residual.
     func regressionFigure(maximumPoints: Int = 2000) throws -> Scatter3DFigure {
         let test = experiment.test.prefix(maximumPoints)
-        let weights = runs.first { $0.level.id == referenceLevel }?.trained.parameters ?? experiment.initialParameters
+        let weights = runs.first { $0.style.id == reference.id }?.trained.parameters ?? experiment.initialParameters
         var network = ManualNetwork(parameters: weights, learningRate: 0)
-        let predictions = network.evaluate(test.batch(rows: 0..<test.count)).outputs
+        _ = network.forward(test.batch(rows: 0..<test.count))
+        let predictions = network.outputs
         let points = (0..<test.count).map { (x1: Double(test.inputs[$0, 0]), x2: Double(test.inputs[$0, 1]), x3: Double(test.inputs[$0, 2])) }
         let truth = test.targets.storage.map(Double.init)
         let predicted = predictions.storage.map(Double.init)
         let residuals = zip(predicted, truth).map { $0 - $1 }
         let low = min(truth.min() ?? 0, predicted.min() ?? 0), high = max(truth.max() ?? 1, predicted.max() ?? 1)
         return Scatter3DFigure(
-            title: "Regression test set: y = sin(πx₁)·x₂ + x₃² + ε, Level \(referenceLevel)'s fit",
+            title: "Regression test set: y = sin(πx₁)·x₂ + x₃² + ε, \(reference.label)'s fit",
             panels: [
                 Scatter3DPanel(title: "true y", points: points, values: truth, colorBarLabel: "y", valueRange: low...high),
                 Scatter3DPanel(title: "predicted ŷ", points: points, values: predicted, colorBarLabel: "ŷ", valueRange: low...high),

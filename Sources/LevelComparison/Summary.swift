@@ -24,9 +24,11 @@ public struct Summary: Codable, Sendable {
         public var shuffle: Bool
         public var threads: Int
     }
-    public struct LevelSummary: Codable, Sendable {
+    public struct StyleSummary: Codable, Sendable {
         public var level: Int
-        public var name: String
+        /// The style's id: "keras", "modules", "manual", ….
+        public var style: String
+        public var idiom: String
         public var epochs: [EpochRecord]
         public var secondsPerEpoch: Double
         public var samplesPerSecond: Double
@@ -35,7 +37,7 @@ public struct Summary: Codable, Sendable {
         public var stopped: String?
     }
     public struct Agreement: Codable, Sendable {
-        public var referenceLevel: Int
+        public var referenceStyle: String
         public var bitwiseIdentical: Bool
         public var maxAbsLossDifference: Double
         public var maxRelLossDifference: Double
@@ -43,15 +45,17 @@ public struct Summary: Codable, Sendable {
         public var tolerance: Double
         public var passed: Bool
         public var failure: String?
-        public var levels: [LevelAgreementSummary]
+        public var styles: [StyleAgreementSummary]
     }
-    public struct LevelAgreementSummary: Codable, Sendable {
+    public struct StyleAgreementSummary: Codable, Sendable {
         public var level: Int
+        public var style: String
         public var bitwiseIdentical: Bool
         public var maxAbsLossDifference: Double
         public var maxRelLossDifference: Double
         public var maxAbsWeightDifference: Double
         public var firstFailingStep: Int?
+        public var firstFailingEpoch: Int?
         public var failingTensor: String?
     }
     public struct Ceiling: Codable, Sendable {
@@ -63,7 +67,8 @@ public struct Summary: Codable, Sendable {
     public var task: String
     public var dataset: DatasetInfo
     public var config: Config
-    public var levels: [LevelSummary]
+    /// One entry per style run (the key keeps its first name: each entry has `level` and `style`).
+    public var levels: [StyleSummary]
     public var agreement: Agreement
     public var blasCeiling: Ceiling
     /// `--benchmark` only: repeated, interleaved timings (see Benchmark.swift).
@@ -76,8 +81,8 @@ extension ComparisonOutcome {
         let options = experiment.options
         let ceilingRate = Double(experiment.train.count) / ceiling.secondsPerEpoch
         let levels = runs.map { run in
-            Summary.LevelSummary(
-                level: run.level.id, name: run.level.name,
+            Summary.StyleSummary(
+                level: run.style.level, style: run.style.id, idiom: run.style.idiom,
                 epochs: run.trained.result.epochs,
                 secondsPerEpoch: run.secondsPerEpoch, samplesPerSecond: run.samplesPerSecond,
                 percentOfCeiling: 100 * ceiling.secondsPerEpoch / run.secondsPerEpoch,
@@ -91,16 +96,16 @@ extension ComparisonOutcome {
                           threads: KernelThreads.count),
             levels: levels,
             agreement: .init(
-                referenceLevel: referenceLevel, bitwiseIdentical: bitwiseIdentical,
+                referenceStyle: reference.id, bitwiseIdentical: bitwiseIdentical,
                 maxAbsLossDifference: agreements.map(\.maxAbsLossDifference).max() ?? 0,
                 maxRelLossDifference: agreements.map(\.maxRelLossDifference).max() ?? 0,
                 maxAbsWeightDifference: agreements.map(\.maxAbsWeightDifference).max() ?? 0,
                 tolerance: settings.tolerance, passed: agreementPassed, failure: failure?.description,
-                levels: agreements.map {
-                    .init(level: $0.level, bitwiseIdentical: $0.bitwiseIdentical,
+                styles: agreements.map {
+                    .init(level: Style.named($0.style)?.level ?? 0, style: $0.style, bitwiseIdentical: $0.bitwiseIdentical,
                           maxAbsLossDifference: $0.maxAbsLossDifference, maxRelLossDifference: $0.maxRelLossDifference,
                           maxAbsWeightDifference: $0.maxAbsWeightDifference, firstFailingStep: $0.firstFailingStep,
-                          failingTensor: $0.failingTensor)
+                          firstFailingEpoch: $0.firstFailingEpoch, failingTensor: $0.failingTensor)
                 }),
             blasCeiling: .init(secondsPerEpoch: ceiling.secondsPerEpoch, gflops: ceiling.gflops,
                                samplesPerSecond: ceilingRate),
@@ -117,10 +122,10 @@ extension ComparisonOutcome {
         return try encoder.encode(summary)
     }
 
-    /// How a level compares with the reference, in a few words.
-    func agreementText(for level: Int) -> String {
-        if level == referenceLevel { return "reference" }
-        guard let agreement = agreements.first(where: { $0.level == level }) else { return "—" }
+    /// How a style compares with the reference, in a few words.
+    func agreementText(for style: String) -> String {
+        if style == reference.id { return "reference" }
+        guard let agreement = agreements.first(where: { $0.style == style }) else { return "—" }
         if agreement.bitwiseIdentical { return "bitwise identical" }
         let text = "max rel. loss diff \(String(format: "%.1e", agreement.maxRelLossDifference))"
         return agreement.passed ? text : "DIFFERS: " + text
@@ -129,17 +134,17 @@ extension ComparisonOutcome {
     /// The table printed at the end of a run (and put in summary.md).
     public var table: [[String]] {
         let metricName = experiment.options.task == .classification ? "test acc" : "test R²"
-        var rows = [["level", "train loss", "test loss", metricName, "s/epoch", "samples/s", "% ceiling", "agreement"]]
+        var rows = [["style", "train loss", "test loss", metricName, "s/epoch", "samples/s", "% ceiling", "agreement"]]
         for run in runs {
             let last = run.trained.result.epochs.last
             let metric = (last?.testAccuracy ?? last?.testR2).map { format($0, 4) } ?? "—"
             let timed = run.secondsPerEpoch.isFinite && run.secondsPerEpoch > 0   // no epoch completed: no time
-            rows.append([run.level.label, last.map { format($0.trainLoss, 4) } ?? "—",
+            rows.append([run.style.label, last.map { format($0.trainLoss, 4) } ?? "—",
                          last.map { format($0.testLoss, 4) } ?? "—", metric,
                          timed ? format(run.secondsPerEpoch, 3) : "—",
                          timed ? String(Int(run.samplesPerSecond.rounded())) : "—",
                          timed ? format(100 * ceiling.secondsPerEpoch / run.secondsPerEpoch, 0) + "%" : "—",
-                         agreementText(for: run.level.id)])
+                         agreementText(for: run.style.id)])
         }
         rows.append(["BLAS ceiling (gemm only)", "", "", "", format(ceiling.secondsPerEpoch, 3),
                      String(Int((Double(experiment.train.count) / ceiling.secondsPerEpoch).rounded())),
@@ -177,15 +182,15 @@ extension ComparisonOutcome {
         if let failure {
             lines.append("**Failed:** \(failure.description)")
         } else if bitwiseIdentical {
-            lines.append("Every level is **bitwise identical** to Level \(referenceLevel): every step's loss and every "
-                         + "final weight has the same bits.")
+            lines.append("Every style is **bitwise identical** to \(reference.label): every step's loss, every "
+                         + "epoch's test numbers and every final weight has the same bits.")
         } else {
-            lines.append("Every level agrees with Level \(referenceLevel) within relative tolerance \(settings.tolerance).")
+            lines.append("Every style agrees with \(reference.label) within relative tolerance \(settings.tolerance).")
         }
-        lines += ["", "| level | bitwise identical | max abs loss diff | max rel loss diff | max abs weight diff |",
+        lines += ["", "| style | bitwise identical | max abs loss diff | max rel loss diff | max abs weight diff |",
                   "| --- | --- | --- | --- | --- |"]
         for a in agreements {
-            lines.append("| \(a.level) | \(a.bitwiseIdentical ? "yes" : "no") | \(a.maxAbsLossDifference) | "
+            lines.append("| \(a.style) | \(a.bitwiseIdentical ? "yes" : "no") | \(a.maxAbsLossDifference) | "
                          + "\(a.maxRelLossDifference) | \(a.maxAbsWeightDifference) |")
         }
         if let benchmark {
@@ -204,7 +209,7 @@ extension ComparisonOutcome {
             if let warning = benchmark.unsteadyWarning { lines += ["", warning] }
         }
         lines += ["", "## Weights (SHA-256 of the final safetensors)", ""]
-        lines += runs.map { "- \($0.level.label): `\($0.weightsSHA256)`" }
+        lines += runs.map { "- \($0.style.label): `\($0.weightsSHA256)`" }
         lines += ["", "## Charts", ""]
         lines += charts.map { "![\($0)](\($0))" }
         return lines.joined(separator: "\n") + "\n"

@@ -1,4 +1,4 @@
-// Trace.swift — compare-levels --trace: the kernel calls of one training step, level by level.
+// Trace.swift — compare-levels --trace: the kernel calls of one training step, style by style.
 //
 // Teaches: the punchline of the whole project in one screen. `fit`, `optimizer.step()`,
 // `loss.backward()` and the hand-written backward pass all come down to the same list of
@@ -9,21 +9,21 @@ import Shared
 import TrainingCLI
 
 extension Comparison {
-    /// The kernel calls of each level's first training step.
-    public static func traceFirstStep(_ experiment: Experiment, levels: [Level]) throws -> [(Level, [KernelTrace.Call])] {
+    /// The kernel calls of each style's first training step.
+    public static func traceFirstStep(_ experiment: Experiment, styles: [Style]) throws -> [(Style, [KernelTrace.Call])] {
         var recipe = experiment.options.recipe
         recipe.epochs = 1
-        return try levels.map { level in
-            let job = TrainingJob(level: "level \(level.id)", train: experiment.train, test: experiment.test,
+        return try styles.map { style in
+            let job = TrainingJob(style: style.id, train: experiment.train, test: experiment.test,
                                   initialParameters: experiment.initialParameters, recipe: recipe,
                                   shouldStop: { true })              // stop after the first step
-            let (_, calls) = try KernelTrace.recording { try level.train(job) }
-            return (level, calls)
+            let (_, calls) = try KernelTrace.recording { try style.run(job) }
+            return (style, calls)
         }
     }
 
-    /// The calls side by side, one column per level, with a verdict underneath.
-    public static func traceText(_ traces: [(Level, [KernelTrace.Call])]) -> String {
+    /// The calls side by side, one column per style, with a verdict underneath.
+    public static func traceText(_ traces: [(Style, [KernelTrace.Call])]) -> String {
         let width = max(28, traces.flatMap { $0.1.map(\.description.count) }.max() ?? 0) + 2
         func cell(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
         var lines = ["   " + traces.map { cell($0.0.label) }.joined()]
@@ -36,8 +36,8 @@ extension Comparison {
         let identical = Set(traces.map { $0.1.map(\.description) }).count <= 1
         lines.append("")
         lines.append(identical
-            ? "All \(traces.count) levels made the same \(rows) kernel calls, with the same shapes, in the same order."
-            : "The levels' kernel calls differ where marked ≠.")
+            ? "All \(traces.count) styles made the same \(rows) kernel calls, with the same shapes, in the same order."
+            : "The styles' kernel calls differ where marked ≠.")
         return lines.joined(separator: "\n")
     }
 }

@@ -8,47 +8,70 @@ import Charts
 import Foundation
 import Shared
 
-/// One level's history, as the charts need it.
-public struct LevelHistory: Sendable {
+/// One style's history, as the charts need it.
+public struct StyleHistory: Sendable {
     public var level: Int
-    public var name: String
+    /// The style's id: "manual", "keras", ….
+    public var style: String
     public var epochs: [EpochRecord]
 
-    public init(level: Int, name: String, epochs: [EpochRecord]) {
+    public init(level: Int, style: String, epochs: [EpochRecord]) {
         self.level = level
-        self.name = name
+        self.style = style
         self.epochs = epochs
     }
 
     /// "Level 4 · manual".
-    public var label: String { "Level \(level) · \(name)" }
+    public var label: String { "Level \(level) · \(style)" }
 }
 
 /// Builders for the charts of Reports/.
 public enum ReportCharts {
-    /// `loss.png`: train and test loss per epoch for every level.
-    public static func loss(_ levels: [LevelHistory], task: Task) -> LineChart {
+    /// `loss.png`: train and test loss per epoch for every style. Styles whose curves are the
+    /// same numbers to the last bit are drawn once, named together ("manual = keras = …"); a
+    /// style that differs anywhere gets a line of its own.
+    public static func loss(_ styles: [StyleHistory], task: Task) -> LineChart {
         let lossName = task == .classification ? "mean cross-entropy" : "mean squared error"
         var series: [LineSeries] = []
-        for history in levels {
-            series.append(LineSeries(name: "\(history.label) — train", values: history.epochs.map(\.trainLoss)))
+        let curves: [(String, (EpochRecord) -> Double)] = [("train", { $0.trainLoss }), ("test", { $0.testLoss })]
+        for (kind, value) in curves {
+            for group in coinciding(styles, value: value) {
+                series.append(LineSeries(name: "\(group.name) — \(kind)", values: group.values))
+            }
         }
-        for history in levels {
-            series.append(LineSeries(name: "\(history.label) — test", values: history.epochs.map(\.testLoss)))
-        }
-        let title = levels.count == 1 ? "\(levels[0].label): loss per epoch" : "Loss per epoch — every level"
+        let title = styles.count == 1 ? "\(styles[0].label): loss per epoch" : "Loss per epoch — every style"
         return LineChart(title: title, xLabel: "epoch", yLabel: lossName, series: series)
     }
 
-    /// `accuracy.png` (classification) or `r2.png` (regression): the test metric per epoch.
-    public static func metric(_ levels: [LevelHistory], task: Task) -> LineChart {
+    /// `accuracy.png` (classification) or `r2.png` (regression): the test metric per epoch,
+    /// coinciding styles drawn once as in ``loss(_:task:)``.
+    public static func metric(_ styles: [StyleHistory], task: Task) -> LineChart {
         let name = task == .classification ? "test accuracy" : "test R²"
-        let series = levels.map { history in
-            LineSeries(name: history.label,
-                       values: history.epochs.map { (task == .classification ? $0.testAccuracy : $0.testR2) ?? .nan })
+        let value: (EpochRecord) -> Double = { (task == .classification ? $0.testAccuracy : $0.testR2) ?? .nan }
+        let series = coinciding(styles, value: value).map { LineSeries(name: $0.name, values: $0.values) }
+        let title = styles.count == 1 ? "\(styles[0].label): \(name) per epoch"
+            : "\(name.prefix(1).uppercased() + name.dropFirst()) per epoch — every style"
+        return LineChart(title: title, xLabel: "epoch", yLabel: name, series: series)
+    }
+
+    /// The histories' curves of `value`, one per distinct curve (bit for bit), each named by the
+    /// styles that share it: "Level 4 · manual", or "manual = keras = modules (bitwise)".
+    static func coinciding(_ styles: [StyleHistory], value: (EpochRecord) -> Double) -> [(name: String, values: [Double])] {
+        var groups: [(styles: [StyleHistory], values: [Double])] = []
+        for history in styles {
+            let values = history.epochs.map(value)
+            if let index = groups.firstIndex(where: { $0.values.map(\.bitPattern) == values.map(\.bitPattern) }) {
+                groups[index].styles.append(history)
+            } else {
+                groups.append(([history], values))
+            }
         }
-        return LineChart(title: "\(name.prefix(1).uppercased() + name.dropFirst()) per epoch — every level",
-                         xLabel: "epoch", yLabel: name, series: series)
+        return groups.map { group in
+            let name = group.styles.count == 1 ? group.styles[0].label
+                : group.styles.count == styles.count ? "all \(styles.count) styles (bitwise identical)"
+                : group.styles.map(\.style).joined(separator: " = ") + " (bitwise)"
+            return (name, group.values)
+        }
     }
 
     /// The file name of the metric chart for `task`.

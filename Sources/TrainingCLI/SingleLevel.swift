@@ -1,5 +1,5 @@
-// SingleLevel.swift — what `level1-high-level` … `level4-manual` do: train one level, print,
-// and write `Reports/history-levelN.csv`.
+// SingleLevel.swift — what `level1-high-level` … `level4-manual` do: train one style, print,
+// and write `Reports/history-<style>.csv` and its charts.
 //
 // Teaches: the executables are thin; the lesson is in each level's library target.
 // Leaves out: comparing levels (that is `compare-levels`).
@@ -9,13 +9,13 @@ import Foundation
 import Shared
 
 /// Prints a ``NeuralLevelsError`` as its one-line message on standard error and returns the
-/// exit status of DESIGN.md (64 usage, 65 data/checkpoint, 1 otherwise) for `run()` to throw.
+/// exit status (64 usage, 65 data/checkpoint, 1 otherwise; docs/design.md) for `run()` to throw.
 public func reported(_ error: NeuralLevelsError) -> ExitCode {
     FileHandle.standardError.write(Data((error.description + "\n").utf8))
     return ExitCode(error.exitCode)
 }
 
-/// Trains one level with the shared loop and writes its history.
+/// Trains one style with its own loop and writes its history and charts.
 ///
 /// Ctrl-C or SIGTERM stops training after the current step (see ``Interruption``); the epochs
 /// completed are written and the process exits 130 (SIGINT) or 143 (SIGTERM). A diverged run
@@ -23,28 +23,30 @@ public func reported(_ error: NeuralLevelsError) -> ExitCode {
 /// trained to the end.
 ///
 /// - Parameters:
-///   - number: the level, 1–4 (names the history file).
-///   - name: printed in the banner, e.g. "Level 4 — manual backprop".
-///   - trainLevel: the level's training job (e.g. `ManualNetwork.train`).
+///   - level: the level, 1–4.
+///   - style: the style's id, e.g. "manual" (names the files: `history-manual.csv`, …).
+///   - title: printed in the banner, e.g. "Level 4 — the chain rule by hand".
+///   - run: the style's training job (e.g. `ManualNetwork.run`).
 public func runSingleLevel(
-    number: Int, name: String, options: TrainingOptions,
-    trainLevel: (TrainingJob) throws -> TrainedLevel
+    level: Int, style: String, title: String, options: TrainingOptions,
+    run: (TrainingJob) throws -> TrainedLevel
 ) throws {
     Interruption.install()
     do {
         let experiment = try Experiment.prepare(options)
         // Checked before the banner, so that a signal after the banner always lands in training.
         if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
-        print("\(name): \(experiment.banner)")
+        print("\(title): \(experiment.banner)")
         fflush(nil)             // seen at once through a pipe (`| tee`), before the first epoch ends
         let display = ProgressDisplay(epochs: options.epochs, task: options.task)
-        let job = TrainingJob(level: "level \(number)", train: experiment.train, test: experiment.test,
+        let job = TrainingJob(style: style, train: experiment.train, test: experiment.test,
                               initialParameters: experiment.initialParameters, recipe: options.recipe,
                               shouldStop: { Interruption.isRequested }, onEvent: display.handle)
-        let trained = try trainLevel(job)
+        let trained = try run(job)
         let result = trained.result
         let interrupted = Interruption.isRequested
-        let historyPath = (options.reportDir as NSString).appendingPathComponent("history-level\(number).csv")
+        func path(_ name: String) -> String { (options.reportDir as NSString).appendingPathComponent(name) }
+        let historyPath = path("history-\(style).csv")
         // An interrupted run that completed no epoch has nothing to report: the previous files stay.
         if interrupted && result.epochs.isEmpty {
             throw Interruption.reportedStop(
@@ -52,11 +54,13 @@ public func runSingleLevel(
                     + "no epoch completed, so \(historyPath) was left as it was")
         }
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
-        let chartPath = (options.reportDir as NSString).appendingPathComponent("level\(number)-loss.png")
-        let shortName = name.components(separatedBy: " — ").last ?? name          // "manual backprop"
-        let history = LevelHistory(level: number, name: shortName, epochs: result.epochs)
-        do { try ReportCharts.loss([history], task: options.task).renderPNG(to: chartPath) } catch {
-            throw NeuralLevelsError.failure("cannot write chart \(chartPath): \(error)")
+        let history = StyleHistory(level: level, style: style, epochs: result.epochs)
+        let charts = [("\(style)-loss.png", ReportCharts.loss([history], task: options.task)),
+                      ("\(style)-\(ReportCharts.metricFileName(options.task))", ReportCharts.metric([history], task: options.task))]
+        for (name, chart) in charts {
+            do { try chart.renderPNG(to: path(name)) } catch {
+                throw NeuralLevelsError.failure("cannot write chart \(path(name)): \(error)")
+            }
         }
         // Only a run that trained to the end saves its weights: a diverged or interrupted run
         // must not replace a good checkpoint with non-finite or half-trained weights.

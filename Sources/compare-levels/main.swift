@@ -1,8 +1,9 @@
-// compare-levels — train every level from the same start and prove they agree.
+// compare-levels — train every style of every level from the same start and prove they agree.
 //
-//     swift run -c release compare-levels                      # Fashion-MNIST, 10 epochs
+//     swift run -c release compare-levels                      # Fashion-MNIST, 10 epochs, 7 styles
 //     swift run -c release compare-levels --task regression
-//     swift run -c release compare-levels --levels 3,4 --epochs 2 --trace
+//     swift run -c release compare-levels --levels 1           # the three Level 1 styles, checked against keras
+//     swift run -c release compare-levels --levels gradient-tape,manual --epochs 2 --trace
 
 import ArgumentParser
 import Foundation
@@ -13,52 +14,40 @@ import TrainingCLI
 struct CompareLevelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare-levels",
-        abstract: "Train the network at every level of abstraction from the same weights and batches, "
-            + "verify that they agree, and write Reports/.")
+        abstract: "Train the network in every style, at every level of abstraction, from the same weights and "
+            + "batches, verify that they agree, and write Reports/.")
 
     @OptionGroup var options: TrainingOptions
 
-    @Option(help: ArgumentHelp("Levels to run, e.g. 1,2,3,4 (the lowest level run is the reference).",
-                               valueName: "list"))
-    var levels: String = "1,2,3,4"
+    @Option(help: ArgumentHelp(
+        "Level numbers and/or style ids to run, e.g. 1,modules,gradient-tape (default: every style).",
+        discussion: "Styles: " + Style.all.map { "\($0.id) (\($0.level))" }.joined(separator: ", ")
+            + ". Every style is compared with manual when it runs, else with the first style of the lowest level run.",
+        valueName: "list"))
+    var levels: String = Style.all.map(\.id).joined(separator: ",")
 
     @Option(parsing: .unconditional, help: "Relative tolerance for losses and weights.")
     var tolerance: Double = 1e-5
 
-    @Flag(help: "Print the kernel calls of one training step of every level, side by side.")
+    @Flag(help: "Print the kernel calls of one training step of every style, side by side.")
     var trace = false
 
-    @Option(help: .hidden)      // test hook: make this level's learning rate differ slightly
-    var perturbLevel: Int?
+    @Option(help: .hidden)      // test hook: make this style's learning rate differ slightly
+    var perturbStyle: String?
 
-    @Flag(help: ArgumentHelp("After the comparison, time every level over --repeats interleaved one-epoch rounds "
+    @Flag(help: ArgumentHelp("After the comparison, time every style over --repeats interleaved one-epoch rounds "
         + "(medians, min–max, GFLOP/s, % of ceiling, peak RSS) and the small regression net at batch 32."))
     var benchmark = false
 
     @Option(help: "Rounds of the benchmark (with --benchmark).")
     var repeats: Int = 5
 
-    var levelNumbers: [Int] {
-        get throws {
-            let parts = levels.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            let numbers = parts.compactMap { Int($0) }
-            guard !parts.isEmpty, numbers.count == parts.count, numbers.allSatisfy({ (1...4).contains($0) }) else {
-                throw ValidationError("--levels: expected level numbers from 1 to 4 like 1,2,3,4, got '\(levels)'")
-            }
-            guard Set(numbers).count == numbers.count else {
-                throw ValidationError("--levels: '\(levels)' names a level twice")
-            }
-            let missing = numbers.filter { Level.numbered($0) == nil }
-            guard missing.isEmpty else {
-                throw ValidationError("--levels: level \(missing.map(String.init).joined(separator: ", ")) is not built yet")
-            }
-            return numbers
-        }
+    var styles: [Style] {
+        get throws { try Style.parseList(levels) }
     }
 
     func validate() throws {
-        _ = try levelNumbers
+        _ = try styles
         guard tolerance.isFinite, tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
         }
@@ -77,19 +66,19 @@ struct CompareLevelsCommand: ParsableCommand {
             if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
-            let numbers = try levelNumbers
+            let styles = try styles
             if trace {
-                let traces = try Comparison.traceFirstStep(experiment, levels: numbers.compactMap(Level.numbered))
+                let traces = try Comparison.traceFirstStep(experiment, styles: styles)
                 print("\nKernel calls of the first training step:\n")
                 print(Comparison.traceText(traces))
                 return
             }
-            let settings = ComparisonSettings(levels: numbers, tolerance: tolerance, perturbedLevel: perturbLevel)
+            let settings = ComparisonSettings(styles: styles, tolerance: tolerance, perturbedStyle: perturbStyle)
             var outcome = try Comparison.run(experiment, settings: settings, shouldStop: { Interruption.isRequested })
             print("\n" + outcome.tableText)
             if benchmark && !Interruption.isRequested && outcome.failure == nil {
                 outcome.benchmark = try Benchmark.run(
-                    experiment, levels: numbers.compactMap(Level.numbered), settings: BenchmarkSettings(repeats: repeats),
+                    experiment, styles: styles, settings: BenchmarkSettings(repeats: repeats),
                     dataLoadSeconds: loadSeconds, shouldStop: { Interruption.isRequested })
                 if let report = outcome.benchmark { print("\n" + report.text) }
             }
@@ -97,42 +86,41 @@ struct CompareLevelsCommand: ParsableCommand {
             let interrupted = Interruption.isRequested
             if interrupted && outcome.runs.allSatisfy({ $0.trained.result.epochs.isEmpty }) {
                 throw Interruption.reportedStop(
-                    "\(stopDetail(outcome, levels: numbers)); no epoch completed, so \(options.reportDir) was left as it was")
+                    "\(stopDetail(outcome, styles: styles)); no epoch completed, so \(options.reportDir) was left as it was")
             }
             let files = try outcome.writeReports(to: options.reportDir)
             print("\nReports: \(files.map { (options.reportDir as NSString).appendingPathComponent($0) }.joined(separator: ", "))")
             if interrupted {
                 throw Interruption.reportedStop(
-                    "\(stopDetail(outcome, levels: numbers)); what completed is in "
+                    "\(stopDetail(outcome, styles: styles)); what completed is in "
                         + (options.reportDir as NSString).appendingPathComponent("summary.json"))
             }
             if let failure = outcome.failure { throw failure }
-            // `--save`: the trained weights of the reference level (the others agree with them),
+            // `--save`: the trained weights of the reference (the others agree with them),
             // written only by a comparison that ran to the end and passed.
             if let save = options.save,
-               let reference = outcome.runs.first(where: { $0.level.id == outcome.referenceLevel }) {
+               let reference = outcome.runs.first(where: { $0.style.id == outcome.reference.id }) {
                 try reference.trained.parameters.save(to: save)
-                print("Trained weights of Level \(outcome.referenceLevel): \(save)")
+                print("Trained weights of \(outcome.reference.label): \(save)")
             }
-            print(outcome.bitwiseIdentical
-                ? "All levels are bitwise identical to Level \(outcome.referenceLevel)."
-                : "All levels agree with Level \(outcome.referenceLevel) within relative tolerance \(tolerance).")
+            print(outcome.runs.count == 1 ? "One style run: \(outcome.reference.label); nothing to compare."
+                : outcome.bitwiseIdentical
+                ? "All \(outcome.runs.count) styles are bitwise identical to \(outcome.reference.label)."
+                : "All \(outcome.runs.count) styles agree with \(outcome.reference.label) within relative tolerance \(tolerance).")
         } catch let error as NeuralLevelsError {
             throw reported(error)
         }
     }
 
-    /// Where an interrupted comparison stopped: "level 2 stopped at epoch 3, step 17 (after that
-    /// step); levels 3, 4 not run".
-    func stopDetail(_ outcome: ComparisonOutcome, levels: [Int]) -> String {
+    /// Where an interrupted comparison stopped: "modules stopped at epoch 3, step 17 (after that
+    /// step); autograd, gradient-tape, manual not run".
+    func stopDetail(_ outcome: ComparisonOutcome, styles: [Style]) -> String {
         guard let last = outcome.runs.last else { return "before training started" }
         var text = Interruption.position(in: last.trained.result.stopError)
-            .map { "level \(last.level.id) stopped \($0) (after that step)" }
-            ?? "after level \(last.level.id) finished"
-        let notRun = levels.drop { $0 != last.level.id }.dropFirst()
-        if !notRun.isEmpty {
-            text += "; level\(notRun.count == 1 ? "" : "s") \(notRun.map(String.init).joined(separator: ", ")) not run"
-        }
+            .map { "\(last.style.id) stopped \($0) (after that step)" }
+            ?? "after \(last.style.id) finished"
+        let notRun = styles.map(\.id).drop { $0 != last.style.id }.dropFirst()
+        if !notRun.isEmpty { text += "; \(notRun.joined(separator: ", ")) not run" }
         return text
     }
 }

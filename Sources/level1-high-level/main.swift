@@ -1,7 +1,9 @@
-// level1-high-level — train the network with compile/fit (Level 1), Keras or Lightning style.
+// level1-high-level — train the network with a high-level API (Level 1): Keras's `fit`, the
+// Keras functional API, or a Lightning-style `Trainer`.
 //
 //     swift run -c release level1-high-level --epochs 3
 //     swift run -c release level1-high-level --task regression
+//     swift run -c release level1-high-level --style keras-functional
 //     swift run -c release level1-high-level --style lightning
 
 import ArgumentParser
@@ -9,12 +11,30 @@ import Level1HighLevel
 import Shared
 import TrainingCLI
 
-/// Which of the two high-level styles trains the network.
+/// The styles of Level 1 (compare-levels' ids).
 enum Style: String, CaseIterable, ExpressibleByArgument {
-    /// `Sequential` + `compile` + the shared loop over `trainStep(on:)`, the step `fit` takes.
+    /// `Sequential` + `compile` + `fit`.
     case keras
-    /// A `TrainingModule` run by a `Trainer`.
+    /// `Input` → layers → `Model(inputs:outputs:)` + `compile` + `fit`.
+    case kerasFunctional = "keras-functional"
+    /// A `LightningModule` run by `Trainer.fit`.
     case lightning
+
+    var title: String {
+        switch self {
+        case .keras: return "Level 1 — Keras Sequential, compile, fit"
+        case .kerasFunctional: return "Level 1 — Keras functional API, compile, fit"
+        case .lightning: return "Level 1 — Lightning module, Trainer.fit"
+        }
+    }
+
+    var run: (TrainingJob) throws -> TrainedLevel {
+        switch self {
+        case .keras: return { try KerasNetwork.run($0) }
+        case .kerasFunctional: return { try KerasFunctionalNetwork.run($0) }
+        case .lightning: return { try LightningNetwork.run($0) }
+        }
+    }
 }
 
 struct Level1HighLevelCommand: ParsableCommand {
@@ -24,18 +44,11 @@ struct Level1HighLevelCommand: ParsableCommand {
 
     @OptionGroup var options: TrainingOptions
 
-    @Option(help: "keras (Sequential + compile + fit) or lightning (TrainingModule + Trainer).")
+    @Option(help: "keras (Sequential + fit), keras-functional (Input → Model + fit) or lightning (Trainer.fit).")
     var style: Style = .keras
 
     func run() throws {
-        switch style {
-        case .keras:
-            try runSingleLevel(number: 1, name: "Level 1 — compile/fit", options: options,
-                               trainLevel: KerasNetwork.train)
-        case .lightning:
-            try runSingleLevel(number: 1, name: "Level 1 — compile/fit (Lightning-style Trainer)", options: options,
-                               trainLevel: LightningNetwork.train)
-        }
+        try runSingleLevel(level: 1, style: style.rawValue, title: style.title, options: options, run: style.run)
     }
 }
 

@@ -16,8 +16,8 @@ struct Level2ModulesCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() throws {
-        try runSingleLevel(number: 2, name: "Level 2 — modules", options: options,
-                           trainLevel: ModulesTrainer.train)
+        try runSingleLevel(level: 2, style: "modules", title: "Level 2 — modules", options: options,
+                           run: ModulesNetwork.run)
     }
 }
 

@@ -16,8 +16,8 @@ struct Level4ManualCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func run() throws {
-        try runSingleLevel(number: 4, name: "Level 4 — manual backprop", options: options,
-                           trainLevel: ManualNetwork.train)
+        try runSingleLevel(level: 4, style: "manual", title: "Level 4 — the chain rule by hand", options: options,
+                           run: ManualNetwork.run)
     }
 }
 

@@ -15,7 +15,7 @@ public enum NeuralLevelsError: Error, CustomStringConvertible, Equatable, Sendab
     /// A command-line value is out of range.
     case badOption(option: String, reason: String)
     /// Training produced a non-finite loss.
-    case diverged(level: String, epoch: Int, step: Int, loss: String)
+    case diverged(style: String, epoch: Int, step: Int, loss: String)
     /// Two levels stopped agreeing (compare-levels).
     case disagreement(String)
     /// Anything else (a report that could not be written, …).
@@ -26,8 +26,8 @@ public enum NeuralLevelsError: Error, CustomStringConvertible, Equatable, Sendab
         case let .badData(file, reason): return "error: \(file): \(reason)"
         case let .badCheckpoint(file, reason): return "error: checkpoint \(file): \(reason)"
         case let .badOption(option, reason): return "error: \(option): \(reason)"
-        case let .diverged(level, epoch, step, loss):
-            return "error: \(level) diverged at epoch \(epoch), step \(step): loss is \(loss); "
+        case let .diverged(style, epoch, step, loss):
+            return "error: \(style) diverged at epoch \(epoch), step \(step): loss is \(loss); "
                 + "try a lower --learning-rate"
         case let .disagreement(message): return "error: levels disagree: \(message)"
         case let .failure(message): return "error: \(message)"

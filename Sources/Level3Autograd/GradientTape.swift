@@ -1,0 +1,57 @@
+// GradientTape.swift — Level 3: TensorFlow's `tf.GradientTape`, on the same tape.
+//
+// Teaches: the other way a framework hands out gradients. PyTorch leaves them in each
+// parameter's `.grad`, to be zeroed before the next step; TensorFlow records the forward pass
+// inside a `with tf.GradientTape() as tape:` block and *returns* the gradients of the loss with
+// respect to the variables you name, `tape.gradient(loss, [w1, b1, …])`, as plain values that
+// nothing remembers. Underneath it is the same recorded graph and the same backward walk as
+// `loss.backward()` (Tensor.swift); only the hand-over differs.
+// Leaves out: persistent tapes (one `gradient` call per tape here, as TensorFlow's default),
+// `watch` for tensors that are not variables, higher-order gradients, `tf.function` tracing.
+//
+// Shape legend: O outputs · I inputs
+
+import Shared
+
+/// A trainable parameter: a tensor the tape watches (TensorFlow's `tf.Variable`).
+public func Variable<T: NeuralScalar>(_ value: Matrix<T>) -> Tensor<T> {
+    Tensor(value, requiresGrad: true)
+}
+
+/// Records the operations run inside ``record(_:)`` and differentiates their result
+/// (TensorFlow's `tf.GradientTape`).
+///
+///     let tape = GradientTape()
+///     let loss = try tape.record { try lossFunction(model(x), y) }
+///     let gradients = tape.gradient(loss, variables)             // one matrix per variable
+///     for (w, g) in zip(variables, gradients) { w.assignSub(g, scaledBy: learningRate) }
+public final class GradientTape {
+    public init() {}
+
+    /// Runs `body` with recording on (`with tf.GradientTape() as tape:`), also inside a no-grad
+    /// scope, and returns what it returns.
+    public func record<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try GradientRecording.$isEnabled.withValue(true, operation: body)
+    }
+
+    /// `∂target/∂source` for every source, in order (`tape.gradient(target, sources)`): shaped
+    /// like each source's value; zeros for a source the target does not depend on. The sources
+    /// keep no gradient afterwards: the result is the only copy.
+    public func gradient<T: NeuralScalar>(_ target: Tensor<T>, _ sources: [Tensor<T>]) -> [Matrix<T>] {
+        for source in sources { source.zeroGrad() }            // nothing left from another tape
+        target.backward()
+        return sources.map { source in
+            defer { source.zeroGrad() }
+            return source.grad ?? Matrix(rows: source.value.rows, columns: source.value.columns)
+        }
+    }
+}
+
+extension Tensor {
+    /// `value ← value − scale·delta`, outside any graph (TensorFlow's
+    /// `variable.assign_sub(learning_rate * gradient)`): Shared's `sgdUpdate`, the update every
+    /// style uses, so `scale·delta` and the subtraction round exactly as theirs do.
+    public func assignSub(_ delta: Matrix<T>, scaledBy scale: T) {
+        withNoGrad { sgdUpdate(&value, gradient: delta, learningRate: scale) }
+    }
+}

@@ -1,0 +1,72 @@
+// GradientTapeNetwork.swift — Level 3: the network as a TensorFlow user writes it with a tape.
+//
+// Teaches: TensorFlow's low-level training loop. The parameters are six variables; the network is
+// a function, its products written with `einsum` ("bi,oi->bo": for every sample b and output o,
+// sum over the inputs i, which is x·Wᵀ); each step records the forward pass on a
+// `GradientTape`, asks it for the gradients of the loss with respect to the variables, and
+// subtracts them, `w.assign_sub(lr * g)`. There is no `.grad` to zero: the tape returns the
+// gradients, and the next step records a new tape. Same kernels, same order, same bits as
+// Level 4.
+// Leaves out: `tf.function` graph tracing, Keras optimizers (`apply_gradients`), `tf.data`.
+//
+// Shape legend: B batch · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) · O outputs (10 or 1)
+
+import Shared
+
+/// The network, TensorFlow `GradientTape` style (the `gradient-tape` style).
+public enum GradientTapeNetwork {
+    /// Trains the network of `job`: variables, a model function, and the tape loop.
+    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+        let initial = job.initialParameters
+        let (w1, b1) = (Variable(initial.fc1.weight), Variable(initial.fc1.bias))   // [H1, I], [1, H1]
+        let (w2, b2) = (Variable(initial.fc2.weight), Variable(initial.fc2.bias))   // [H2, H1], [1, H2]
+        let (w3, b3) = (Variable(initial.fc3.weight), Variable(initial.fc3.bias))   // [O, H2], [1, O]
+        let variables = [w1, b1, w2, b2, w3, b3]
+        let learningRate = Float(job.recipe.learningRate)
+
+        /// `x: [B, I]` → logits or ŷ `[B, O]`.
+        func model(_ x: Tensor<Float>) throws -> Tensor<Float> {
+            let h1 = try (einsum("bi,oi->bo", x, w1) + b1).tanh()             // [B, H1]
+            let h2 = try (einsum("bi,oi->bo", h1, w2) + b2).sigmoid()         // [B, H2]
+            return try einsum("bi,oi->bo", h2, w3) + b3                       // [B, O]
+        }
+
+        /// The batch-mean loss (`tf.nn.sparse_softmax_cross_entropy_with_logits`, or the mean
+        /// squared error) and the outputs it reports: probabilities, or ŷ.
+        func loss(_ output: Tensor<Float>, _ batch: Batch<Float>) -> (loss: Tensor<Float>, outputs: Matrix<Float>) {
+            switch job.train.task {
+            case .classification:
+                let (loss, probabilities) = output.softmaxCrossEntropy(labels: batch.labels)
+                return (loss, probabilities)
+            case .regression: return (output.meanSquaredError(target: Tensor(batch.targets)), output.value)
+            }
+        }
+
+        let trainLoader = job.makeTrainLoader()                               // the batches every style sees
+        let log = TrainingLog(job)                                            // step losses, history, NaN, Ctrl-C
+        try log.run {
+            for epoch in job.epochs {
+                for batch in trainLoader.batches(epoch: epoch) {
+                    let tape = GradientTape()
+                    let (value, _) = try tape.record { try loss(model(Tensor(batch.inputs)), batch) }
+                    let gradients = tape.gradient(value, variables)          // ∂ℓ/∂w for each, in order
+                    for (variable, gradient) in zip(variables, gradients) {
+                        variable.assignSub(gradient, scaledBy: learningRate)  // w ← w − lr·∂ℓ/∂w
+                    }
+                    try log.step(value.scalar, samples: batch.count)
+                }
+                var test = EvaluationTotals()                                 // no tape: nothing recorded
+                try withNoGrad {
+                    for batch in job.test.chunks(of: 1000) {
+                        let (value, outputs) = try loss(model(Tensor(batch.inputs)), batch)
+                        test.add(loss: value.scalar, outputs: outputs, batch: batch)
+                    }
+                }
+                try log.epochEnded(test)
+            }
+        }
+        return TrainedLevel(result: log.result, parameters: NetworkParameters(
+            shape: initial.shape, fc1: LinearParameters(weight: w1.value, bias: b1.value),
+            fc2: LinearParameters(weight: w2.value, bias: b2.value), fc3: LinearParameters(weight: w3.value, bias: b3.value)))
+    }
+}

@@ -124,4 +124,41 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
             return (meanSquaredErrorForward(predictions: z3, targets: batch.targets), z3)
         }
     }
+
+    /// The test loss and accuracy (or R²) of `parameters` on `data`, over chunks of 1,000 samples.
+    public func evaluate(_ parameters: Parameters, on data: Dataset<T>) -> EvaluationTotals {
+        var totals = EvaluationTotals()
+        for batch in data.chunks(of: 1000) {
+            let (loss, outputs) = lossAndOutputs(parameters, batch)
+            totals.add(loss: loss, outputs: outputs, batch: batch)
+        }
+        return totals
+    }
+}
+
+// MARK: - The training loop
+
+extension DifferentiableNetwork where T == Float {
+    /// Trains the network of `job` with plain SGD, in JAX's idiom: for every epoch, for every
+    /// batch in the shared order, the loss and its gradient from `valueWithGradient` (JAX's
+    /// `value_and_grad`), then new parameters from the old ones; then the test set. Returns the
+    /// history and the final weights (also when divergence or Ctrl-C stopped it early).
+    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+        let network = DifferentiableNetwork(task: job.initialParameters.shape.task)
+        let learningRate = Float(job.recipe.learningRate)
+        var parameters = Parameters(job.initialParameters)     // params = init(…)
+        let trainLoader = job.makeTrainLoader()                 // the batches every style sees
+        let log = TrainingLog(job)                              // step losses, history, NaN, Ctrl-C
+        try log.run {
+            for epoch in job.epochs {
+                for batch in trainLoader.batches(epoch: epoch) {   // x: [B, I], labels or y: [B, O]
+                    let (loss, gradient) = valueWithGradient(at: parameters) { p in network.loss(p, batch) }
+                    parameters = network.update(parameters, along: gradient, learningRate: learningRate)
+                    try log.step(loss, samples: batch.count)
+                }
+                try log.epochEnded(network.evaluate(parameters, on: job.test))
+            }
+        }
+        return TrainedLevel(result: log.result, parameters: parameters.networkParameters(shape: job.initialParameters.shape))
+    }
 }

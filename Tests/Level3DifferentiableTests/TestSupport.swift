@@ -20,10 +20,22 @@ func randomMatrix<T: NeuralScalar>(_ rows: Int, _ columns: Int, seed: UInt64, in
     })
 }
 
-/// The raw bits of every element: equal only if the two matrices are identical bit for bit
-/// (unlike `==`, this tells −0.0 from +0.0, and NaN equals itself).
-func bits(_ matrix: Matrix<Float>) -> [UInt32] { matrix.storage.map(\.bitPattern) }
-func bits(_ parameters: NetworkParameters<Float>) -> [[UInt32]] { parameters.namedTensors.map { bits($0.matrix) } }
+/// The first element in which two matrices differ in any bit (unlike `==`, this tells −0.0
+/// from +0.0, and NaN equals itself), as `[17]: a ≠ b`, or nil if they are identical: a short
+/// failure message, where comparing all the bits would print every element.
+func firstDifference(_ x: Matrix<Float>, _ y: Matrix<Float>) -> String? {
+    guard x.shape == y.shape else { return "shape \(x.shape) ≠ \(y.shape)" }
+    guard let i = x.storage.indices.first(where: { x.storage[$0].bitPattern != y.storage[$0].bitPattern }) else { return nil }
+    return "[\(i)]: \(x.storage[i]) ≠ \(y.storage[i])"
+}
+
+/// The same for all six tensors of two sets of weights, as `fc2.weight[17]: a ≠ b`.
+func firstDifference(_ a: NetworkParameters<Float>, _ b: NetworkParameters<Float>) -> String? {
+    for ((name, x), (_, y)) in zip(a.namedTensors, b.namedTensors) {
+        if let difference = firstDifference(x, y) { return name + difference }
+    }
+    return nil
+}
 
 /// `Σᵢⱼ yᵢⱼ·rᵢⱼ` with fixed random weights `r`: a scalar that depends on every element of `y`
 /// differently (a plain sum would seed every element with the same 1 and hide a transposed or

@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "TrainingCLI",
             dependencies: [
-                "Shared", "Charts",
+                "Shared", "Charts", "Level4Manual",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized),
@@ -146,8 +146,13 @@ let package = Package(
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3DifferentiableTests", dependencies: ["Level3Differentiable", "Level4Manual", "Shared"]),
+        // Every style against manual, with its own loop.
+        .testTarget(name: "StyleTests", dependencies: ["LevelComparison", "Level1HighLevel", "Shared"]),
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
-        .testTarget(name: "ReliabilityTests", dependencies: ["Shared", "TestSupport", "level4-manual", "compare-levels"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["Shared", "TestSupport", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
+                           "compare-levels"]),
 
         // MARK: The original MNIST, for users with the internet (checksums verified, atomic writes)
         .executableTarget(

@@ -33,6 +33,11 @@ public protocol LightningModule: Module where Scalar == Float {
     /// Runs under no-grad, in eval mode. Default: nothing.
     func validationStep(batch: Batch<Float>) throws -> Logs
 
+    /// Numbers computed over the whole training epoch after its last batch (Lightning's
+    /// `on_train_epoch_end`, where a training metric is computed from what it accumulated in
+    /// ``trainingStep(batch:)``); they join the epoch's logs. Default: nothing.
+    func onTrainEpochEnd() throws -> Logs
+
     /// Numbers computed over the whole validation set after its last batch (Lightning's
     /// `on_validation_epoch_end`, where a torchmetrics metric is computed from what it
     /// accumulated); they replace batch averages of the same name. Default: nothing.
@@ -47,6 +52,7 @@ public protocol LightningModule: Module where Scalar == Float {
 
 extension LightningModule {
     public func validationStep(batch: Batch<Float>) throws -> Logs { Logs() }
+    public func onTrainEpochEnd() throws -> Logs { Logs() }
     public func onValidationEpochEnd() throws -> Logs { Logs() }
     public var checkpointMetadata: [String: String] { [:] }
 }
@@ -160,6 +166,7 @@ public final class Trainer {
                 if run.stopTraining { break }
             }
             var logs: Logs = ["loss": lossSum / Double(max(1, seen))]
+            for entry in try module.onTrainEpochEnd() { logs[entry.key] = entry.value }
             if let validationData {
                 for entry in try validate(module, on: validationData) { logs[entry.key] = entry.value }
             }

@@ -19,8 +19,9 @@ public final class LightningNetwork: LightningModule {
     public let shape: NetworkShape
     public let learningRate: Float
     public var isTraining = true
-    /// The validation set's loss, accuracy and R² sums so far (a torchmetrics metric's state).
-    private var validation = EvaluationTotals()
+    /// The epoch's training accuracy or R² sums so far, and the validation set's loss, accuracy
+    /// and R² sums (torchmetrics metrics' state).
+    private var training = EvaluationTotals(), validation = EvaluationTotals()
 
     public init(_ initial: NetworkParameters<Float>, learningRate: Float) {
         (fc1, fc2, fc3) = (Linear(initial.fc1), Linear(initial.fc2), Linear(initial.fc3))
@@ -38,10 +39,19 @@ public final class LightningNetwork: LightningModule {
 
     public func trainingStep(batch: Batch<Float>) -> Tensor<Float> {
         let output = self(Tensor(batch.inputs))                          // [B, O]
+        let loss: Tensor<Float>
         switch shape.task {
-        case .classification: return CrossEntropyLoss()(output, .classes(batch.labels))   // softmax inside
-        case .regression: return MSELoss()(output, .values(Tensor(batch.targets)))
+        case .classification: loss = CrossEntropyLoss()(output, .classes(batch.labels))   // softmax inside
+        case .regression: loss = MSELoss()(output, .values(Tensor(batch.targets)))
         }
+        training.add(loss: loss.scalar, outputs: output.value, batch: batch)   // train_acc.update(logits, y)
+        return loss
+    }
+
+    /// `accuracy` or `r2` over the epoch's batches, each before its update (`compute`, `reset`).
+    public func onTrainEpochEnd() -> Logs {
+        defer { training = EvaluationTotals() }
+        return shape.task == .classification ? ["accuracy": training.accuracy] : ["r2": training.rSquared.value]
     }
 
     /// Updates the validation metrics with one batch (`metric.update(preds, target)`).

@@ -29,10 +29,12 @@ public final class TrainingLogCallback: Callback {
         try log.step(logs["batch_loss"] ?? .nan, samples: schedule.range(ofStep: batch - 1).count)
     }
 
-    /// `val_loss` and `val_accuracy` (or `val_r2`): the test set's numbers.
+    /// `val_loss` and `val_accuracy` (or `val_r2`): the test set's numbers; `accuracy` (or
+    /// `r2`): the training set's, as the batches went.
     public func onEpochEnd(_ epoch: Int, logs: Logs, run: TrainingRun) throws {
+        let classifies = task == .classification
         try log.epochEnded(testLoss: logs["val_loss"] ?? .nan,
-                           testAccuracy: task == .classification ? logs["val_accuracy"] : nil,
-                           testR2: task == .regression ? logs["val_r2"] : nil)
+                           testAccuracy: classifies ? logs["val_accuracy"] : nil, testR2: classifies ? nil : logs["val_r2"],
+                           trainAccuracy: classifies ? logs["accuracy"] : nil, trainR2: classifies ? nil : logs["r2"])
     }
 }

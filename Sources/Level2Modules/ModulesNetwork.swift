@@ -65,10 +65,11 @@ public enum ModulesNetwork {
                 for batch in trainLoader.batches(epoch: epoch) {
                     let (x, y) = (Tensor(batch.inputs), LossTarget(batch, task: job.train.task))   // x: [B, I]
                     optimizer.zeroGrad()
-                    let loss = criterion(model(x), y)
+                    let output = model(x)                                // [B, O]  logits or ŷ
+                    let loss = criterion(output, y)
                     loss.backward()
                     optimizer.step()
-                    try log.step(loss.scalar, samples: batch.count)
+                    try log.step(loss.scalar, outputs: output.value, batch: batch)
                 }
                 model.eval()
                 try log.epochEnded(evaluate(model, on: job.test))

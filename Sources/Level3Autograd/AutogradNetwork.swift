@@ -32,14 +32,17 @@ public final class AutogradNetwork<T: NeuralScalar> {
     /// All six, in checkpoint order.
     public var parameters: [Tensor<T>] { [w1, b1, w2, b2, w3, b3] }
 
-    /// The forward pass as tensor expressions. Returns the batch-mean loss, with the graph that
-    /// made it, and the outputs `[B, O]`: softmax probabilities (from the fused loss) or
-    /// predictions. `x.matmul(w1, transposeB: true)` is `x·W1ᵀ`: `try einsum("bi,oi->bo", x, w1)`.
-    public func forward(_ batch: Batch<T>) -> (loss: Tensor<T>, outputs: Matrix<T>) {
-        let x = Tensor(batch.inputs)                                     // [B, I]  data: no grad
+    /// The network, `x: [B, I] → z3: [B, O]`: logits (classification) or predictions ŷ
+    /// (regression). `x.matmul(w1, transposeB: true)` is `x·W1ᵀ`: `try einsum("bi,oi->bo", x, w1)`.
+    public func callAsFunction(_ x: Tensor<T>) -> Tensor<T> {
         let h1 = (x.matmul(w1, transposeB: true) + b1).tanh()            // [B, H1]
         let h2 = (h1.matmul(w2, transposeB: true) + b2).sigmoid()        // [B, H2]
-        let z3 = h2.matmul(w3, transposeB: true) + b3                    // [B, O]
+        return h2.matmul(w3, transposeB: true) + b3                      // [B, O]
+    }
+
+    /// The batch-mean loss of outputs `z3` (with the graph that made it), and what the network
+    /// reports: softmax probabilities (from the fused loss) or predictions ŷ, `[B, O]`.
+    public func loss(_ z3: Tensor<T>, _ batch: Batch<T>) -> (loss: Tensor<T>, outputs: Matrix<T>) {
         switch shape.task {
         case .classification:                                            // softmax + cross-entropy
             let (loss, probabilities) = z3.softmaxCrossEntropy(labels: batch.labels)
@@ -47,6 +50,12 @@ public final class AutogradNetwork<T: NeuralScalar> {
         case .regression:                                                // identity + MSE
             return (z3.meanSquaredError(target: Tensor(batch.targets)), z3.value)
         }
+    }
+
+    /// The forward pass of a batch: ``loss(_:_:)`` of ``callAsFunction(_:)``.
+    public func forward(_ batch: Batch<T>) -> (loss: Tensor<T>, outputs: Matrix<T>) {
+        let x = Tensor(batch.inputs)                                     // [B, I]  data: no grad
+        return loss(self(x), batch)
     }
 
     /// The current weights, in the shared layout.
@@ -71,10 +80,11 @@ extension AutogradNetwork where T == Float {
         try log.run {
             for epoch in job.epochs {
                 for batch in trainLoader.batches(epoch: epoch) {
-                    let (loss, _) = network.forward(batch)               // ℓ, and the graph that made it
+                    let z3 = network(Tensor(batch.inputs))               // x: [B, I] → z3: [B, O]
+                    let (loss, _) = network.loss(z3, batch)              // ℓ, and the graph that made it
                     loss.backward()                                      // every parameter's .grad
                     network.update()                                     // w ← w − lr·w.grad, under no-grad
-                    try log.step(loss.scalar, samples: batch.count)
+                    try log.step(loss.scalar, outputs: z3.value, batch: batch)
                 }
                 try log.epochEnded(network.evaluate(on: job.test))
             }

@@ -48,12 +48,15 @@ public enum GradientTapeNetwork {
             for epoch in job.epochs {
                 for batch in trainLoader.batches(epoch: epoch) {
                     let tape = GradientTape()
-                    let (value, _) = try tape.record { try loss(model(Tensor(batch.inputs)), batch) }
+                    let (logits, value) = try tape.record {
+                        let logits = try model(Tensor(batch.inputs))                 // [B, O]
+                        return (logits, loss(logits, batch).loss)
+                    }
                     let gradients = tape.gradient(value, variables)          // ∂ℓ/∂w for each, in order
                     for (variable, gradient) in zip(variables, gradients) {
                         variable.assignSub(gradient, scaledBy: learningRate)  // w ← w − lr·∂ℓ/∂w
                     }
-                    try log.step(value.scalar, samples: batch.count)
+                    try log.step(value.scalar, outputs: logits.value, batch: batch)
                 }
                 var test = EvaluationTotals()                                 // no tape: nothing recorded
                 try withNoGrad {

@@ -69,15 +69,15 @@ public struct ManualNetwork<T: NeuralScalar> {
     public var gradients: NetworkParameters<T>
     public var learningRate: T
 
-    // Forward activations, kept for the backward pass.
-    var z1, a1: Matrix<T>     // [B, H1]
-    var z2, a2: Matrix<T>     // [B, H2]
-    var z3: Matrix<T>         // [B, O]   logits (classification) or predictions ŷ (regression)
-    var p: Matrix<T>          // [B, O]   softmax probabilities (classification only)
+    // Forward activations, kept for the backward pass (readable from outside, to look at).
+    public internal(set) var z1, a1: Matrix<T>     // [B, H1]
+    public internal(set) var z2, a2: Matrix<T>     // [B, H2]
+    public internal(set) var z3: Matrix<T>         // [B, O]   logits (classification) or predictions ŷ (regression)
+    public internal(set) var p: Matrix<T>          // [B, O]   softmax probabilities (classification only)
     // Backward buffers.
-    var dz3: Matrix<T>        // [B, O]
-    var da2, dz2: Matrix<T>   // [B, H2]
-    var da1, dz1: Matrix<T>   // [B, H1]
+    public internal(set) var dz3: Matrix<T>        // [B, O]
+    public internal(set) var da2, dz2: Matrix<T>   // [B, H2]
+    public internal(set) var da1, dz1: Matrix<T>   // [B, H1]
 
     public init(parameters: NetworkParameters<T>, learningRate: T) {
         self.parameters = parameters
@@ -160,7 +160,7 @@ extension ManualNetwork where T == Float {
                     let loss = network.forward(batch)           // ℓ, with every activation kept
                     network.backward(batch)                     // every ∂ℓ/∂w, by the chain rule
                     network.update()                            // w ← w − lr·∂ℓ/∂w
-                    try log.step(loss, samples: batch.count)
+                    try log.step(loss, outputs: network.z3, batch: batch)   // z3 from before the update
                 }
                 try log.epochEnded(network.evaluate(on: job.test))
             }

@@ -43,14 +43,18 @@ public func compare(_ style: String, _ trained: TrainedLevel, with reference: Tr
                             tolerance: tolerance)
     let (epochs, referenceEpochs) = (trained.result.epochs, reference.result.epochs)
     func bits(_ record: EpochRecord) -> [UInt64] {
-        [record.trainLoss, record.testLoss, record.testAccuracy ?? .nan, record.testR2 ?? .nan].map(\.bitPattern)
+        [record.trainLoss, record.trainAccuracy ?? .nan, record.trainR2 ?? .nan, record.testLoss,
+         record.testAccuracy ?? .nan, record.testR2 ?? .nan].map(\.bitPattern)
     }
     func relative(_ a: Double?, _ b: Double?) -> Double {
         guard let a, let b else { return a == nil && b == nil ? 0 : .infinity }
         return a == b ? 0 : abs(a - b) / abs(b)
     }
     for (record, referenceRecord) in zip(epochs, referenceEpochs) {
-        let worst = max(relative(record.testLoss, referenceRecord.testLoss),
+        let worst = max(relative(record.trainLoss, referenceRecord.trainLoss),
+                        relative(record.trainAccuracy, referenceRecord.trainAccuracy),
+                        relative(record.trainR2, referenceRecord.trainR2),
+                        relative(record.testLoss, referenceRecord.testLoss),
                         relative(record.testAccuracy, referenceRecord.testAccuracy),
                         relative(record.testR2, referenceRecord.testR2))
         if !(worst <= tolerance) {

@@ -7,7 +7,6 @@
 
 import Charts
 import Foundation
-import Level4Manual
 import Shared
 import TrainingCLI
 
@@ -35,7 +34,11 @@ extension ComparisonOutcome {
             ("throughput.png", { try self.throughputChart().renderPNG(to: path("throughput.png")) }),
         ]
         if task == .regression {
-            charts.append(("regression-4d.png", { try self.regressionFigure().renderPNG(to: path("regression-4d.png")) }))
+            let weights = runs.first { $0.style.id == reference.id }?.trained.parameters ?? experiment.initialParameters
+            charts.append(("regression-4d.png", {
+                try ReportCharts.regressionFigure(test: self.experiment.test, weights: weights, label: self.reference.label)
+                    .renderPNG(to: path("regression-4d.png"))
+            }))
         }
         for (name, render) in charts {
             do { try render() } catch {
@@ -94,29 +97,5 @@ extension ComparisonOutcome {
                         yLabel: "samples per second", bars: bars,
                         referenceLine: ReferenceLine(value: ceilingRate,
                                                      label: "BLAS ceiling: the epoch's gemm calls alone, \(format(benchmark.ceilingGflops, 1)) GFLOP/s"))
-    }
-
-    /// `regression-4d.png`: the test inputs in 3-D, coloured by the true output, the reference
-    /// level's prediction, and the residual.
-    func regressionFigure(maximumPoints: Int = 2000) throws -> Scatter3DFigure {
-        let test = experiment.test.prefix(maximumPoints)
-        let weights = runs.first { $0.style.id == reference.id }?.trained.parameters ?? experiment.initialParameters
-        var network = ManualNetwork(parameters: weights, learningRate: 0)
-        _ = network.forward(test.batch(rows: 0..<test.count))
-        let predictions = network.outputs
-        let points = (0..<test.count).map { (x1: Double(test.inputs[$0, 0]), x2: Double(test.inputs[$0, 1]), x3: Double(test.inputs[$0, 2])) }
-        let truth = test.targets.storage.map(Double.init)
-        let predicted = predictions.storage.map(Double.init)
-        let residuals = zip(predicted, truth).map { $0 - $1 }
-        let low = min(truth.min() ?? 0, predicted.min() ?? 0), high = max(truth.max() ?? 1, predicted.max() ?? 1)
-        return Scatter3DFigure(
-            title: "Regression test set: y = sin(πx₁)·x₂ + x₃² + ε, \(reference.label)'s fit",
-            panels: [
-                Scatter3DPanel(title: "true y", points: points, values: truth, colorBarLabel: "y", valueRange: low...high),
-                Scatter3DPanel(title: "predicted ŷ", points: points, values: predicted, colorBarLabel: "ŷ", valueRange: low...high),
-                Scatter3DPanel(title: "residual ŷ − y", points: points, values: residuals, colormap: .blueWhiteRed,
-                               colorBarLabel: "ŷ − y"),
-            ],
-            bounds: -1...1)
     }
 }

@@ -133,20 +133,22 @@ extension ComparisonOutcome {
 
     /// The table printed at the end of a run (and put in summary.md).
     public var table: [[String]] {
-        let metricName = experiment.options.task == .classification ? "test acc" : "test R²"
-        var rows = [["style", "train loss", "test loss", metricName, "s/epoch", "samples/s", "% ceiling", "agreement"]]
+        let metricName = experiment.options.task == .classification ? "acc" : "R²"
+        var rows = [["style", "train loss", "train \(metricName)", "test loss", "test \(metricName)", "s/epoch",
+                     "samples/s", "% ceiling", "agreement"]]
         for run in runs {
             let last = run.trained.result.epochs.last
+            let trainMetric = (last?.trainAccuracy ?? last?.trainR2).map { format($0, 4) } ?? "—"
             let metric = (last?.testAccuracy ?? last?.testR2).map { format($0, 4) } ?? "—"
             let timed = run.secondsPerEpoch.isFinite && run.secondsPerEpoch > 0   // no epoch completed: no time
-            rows.append([run.style.label, last.map { format($0.trainLoss, 4) } ?? "—",
+            rows.append([run.style.label, last.map { format($0.trainLoss, 4) } ?? "—", trainMetric,
                          last.map { format($0.testLoss, 4) } ?? "—", metric,
                          timed ? format(run.secondsPerEpoch, 3) : "—",
                          timed ? String(Int(run.samplesPerSecond.rounded())) : "—",
                          timed ? format(100 * ceiling.secondsPerEpoch / run.secondsPerEpoch, 0) + "%" : "—",
                          agreementText(for: run.style.id)])
         }
-        rows.append(["BLAS ceiling (gemm only)", "", "", "", format(ceiling.secondsPerEpoch, 3),
+        rows.append(["BLAS ceiling (gemm only)", "", "", "", "", format(ceiling.secondsPerEpoch, 3),
                      String(Int((Double(experiment.train.count) / ceiling.secondsPerEpoch).rounded())),
                      "100%", format(ceiling.gflops, 1) + " GFLOP/s"])
         return rows

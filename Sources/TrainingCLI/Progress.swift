@@ -48,9 +48,12 @@ public final class ProgressDisplay {
         }
     }
 
-    /// `epoch 3/10  train loss 0.4172  test loss 0.4461  test accuracy 0.8412  0.61 s`
+    /// `epoch 3/10  train loss 0.4172  accuracy 0.8513  test loss 0.4461  test accuracy 0.8412  0.61 s`
     public static func line(for record: EpochRecord, epochs: Int) -> String {
-        var text = "epoch \(record.epoch)/\(epochs)  train loss \(format(record.trainLoss, 4))  test loss \(format(record.testLoss, 4))"
+        var text = "epoch \(record.epoch)/\(epochs)  train loss \(format(record.trainLoss, 4))"
+        if let accuracy = record.trainAccuracy { text += "  accuracy \(format(accuracy, 4))" }
+        if let r2 = record.trainR2 { text += "  R² \(format(r2, 4))" }
+        text += "  test loss \(format(record.testLoss, 4))"
         if let accuracy = record.testAccuracy { text += "  test accuracy \(format(accuracy, 4))" }
         if let r2 = record.testR2 { text += "  test R² \(format(r2, 4))" }
         return text + "  \(format(record.seconds, 2)) s"

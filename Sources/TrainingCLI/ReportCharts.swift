@@ -6,6 +6,7 @@
 
 import Charts
 import Foundation
+import Level4Manual
 import Shared
 
 /// One style's history, as the charts need it.
@@ -43,14 +44,23 @@ public enum ReportCharts {
         return LineChart(title: title, xLabel: "epoch", yLabel: lossName, series: series)
     }
 
-    /// `accuracy.png` (classification) or `r2.png` (regression): the test metric per epoch,
-    /// coinciding styles drawn once as in ``loss(_:task:)``.
+    /// `accuracy.png` (classification) or `r2.png` (regression): the metric per epoch on the
+    /// training batches (as they went, before each update) and on the test set, coinciding
+    /// styles drawn once as in ``loss(_:task:)``.
     public static func metric(_ styles: [StyleHistory], task: Task) -> LineChart {
-        let name = task == .classification ? "test accuracy" : "test R²"
-        let value: (EpochRecord) -> Double = { (task == .classification ? $0.testAccuracy : $0.testR2) ?? .nan }
-        let series = coinciding(styles, value: value).map { LineSeries(name: $0.name, values: $0.values) }
-        let title = styles.count == 1 ? "\(styles[0].label): \(name) per epoch"
-            : "\(name.prefix(1).uppercased() + name.dropFirst()) per epoch — every style"
+        let name = task == .classification ? "accuracy" : "R²"
+        let classifies = task == .classification
+        let curves: [(String, (EpochRecord) -> Double)] = [
+            ("train", { (classifies ? $0.trainAccuracy : $0.trainR2) ?? .nan }),
+            ("test", { (classifies ? $0.testAccuracy : $0.testR2) ?? .nan }),
+        ]
+        var series: [LineSeries] = []
+        for (kind, value) in curves {
+            for group in coinciding(styles, value: value) {
+                series.append(LineSeries(name: "\(group.name) — \(kind)", values: group.values))
+            }
+        }
+        let title = styles.count == 1 ? "\(styles[0].label): \(name) per epoch" : "\(name.prefix(1).uppercased() + name.dropFirst()) per epoch — every style"
         return LineChart(title: title, xLabel: "epoch", yLabel: name, series: series)
     }
 
@@ -77,5 +87,28 @@ public enum ReportCharts {
     /// The file name of the metric chart for `task`.
     public static func metricFileName(_ task: Task) -> String {
         task == .classification ? "accuracy.png" : "r2.png"
+    }
+
+    /// `regression-4d.png`: the test inputs in 3-D, coloured by the true output, the prediction
+    /// of the network with `weights` (Level 4's forward pass), and the residual.
+    public static func regressionFigure(test data: Dataset<Float>, weights: NetworkParameters<Float>, label: String,
+                                        maximumPoints: Int = 2000) -> Scatter3DFigure {
+        let test = data.prefix(maximumPoints)
+        var network = ManualNetwork(parameters: weights, learningRate: 0)
+        _ = network.forward(test.batch(rows: 0..<test.count))
+        let points = (0..<test.count).map { (x1: Double(test.inputs[$0, 0]), x2: Double(test.inputs[$0, 1]), x3: Double(test.inputs[$0, 2])) }
+        let truth = test.targets.storage.map(Double.init)
+        let predicted = network.outputs.storage.map(Double.init)                 // ŷ: [N, 1]
+        let residuals = zip(predicted, truth).map { $0 - $1 }
+        let low = min(truth.min() ?? 0, predicted.min() ?? 0), high = max(truth.max() ?? 1, predicted.max() ?? 1)
+        return Scatter3DFigure(
+            title: "Regression test set: y = sin(πx₁)·x₂ + x₃² + ε, \(label)'s fit",
+            panels: [
+                Scatter3DPanel(title: "true y", points: points, values: truth, colorBarLabel: "y", valueRange: low...high),
+                Scatter3DPanel(title: "predicted ŷ", points: points, values: predicted, colorBarLabel: "ŷ", valueRange: low...high),
+                Scatter3DPanel(title: "residual ŷ − y", points: points, values: residuals, colormap: .blueWhiteRed,
+                               colorBarLabel: "ŷ − y"),
+            ],
+            bounds: -1...1)
     }
 }

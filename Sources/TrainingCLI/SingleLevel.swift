@@ -55,10 +55,21 @@ public func runSingleLevel(
         }
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
         let history = StyleHistory(level: level, style: style, epochs: result.epochs)
-        let charts = [("\(style)-loss.png", ReportCharts.loss([history], task: options.task)),
-                      ("\(style)-\(ReportCharts.metricFileName(options.task))", ReportCharts.metric([history], task: options.task))]
-        for (name, chart) in charts {
-            do { try chart.renderPNG(to: path(name)) } catch {
+        var charts: [(String, () throws -> Void)] = [
+            ("\(style)-loss.png", { try ReportCharts.loss([history], task: options.task).renderPNG(to: path("\(style)-loss.png")) }),
+            ("\(style)-\(ReportCharts.metricFileName(options.task))", {
+                try ReportCharts.metric([history], task: options.task)
+                    .renderPNG(to: path("\(style)-\(ReportCharts.metricFileName(options.task))"))
+            }),
+        ]
+        if options.task == .regression {
+            charts.append(("\(style)-regression-4d.png", {
+                try ReportCharts.regressionFigure(test: experiment.test, weights: trained.parameters,
+                                                  label: history.label).renderPNG(to: path("\(style)-regression-4d.png"))
+            }))
+        }
+        for (name, render) in charts {
+            do { try render() } catch {
                 throw NeuralLevelsError.failure("cannot write chart \(path(name)): \(error)")
             }
         }
@@ -87,14 +98,16 @@ public func runSingleLevel(
     }
 }
 
-/// The per-epoch history as CSV: `epoch,train_loss,test_loss,test_accuracy|test_r2,seconds`.
+/// The per-epoch history as CSV:
+/// `epoch,train_loss,train_accuracy|train_r2,test_loss,test_accuracy|test_r2,seconds`.
 public enum HistoryCSV {
     public static func text(_ epochs: [EpochRecord], task: Task) -> String {
-        let metric = task == .classification ? "test_accuracy" : "test_r2"
-        var lines = ["epoch,train_loss,test_loss,\(metric),seconds"]
+        let metric = task == .classification ? "accuracy" : "r2"
+        var lines = ["epoch,train_loss,train_\(metric),test_loss,test_\(metric),seconds"]
         for e in epochs {
-            let value = (task == .classification ? e.testAccuracy : e.testR2) ?? .nan
-            lines.append("\(e.epoch),\(e.trainLoss),\(e.testLoss),\(value),\(e.seconds)")
+            let train = (task == .classification ? e.trainAccuracy : e.trainR2) ?? .nan
+            let test = (task == .classification ? e.testAccuracy : e.testR2) ?? .nan
+            lines.append("\(e.epoch),\(e.trainLoss),\(train),\(e.testLoss),\(test),\(e.seconds)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

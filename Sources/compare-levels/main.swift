@@ -48,6 +48,9 @@ struct CompareLevelsCommand: ParsableCommand {
 
     func validate() throws {
         _ = try styles
+        if let perturbStyle, Style.named(perturbStyle) == nil {
+            throw ValidationError("--perturb-style: no style '\(perturbStyle)'")
+        }
         guard tolerance.isFinite, tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
         }

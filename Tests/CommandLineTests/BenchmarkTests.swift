@@ -14,7 +14,7 @@ struct BenchmarkTests {
     func benchmarkKeys() throws {
         let reports = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: reports) }
-        let output = try runCompare(["--levels", "3,4", "--epochs", "1", "--train-limit", "640", "--test-limit", "100",
+        let output = try runCompare(["--levels", "gradient-tape,manual", "--epochs", "1", "--train-limit", "640", "--test-limit", "100",
                                      "--benchmark", "--repeats", "2", "--report-dir", reports.path])
         #expect(output.status == 0, "\(output.standardError)")
         #expect(output.standardOutput.contains("Benchmark: median of 2 rounds"))
@@ -24,7 +24,7 @@ struct BenchmarkTests {
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let benchmark = try #require(summary["benchmark"] as? [String: Any])
         for key in ["repeats", "threads", "batch_size", "train_samples", "steps_per_epoch", "gflop_per_epoch",
-                    "ceiling_seconds_per_epoch", "ceiling_gflops", "data_load_seconds", "peak_rss_mib", "levels",
+                    "ceiling_seconds_per_epoch", "ceiling_gflops", "data_load_seconds", "peak_rss_mib", "styles",
                     "small_network", "blas_kernels"] {
             #expect(benchmark[key] != nil, "benchmark.\(key)")
         }
@@ -37,12 +37,13 @@ struct BenchmarkTests {
         // 454,400 FLOP per sample for 784-128-64-10 (27.26 GFLOP for 60,000 samples).
         #expect(abs((benchmark["gflop_per_epoch"] as? Double ?? 0) - 640 * 454_400 / 1e9) < 1e-9)
 
-        let levels = try #require(benchmark["levels"] as? [[String: Any]])
+        let levels = try #require(benchmark["styles"] as? [[String: Any]])
         #expect(levels.compactMap { $0["level"] as? Int } == [3, 4])
+        #expect(levels.compactMap { $0["style"] as? String } == ["gradient-tape", "manual"])
         for level in levels {
-            for key in ["level", "name", "seconds_per_epoch", "cpu_seconds_per_epoch", "samples_per_second", "gflops",
-                        "percent_of_ceiling", "ratio_to_level4", "peak_rss_mib"] {
-                #expect(level[key] != nil, "benchmark.levels[].\(key)")
+            for key in ["level", "style", "seconds_per_epoch", "cpu_seconds_per_epoch", "samples_per_second", "gflops",
+                        "percent_of_ceiling", "ratio_to_manual", "peak_rss_mib"] {
+                #expect(level[key] != nil, "benchmark.styles[].\(key)")
             }
             let seconds = try #require(level["seconds_per_epoch"] as? [String: Any])
             let (median, low, high) = (seconds["median"] as? Double ?? .nan, seconds["min"] as? Double ?? .nan,
@@ -50,12 +51,14 @@ struct BenchmarkTests {
             #expect(low > 0 && low <= median && median <= high)
         }
         let small = try #require(benchmark["small_network"] as? [String: Any])
-        for key in ["batch_size", "samples", "steps_per_epoch", "torch_reference_steps_per_second", "levels"] {
+        for key in ["batch_size", "samples", "steps_per_epoch", "styles"] {
             #expect(small[key] != nil, "benchmark.small_network.\(key)")
         }
         #expect(small["batch_size"] as? Int == 32 && small["steps_per_epoch"] as? Int == 313)
-        let smallLevels = try #require(small["levels"] as? [[String: Any]])
-        #expect(smallLevels.allSatisfy { $0["steps_per_second"] is [String: Any] && $0["ratio_to_torch_reference"] is Double })
+        let smallLevels = try #require(small["styles"] as? [[String: Any]])
+        #expect(smallLevels.allSatisfy { $0["steps_per_second"] is [String: Any] && $0["ratio_to_manual"] is Double })
+        #expect(smallLevels.last?["ratio_to_manual"] as? Double == 1)          // manual against itself
+        #expect(!output.standardOutput.contains("torch"))                       // no figure from elsewhere
 
         try expectChart(reports.appendingPathComponent("throughput.png").path)
         let markdown = try String(contentsOf: reports.appendingPathComponent("summary.md"), encoding: .utf8)
@@ -67,7 +70,7 @@ struct BenchmarkTests {
         func report(ceilings: [Double]) -> BenchmarkReport {
             BenchmarkReport(repeats: ceilings.count, threads: 2, batchSize: 64, trainSamples: 60_000, stepsPerEpoch: 938,
                             gflopPerEpoch: 27.26, ceilingSecondsPerEpoch: Spread(ceilings), ceilingGflops: 180,
-                            dataLoadSeconds: nil, peakRssMib: 90, levels: [], smallNetwork: nil)
+                            dataLoadSeconds: nil, peakRssMib: 90, styles: [], smallNetwork: nil)
         }
         let steady = report(ceilings: [0.148, 0.146, 0.150, 0.147])          // 2.7% apart
         #expect(steady.isSteady && steady.unsteadyWarning == nil && !steady.text.contains("busy"))

@@ -9,7 +9,7 @@ import TestSupport
 
 @Suite("level4-manual as a user runs it")
 struct Level4CommandLineTests {
-    @Test("a regression run prints one line per epoch and writes history-level4.csv")
+    @Test("a regression run prints one line per epoch and writes history-manual.csv")
     func regressionRun() throws {
         let reports = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: reports) }
@@ -18,14 +18,14 @@ struct Level4CommandLineTests {
         #expect(output.status == 0, "\(output.standardError)")
         let lines = output.standardOutput.split(separator: "\n")
         #expect(lines.filter { $0.hasPrefix("epoch ") }.count == 2)
-        let csv = try String(contentsOf: reports.appendingPathComponent("history-level4.csv"), encoding: .utf8)
+        let csv = try String(contentsOf: reports.appendingPathComponent("history-manual.csv"), encoding: .utf8)
         let rows = csv.split(separator: "\n")
-        #expect(rows.first == "epoch,train_loss,test_loss,test_r2,seconds")
+        #expect(rows.first == "epoch,train_loss,train_r2,test_loss,test_r2,seconds")
         #expect(rows.count == 3)
         let epochs = rows.dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
-        #expect(epochs.allSatisfy { $0.count == 5 && $0.allSatisfy(\.isFinite) })
+        #expect(epochs.allSatisfy { $0.count == 6 && $0.allSatisfy(\.isFinite) })
         #expect(epochs.map { $0[0] } == [1, 2])
-        let chart = try PNGImage(path: reports.appendingPathComponent("level4-loss.png").path)
+        let chart = try PNGImage(path: reports.appendingPathComponent("manual-loss.png").path)
         #expect(chart.width == 1200 && chart.height == 750 && chart.distinctColorCount > 50)
     }
 
@@ -39,7 +39,7 @@ struct Level4CommandLineTests {
                                                    "--report-dir", folder.path, "--save", weights])
             #expect(output.status == 0, "\(output.standardError)")
             // Every column but the last (seconds) must repeat exactly.
-            let csv = try String(contentsOf: folder.appendingPathComponent("history-level4.csv"), encoding: .utf8)
+            let csv = try String(contentsOf: folder.appendingPathComponent("history-manual.csv"), encoding: .utf8)
             return csv.split(separator: "\n").map { $0.split(separator: ",").dropLast().joined(separator: ",") }
         }
         #expect(try losses("a") == losses("b"))

@@ -111,7 +111,7 @@ struct Level1CallbackTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (train, test) = try slice(.classification)
         let checkpoint = ModelCheckpoint(path: folder + "/best.safetensors", monitor: "val_accuracy", saveBestOnly: true)
-        let (model, history) = try KerasNetwork.fit(train: train.prefix(500), test: test, initial: initialWeights(.classification),
+        let (model, history) = try kerasFit(train: train.prefix(500), test: test, initial: initialWeights(.classification),
                                                     recipe: Recipe(epochs: 3, batchSize: 64), callbacks: [checkpoint], verbose: 0)
         let accuracies = history.validationAccuracy
         let bestEpoch = accuracies.indices.max { accuracies[$0] < accuracies[$1] }! + 1
@@ -127,7 +127,7 @@ struct Level1CallbackTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/log.csv"
         let (train, test) = try slice(.classification)
-        let (_, history) = try KerasNetwork.fit(train: train.prefix(300), test: test, initial: initialWeights(.classification),
+        let (_, history) = try kerasFit(train: train.prefix(300), test: test, initial: initialWeights(.classification),
                                                 recipe: Recipe(epochs: 3, batchSize: 64), callbacks: [CSVLogger(path: path)],
                                                 verbose: 0)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
@@ -164,7 +164,7 @@ struct Level1CallbackTests {
         let (train, test) = try slice(.classification)
         var text = ""
         let progress = ProgressBar(style: .oneLinePerEpoch) { text += $0 }
-        _ = try KerasNetwork.fit(train: train.prefix(200), test: test.prefix(100), initial: initialWeights(.classification),
+        _ = try kerasFit(train: train.prefix(200), test: test.prefix(100), initial: initialWeights(.classification),
                                  recipe: Recipe(epochs: 2, batchSize: 64), callbacks: [progress], verbose: 0)
         let lines = text.split(separator: "\n")
         #expect(lines.count == 2)
@@ -177,11 +177,11 @@ struct Level1CallbackTests {
     func trainerWithEarlyStopping() throws {
         let (train, test) = try slice(.regression)
         let stopper = EarlyStopping(monitor: "val_loss", patience: 1, minDelta: 10, restoreBestWeights: true)
-        let (module, history) = try LightningNetwork.fit(train: train.prefix(512), test: test, initial: initialWeights(.regression),
+        let (module, history) = try lightningFit(train: train.prefix(512), test: test, initial: initialWeights(.regression),
                                                          recipe: Recipe(epochs: 6, batchSize: 64), callbacks: [stopper],
                                                          enableProgressBar: false)
-        #expect(history.epochs == [1, 2] && history.logs[0].keys == ["loss", "val_loss", "val_mse"])
-        let (oneEpoch, _) = try LightningNetwork.fit(train: train.prefix(512), test: test, initial: initialWeights(.regression),
+        #expect(history.epochs == [1, 2] && history.logs[0].keys == ["loss", "val_loss", "val_r2"])
+        let (oneEpoch, _) = try lightningFit(train: train.prefix(512), test: test, initial: initialWeights(.regression),
                                                      recipe: Recipe(epochs: 1, batchSize: 64), enableProgressBar: false)
         #expect(bits(module.currentParameters) == bits(oneEpoch.currentParameters))
     }

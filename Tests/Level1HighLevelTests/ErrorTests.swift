@@ -16,7 +16,7 @@ struct Level1ErrorTests {
     let x = Matrix<Float>(rows: 10, columns: 784, repeating: 0.5)
     let labels: [Int32] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 
-    @Test("fit, evaluate or trainStep before compile")
+    @Test("fit, evaluate or trainOnBatch before compile")
     func notCompiled() throws {
         let model = try classifier()
         #expect(throws: HighLevelError.notCompiled(call: "fit")) { try model.fit(x: x, y: labels, verbose: 0) }
@@ -24,8 +24,8 @@ struct Level1ErrorTests {
                 == "error: fit needs a compiled model: call compile(optimizer:loss:metrics:) first")
         #expect(errorMessage { _ = try model.evaluate(x: x, y: labels) }
                 == "error: evaluate needs a compiled model: call compile(optimizer:loss:metrics:) first")
-        #expect(errorMessage { _ = try model.trainStep(on: Batch(inputs: x, labels: labels, targets: Matrix(rows: 0, columns: 0))) }
-                == "error: trainStep(on:) needs a compiled model: call compile(optimizer:loss:metrics:) first")
+        #expect(errorMessage { _ = try model.trainOnBatch(Batch(inputs: x, labels: labels, targets: Matrix(rows: 0, columns: 0))) }
+                == "error: trainOnBatch(_:) needs a compiled model: call compile(optimizer:loss:metrics:) first")
         #expect(try model.predict(x).shape == [10, 10])                  // predict needs no compile
     }
 
@@ -49,7 +49,7 @@ struct Level1ErrorTests {
                 == "error: fit(x:y:): label 12 of sample 3 is outside 0..<10 (the model's outputs)")
         #expect(errorMessage { _ = try model.predict(narrow) }
                 == "error: predict(_:) has 100 features per sample, the model's input is 784 wide")
-        #expect(errorMessage { _ = try model.trainStep(on: Batch(inputs: narrow, labels: labels, targets: Matrix(rows: 0, columns: 0))) }
+        #expect(errorMessage { _ = try model.trainOnBatch(Batch(inputs: narrow, labels: labels, targets: Matrix(rows: 0, columns: 0))) }
                 == "error: batch has 100 features per sample, the model's input is 784 wide")
         let regression = Dataset<Float>.regression(inputs: x, targets: Matrix(rows: 10, columns: 1))
         #expect(errorMessage { try model.fit(regression, verbose: 0) }

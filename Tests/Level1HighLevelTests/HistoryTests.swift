@@ -6,13 +6,16 @@ import Testing
 import Level1HighLevel
 import Level2Modules
 import Level3Autograd
+import Level4Manual
 import Shared
 
 /// Per-epoch numbers of a Level 2 run computed outside Level 1: the training loss and metrics
 /// from each batch's outputs before its update, and the validation numbers after the epoch.
 private func handComputedHistory(_ task: Task, epochs: Int) throws -> [String: [Double]] {
     let (train, test) = try slice(task)
-    var trainer = ModulesTrainer(initial: initialWeights(task), learningRate: 0.1)
+    let model = MLP(initialWeights(task))
+    let criterion: any Loss<Float> = task == .classification ? CrossEntropyLoss() : MSELoss()
+    let optimizer = SGD(parameters: model.parameters, learningRate: 0.1)
     let schedule = BatchSchedule(sampleCount: train.count, batchSize: 64, shuffle: true, seed: 42)
     var history: [String: [Double]] = [:]
     for epoch in 1...epochs {
@@ -22,28 +25,32 @@ private func handComputedHistory(_ task: Task, epochs: Int) throws -> [String: [
         var current = train.makeBatch(capacity: 64)
         for step in 0..<schedule.stepsPerEpoch {
             train.gather(order[schedule.range(ofStep: step)], into: &current)
-            let outputs = withNoGrad { trainer.model(Tensor(current.inputs)).value }   // before the update
+            let outputs = withNoGrad { model(Tensor(current.inputs)).value }   // before the update
             if task == .classification {
                 correct += correctPredictions(outputs, labels: current.labels)
             } else {
                 residuals.add(predictions: outputs, targets: current.targets)
             }
-            lossSum += Double(trainer.trainStep(on: current)) * Double(current.count)
+            optimizer.zeroGrad()
+            let loss = criterion(model(Tensor(current.inputs)), LossTarget(current, task: task))
+            loss.backward()
+            optimizer.step()
+            lossSum += Double(loss.scalar) * Double(current.count)
         }
         let n = Double(train.count)
         history["loss", default: []].append(lossSum / n)
-        let record = try Shared.evaluate(&trainer, on: test)
-        history["val_loss", default: []].append(record.testLoss)
+        let record = ModulesNetwork.evaluate(model, on: test)
+        history["val_loss", default: []].append(record.meanLoss)
         if task == .classification {
             history["accuracy", default: []].append(Double(correct) / n)
-            history["val_accuracy", default: []].append(record.testAccuracy!)
+            history["val_accuracy", default: []].append(record.accuracy)
         } else {
             history["mse", default: []].append(residuals.meanSquaredError)
             history["r2", default: []].append(residuals.value)
             var testResiduals = RSquaredAccumulator()
-            testResiduals.add(predictions: withNoGrad { trainer.model(Tensor(test.inputs)).value }, targets: test.targets)
+            testResiduals.add(predictions: withNoGrad { model(Tensor(test.inputs)).value }, targets: test.targets)
             history["val_mse", default: []].append(testResiduals.meanSquaredError)
-            history["val_r2", default: []].append(record.testR2!)
+            history["val_r2", default: []].append(record.rSquared.value)
         }
     }
     return history
@@ -56,7 +63,7 @@ struct Level1HistoryTests {
     func historyMatchesIndependentEvaluation(task: Task) throws {
         let (train, test) = try slice(task)
         let recipe = Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42)
-        let (_, history) = try KerasNetwork.fit(train: train, test: test, initial: initialWeights(task),
+        let (_, history) = try kerasFit(train: train, test: test, initial: initialWeights(task),
                                                 recipe: recipe, verbose: 0)
         let expected = try handComputedHistory(task, epochs: 3)
         #expect(history.epochs == [1, 2, 3])
@@ -85,7 +92,7 @@ struct Level1HistoryTests {
     @Test("evaluate and predict report what the shared evaluation reports")
     func evaluateAndPredict() throws {
         let (train, test) = try slice(.classification)
-        let (model, history) = try KerasNetwork.fit(train: train, test: test, initial: initialWeights(.classification),
+        let (model, history) = try kerasFit(train: train, test: test, initial: initialWeights(.classification),
                                                     recipe: agreementRecipe, verbose: 0)
         let logs = try model.evaluate(x: test.inputs, y: test.labels)
         #expect(logs.keys == ["loss", "accuracy"])
@@ -98,8 +105,9 @@ struct Level1HistoryTests {
             let sum = (0..<10).reduce(Float(0)) { $0 + probabilities[row, $1] }
             #expect(abs(sum - 1) < 1e-5)
         }
-        let (_, outputs) = try model.evaluate(test.batch(rows: 0..<500))
-        #expect(probabilities == outputs)
+        var manual = ManualNetwork(parameters: try model.networkParameters(), learningRate: 0)
+        _ = manual.forward(test.batch(rows: 0..<500))                  // Level 4's forward pass, same weights
+        #expect(probabilities == manual.outputs)
         #expect(Double(correctPredictions(probabilities, labels: test.labels)) / 500 == logs["accuracy"])
     }
 

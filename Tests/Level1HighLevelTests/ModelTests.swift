@@ -65,7 +65,7 @@ struct Level1ModelTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (train, test) = try slice(task)
-        let (model, _) = try KerasNetwork.fit(train: train.prefix(256), test: test, initial: initialWeights(task),
+        let (model, _) = try kerasFit(train: train.prefix(256), test: test, initial: initialWeights(task),
                                               recipe: Recipe(epochs: 1, batchSize: 64), verbose: 0)
         let path = folder + "/weights.safetensors"
         try model.saveWeights(to: path)

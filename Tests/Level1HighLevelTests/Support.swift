@@ -29,14 +29,41 @@ func initialWeights(_ task: Task) -> NetworkParameters<Float> {
     .glorotNormal(shape: .standard(for: task), seed: 42)
 }
 
-/// Level 2 trained by Shared's loop: the reference every Level 1 path must equal.
+/// Level 2 trained by its own loop: the reference every Level 1 path must equal.
 func level2Reference(_ task: Task, recipe: Recipe = agreementRecipe) throws
     -> (parameters: NetworkParameters<Float>, result: TrainingResult) {
     let (train, test) = try slice(task)
-    var level2 = ModulesTrainer(initial: initialWeights(task), learningRate: Float(recipe.learningRate))
-    let result = try Shared.train(&level2, level: "level 2", train: train, test: test, recipe: recipe)
-    #expect(result.stopError == nil)
-    return (level2.currentParameters, result)
+    let trained = try ModulesNetwork.run(TrainingJob(style: "modules", train: train, test: test,
+                                                     initialParameters: initialWeights(task), recipe: recipe))
+    #expect(trained.result.stopError == nil)
+    return (trained.parameters, trained.result)
+}
+
+/// The `keras` style's model fitted with `recipe` on `train`, validating on `test`, as a Keras
+/// user calls `fit`.
+func kerasFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkParameters<Float>, recipe: Recipe,
+              callbacks: [any Callback] = [], verbose: Verbosity = 0) throws -> (model: Level1HighLevel.Sequential, history: History) {
+    let model = try KerasNetwork.makeModel(startingFrom: initial, learningRate: recipe.learningRate)
+    let history = try model.fit(train, epochs: recipe.epochs, batchSize: recipe.batchSize, validationData: test,
+                                shuffle: recipe.shuffle, seed: recipe.seed, callbacks: callbacks, verbose: verbose)
+    return (model, history)
+}
+
+/// The `lightning` style's module fitted by a `Trainer` with `recipe`, validating on `test`.
+func lightningFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkParameters<Float>, recipe: Recipe,
+                  callbacks: [any Callback] = [], enableProgressBar: Bool = false) throws
+    -> (module: LightningNetwork, history: History) {
+    let module = LightningNetwork(initial, learningRate: Float(recipe.learningRate))
+    let trainer = Trainer(maxEpochs: recipe.epochs, callbacks: callbacks, enableProgressBar: enableProgressBar)
+    let history = try trainer.fit(
+        module, trainData: try DataLoader(train, batchSize: recipe.batchSize, shuffle: recipe.shuffle, seed: recipe.seed),
+        validationData: try DataLoader(test, batchSize: 1000))
+    return (module, history)
+}
+
+extension Model {
+    /// The weights in the shared layout (``Model/networkParameters()``).
+    var currentParameters: NetworkParameters<Float> { get throws { try networkParameters() } }
 }
 
 /// The raw bits of every element of every tensor.

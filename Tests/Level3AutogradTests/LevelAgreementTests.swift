@@ -26,7 +26,7 @@ struct LevelAgreementTests {
         loss.backward()
 
         #expect(loss.scalar.bitPattern == manualLoss.bitPattern)
-        #expect(bits(outputs) == bits(manual.evaluate(batch).outputs))
+        #expect(bits(outputs) == bits(manual.outputs))
         let gradients = try autograd.parameters.map { try #require($0.grad) }
         for ((name, expected), actual) in zip(manual.gradients.namedTensors, gradients) {
             #expect(bits(actual) == bits(expected), "∂ℓ/∂\(name) differs")
@@ -56,26 +56,59 @@ struct LevelAgreementTests {
         }
     }
 
-    @Test("2 epochs on a 2,000-sample slice: identical weights, losses and test metrics", arguments: Task.allCases)
+    @Test("2 epochs on a 2,000-sample slice, both Level 3 styles: identical weights, losses and test metrics",
+          arguments: Task.allCases)
     func training(task: Task) throws {
         let (train, test) = task == .classification
             ? try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 2000, testLimit: 500)
             : SyntheticRegression.make(seed: 7, trainCount: 2000, testCount: 500, as: Float.self)
-        let job = TrainingJob(level: "test", train: train, test: test,
+        let job = TrainingJob(style: "test", train: train, test: test,
                               initialParameters: .glorotNormal(shape: .standard(for: task), seed: 42),
                               recipe: Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42))
-        let level4 = try ManualNetwork.train(job)
-        let level3 = try AutogradNetwork.train(job)
-
-        #expect(level3.result.epochs.count == 2)
-        #expect(level3.parameters == level4.parameters)
-        #expect(bits(level3.parameters) == bits(level4.parameters))
-        #expect(level3.parameters != job.initialParameters)          // it did train
-        #expect(level3.result.stepLosses == level4.result.stepLosses)
-        for (a, b) in zip(level3.result.epochs, level4.result.epochs) {
-            #expect(a.trainLoss == b.trainLoss && a.testLoss == b.testLoss)
-            #expect(a.testAccuracy == b.testAccuracy && a.testR2 == b.testR2)
+        let level4 = try ManualNetwork.run(job)
+        for level3 in [try AutogradNetwork.run(job), try GradientTapeNetwork.run(job)] {
+            #expect(level3.result.epochs.count == 2)
+            #expect(level3.parameters == level4.parameters)
+            #expect(bits(level3.parameters) == bits(level4.parameters))
+            #expect(level3.parameters != job.initialParameters)          // it did train
+            #expect(level3.result.stepLosses == level4.result.stepLosses)
+            for (a, b) in zip(level3.result.epochs, level4.result.epochs) {
+                #expect(a.trainLoss == b.trainLoss && a.testLoss == b.testLoss)
+                #expect(a.testAccuracy == b.testAccuracy && a.testR2 == b.testR2)
+            }
         }
+    }
+
+    @Test("GradientTape: tape.gradient returns .grad's values and leaves no .grad behind")
+    func gradientTapeReturnsGradients() throws {
+        let batch = try realBatch(.regression, count: 16)
+        let parameters = NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression), seed: 3)
+        let reference = AutogradNetwork(parameters: parameters, learningRate: 0.1)
+        reference.forward(batch).loss.backward()
+
+        let network = AutogradNetwork(parameters: parameters, learningRate: 0.1)
+        let tape = GradientTape()
+        let loss = tape.record { network.forward(batch).loss }
+        let gradients = tape.gradient(loss, network.parameters)
+        #expect(gradients.count == 6)
+        for (gradient, parameter) in zip(gradients, reference.parameters) {
+            #expect(bits(gradient) == bits(try #require(parameter.grad)))
+        }
+        #expect(network.parameters.allSatisfy { $0.grad == nil })
+        // A second tape on the same variables starts from nothing: the same gradients, not twice them.
+        let again = GradientTape()
+        let secondLoss = again.record { network.forward(batch).loss }
+        #expect(again.gradient(secondLoss, network.parameters).map(bits) == gradients.map(bits))
+        // A variable the loss does not depend on gets zeros.
+        let unused = Variable(Matrix<Float>(rows: 2, columns: 3, repeating: 1))
+        let third = GradientTape()
+        let thirdLoss = third.record { network.forward(batch).loss }
+        #expect(third.gradient(thirdLoss, [unused])[0].storage == Array(repeating: 0, count: 6))
+        // assignSub is the shared SGD update.
+        var expected = parameters.fc1.weight
+        sgdUpdate(&expected, gradient: gradients[0], learningRate: 0.5)
+        network.w1.assignSub(gradients[0], scaledBy: 0.5)
+        #expect(bits(network.w1.value) == bits(expected))
     }
 
     // MARK: - Losses from primitives: equal to a tolerance, not bit for bit
@@ -93,7 +126,7 @@ struct LevelAgreementTests {
     func softmaxCrossEntropyFromPrimitives() throws {
         let batch = try realBatch(.classification, count: 64)
         let parameters = NetworkParameters<Float>.glorotNormal(shape: .standard(for: .classification), seed: 42)
-        let logits = AutogradNetwork(parameters: parameters, learningRate: 0.1).evaluate(batch).outputs
+        let logits = withNoGrad { AutogradNetwork(parameters: parameters, learningRate: 0.1).forward(batch).outputs }
             .storage.map { Float.log($0) }                          // any logits will do: log p
         let z = Matrix(rows: 64, columns: 10, storage: logits)
 

@@ -55,6 +55,12 @@ func checkGradients(shape: NetworkShape, batchSize: Int, elementsPerTensor: Int?
     #expect(worst <= 1e-6, "worst relative error \(worst)")
 }
 
+/// Level 4's own loop on `train`, evaluated on `test`.
+func trainManual(_ train: Dataset<Float>, _ test: Dataset<Float>, _ initial: NetworkParameters<Float>,
+                 _ recipe: Recipe) throws -> TrainedLevel {
+    try ManualNetwork.run(TrainingJob(style: "manual", train: train, test: test, initialParameters: initial, recipe: recipe))
+}
+
 @Suite("Level 4: manual backprop")
 struct Level4ManualTests {
     @Test("training on images kept as bytes gives the same weights, bit for bit, as on the same images stored as Float")
@@ -68,13 +74,11 @@ struct Level4ManualTests {
             inputs: Matrix(rows: 300, columns: 20, storage: bytes.map { Float($0) / 255 }), labels: labels, classCount: 10)
         let initial = NetworkParameters<Float>.glorotNormal(shape: shape, seed: 5)
         let recipe = Recipe(epochs: 2, batchSize: 32, learningRate: 0.5, seed: 11)
-        var onBytes = ManualNetwork(parameters: initial, learningRate: 0.5)
-        var onFloats = ManualNetwork(parameters: initial, learningRate: 0.5)
-        let a = try Shared.train(&onBytes, level: "bytes", train: compact, test: compact.prefix(50), recipe: recipe)
-        let b = try Shared.train(&onFloats, level: "floats", train: expanded, test: expanded.prefix(50), recipe: recipe)
-        #expect(a.stepLosses.count == 20 && a.stepLosses == b.stepLosses)
-        #expect(onBytes.parameters == onFloats.parameters)
-        #expect(onBytes.parameters != initial)                      // it did train
+        let a = try trainManual(compact, compact.prefix(50), initial, recipe)
+        let b = try trainManual(expanded, expanded.prefix(50), initial, recipe)
+        #expect(a.result.stepLosses.count == 20 && a.result.stepLosses == b.result.stepLosses)
+        #expect(a.parameters == b.parameters)
+        #expect(a.parameters != initial)                            // it did train
     }
 
     @Test("classification gradients match finite differences (small network, every element)")
@@ -112,11 +116,8 @@ struct Level4ManualTests {
     func determinism() throws {
         let (train, test) = SyntheticRegression.make(seed: 5, trainCount: 2000, testCount: 200, as: Float.self)
         func run() throws -> NetworkParameters<Float> {
-            var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 5),
-                                        learningRate: 0.1)
-            _ = try Shared.train(&network, level: "level 4", train: train, test: test,
-                                 recipe: Recipe(epochs: 2, batchSize: 32, learningRate: 0.1, seed: 5))
-            return network.parameters
+            try trainManual(train, test, .glorotNormal(shape: .standard(for: .regression), seed: 5),
+                            Recipe(epochs: 2, batchSize: 32, learningRate: 0.1, seed: 5)).parameters
         }
         #expect(try run() == run())
     }
@@ -124,10 +125,8 @@ struct Level4ManualTests {
     @Test("regression reaches R² ≥ 0.9 in 3 epochs")
     func regressionGate() throws {
         let (train, test) = SyntheticRegression.make(seed: 42, as: Float.self)
-        var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
-                                    learningRate: 0.1)
-        let result = try Shared.train(&network, level: "level 4", train: train, test: test,
-                                      recipe: Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42))
+        let result = try trainManual(train, test, .glorotNormal(shape: .standard(for: .regression), seed: 42),
+                                     Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42)).result
         let r2 = try #require(result.epochs.last?.testR2)
         #expect(r2 >= 0.9, "test R² \(r2)")
     }
@@ -136,10 +135,8 @@ struct Level4ManualTests {
     func fashionMNISTGate() throws {
         let (train, test) = try MNISTFiles.load(directory: MNISTFiles.defaultDirectory,
                                                 trainLimit: 20_000, testLimit: 2_000)
-        var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .classification), seed: 42),
-                                    learningRate: 0.1)
-        let result = try Shared.train(&network, level: "level 4", train: train, test: test,
-                                      recipe: Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42))
+        let result = try trainManual(train, test, .glorotNormal(shape: .standard(for: .classification), seed: 42),
+                                     Recipe(epochs: 3, batchSize: 64, learningRate: 0.1, seed: 42)).result
         let accuracy = try #require(result.epochs.last?.testAccuracy)
         #expect(accuracy >= 0.80, "test accuracy \(accuracy)")
         #expect(result.epochs[1].trainLoss < result.epochs[0].trainLoss)
@@ -148,15 +145,13 @@ struct Level4ManualTests {
     @Test("a diverging run stops at the step where the loss stops being finite")
     func divergence() throws {
         let (train, test) = SyntheticRegression.make(seed: 42, trainCount: 2000, testCount: 100, as: Float.self)
-        var network = ManualNetwork<Float>(parameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
-                                    learningRate: 50)
-        let result = try Shared.train(&network, level: "level 4", train: train, test: test,
-                                      recipe: Recipe(epochs: 5, batchSize: 64, learningRate: 50, seed: 42))
-        guard case let .diverged(level, epoch, step, _)? = result.stopError else {
+        let result = try trainManual(train, test, .glorotNormal(shape: .standard(for: .regression), seed: 42),
+                                     Recipe(epochs: 5, batchSize: 64, learningRate: 50, seed: 42)).result
+        guard case let .diverged(style, epoch, step, _)? = result.stopError else {
             Issue.record("expected divergence, got \(String(describing: result.stopError))")
             return
         }
-        #expect(level == "level 4")
+        #expect(style == "manual")
         #expect(result.stepLosses.count == (epoch - 1) * 32 + step - 1)
         #expect(result.stepLosses.allSatisfy { $0.isFinite })
     }

@@ -113,7 +113,7 @@ struct BadInputTests {
     func brokenDataCompareLevels() throws {
         let scratch = try ScratchFolder()
         let data = try TinyMNIST.write(in: scratch, replacing: [MNISTFiles.trainImages: TinyMNIST.images(TinyMNIST.trainCount, seed: 1, side: 32)])
-        let output = try run("compare-levels", ["--levels", "3,4", "--data", data, "--report-dir", scratch.path("reports")])
+        let output = try run("compare-levels", ["--levels", "autograd,manual", "--data", data, "--report-dir", scratch.path("reports")])
         #expect(output.status == 65 && output.errorLines.count == 1, "\(output.standardError)")
         #expect(output.standardError.contains("images are 32×32 = 1024 features, the network expects 784"))
     }
@@ -148,20 +148,20 @@ struct BadInputTests {
     func goodReportUntouched() throws {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--epochs", "1",
+        let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "1",
                                               "--train-limit", "500", "--test-limit", "100", "--report-dir", reports])
         try #require(good.status == 0, "\(good.standardError)")
         let single = try run("level4-manual", ["--task", "regression", "--epochs", "1", "--train-limit", "500",
                                                "--test-limit", "100", "--report-dir", reports])
         try #require(single.status == 0, "\(single.standardError)")
         let before = try snapshot(reports)
-        #expect(before["summary.json"] != nil && before["history-level4.csv"] != nil)
+        #expect(before["summary.json"] != nil && before["history-manual.csv"] != nil)
 
         let data = try TinyMNIST.write(in: scratch, replacing: [MNISTFiles.trainLabels: TinyMNIST.labels(5)])
         let checkpoint = try scratch.write(handWrittenCheckpoint { $0[0].dtype = "BF16" }, to: "bad.safetensors")
         let runs: [(String, [String])] = [
-            ("compare-levels", ["--levels", "3,4", "--data", data]),
-            ("compare-levels", ["--task", "regression", "--levels", "3,4", "--init", checkpoint]),
+            ("compare-levels", ["--levels", "autograd,manual", "--data", data]),
+            ("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--init", checkpoint]),
             ("level4-manual", ["--data", data]),
             ("level4-manual", ["--task", "regression", "--init", checkpoint]),
         ]

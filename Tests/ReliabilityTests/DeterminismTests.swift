@@ -33,8 +33,8 @@ func fingerprint(_ arguments: [String]) throws -> (hashes: [String], losses: [[D
 
 @Suite("Reliability: determinism", .serialized)
 struct DeterminismTests {
-    static let classification = ["--levels", "3,4", "--epochs", "2", "--train-limit", "3000", "--test-limit", "500"]
-    static let regression = ["--task", "regression", "--levels", "3,4", "--epochs", "2", "--train-limit", "5000",
+    static let classification = ["--levels", "autograd,manual", "--epochs", "2", "--train-limit", "3000", "--test-limit", "500"]
+    static let regression = ["--task", "regression", "--levels", "autograd,manual", "--epochs", "2", "--train-limit", "5000",
                              "--test-limit", "500"]
 
     @Test("same seed and options, same thread count: identical weights_sha256 and losses, run after run",

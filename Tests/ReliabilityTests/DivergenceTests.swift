@@ -9,12 +9,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `error: level N diverged at epoch E, step S: loss is inf; try a lower --learning-rate`
-func isDivergenceLine(_ line: Substring, level: Int) -> Bool {
+/// `error: STYLE diverged at epoch E, step S: loss is inf; try a lower --learning-rate`
+func isDivergenceLine(_ line: Substring, style: String) -> Bool {
     guard let match = line.wholeMatch(
-        of: #/error: level (\d) diverged at epoch \d+, step \d+: loss is (-?inf|nan)[^;]*; try a lower --learning-rate/#)
+        of: #/error: ([a-z-]+) diverged at epoch \d+, step \d+: loss is (-?inf|nan)[^;]*; try a lower --learning-rate/#)
     else { return false }
-    return String(match.output.1) == String(level)
+    return String(match.output.1) == style
 }
 
 @Suite("Reliability: divergence")
@@ -27,9 +27,9 @@ struct DivergenceTests {
                                                "--report-dir", scratch.path("reports"), "--save", weights])
         #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
         #expect(output.errorLines.count == 1, "\(output.standardError)")
-        #expect(output.errorLines.first.map { isDivergenceLine($0, level: 4) } == true, "\(output.standardError)")
-        let csv = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8)
-        #expect(csv.hasPrefix("epoch,train_loss,test_loss,test_r2,seconds\n"))
+        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "manual") } == true, "\(output.standardError)")
+        let csv = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("epoch,train_loss,train_r2,test_loss,test_r2,seconds\n"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == Data([42]), "diverged weights replaced --save")
     }
 
@@ -41,8 +41,8 @@ struct DivergenceTests {
                                                "--report-dir", scratch.path("reports")])
         #expect(output.status == 1, "\(output.standardError)")
         #expect(output.errorLines.count == 1)
-        #expect(output.standardError.contains("level 4 diverged at epoch 2, step 6: loss is inf"), "\(output.standardError)")
-        let rows = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8)
+        #expect(output.standardError.contains("manual diverged at epoch 2, step 6: loss is inf"), "\(output.standardError)")
+        let rows = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8)
             .split(separator: "\n")
         #expect(rows.count == 2 && rows[1].hasPrefix("1,"), "\(rows)")
     }
@@ -55,9 +55,9 @@ struct DivergenceTests {
         let output = try run("level4-manual", ["--task", "regression", "--learning-rate", "1e30", "--epochs", "3",
                                                "--train-limit", "64", "--report-dir", scratch.path("reports")])
         #expect(output.status == 1, "\(output.standardError)")
-        #expect(output.standardError == "error: level 4 diverged at epoch 1, step 1: loss is inf on the test set "
+        #expect(output.standardError == "error: manual diverged at epoch 1, step 1: loss is inf on the test set "
                 + "after the update; try a lower --learning-rate\n")
-        let rows = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8)
+        let rows = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8)
             .split(separator: "\n")
         #expect(rows.count == 2 && rows[1].hasPrefix("1,") && rows[1].contains(",inf,"), "\(rows)")
     }
@@ -66,11 +66,11 @@ struct DivergenceTests {
     func compareLevels() throws {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
-        let output = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--learning-rate", "50",
+        let output = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--learning-rate", "50",
                                                 "--epochs", "3", "--report-dir", reports])
         #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
         #expect(output.errorLines.count == 1, "\(output.standardError)")
-        #expect(output.errorLines.first.map { isDivergenceLine($0, level: 3) } == true, "\(output.standardError)")
+        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "autograd") } == true, "\(output.standardError)")
         // The table still prints; a level with no completed epoch shows dashes, not "nan".
         let rows = output.standardOutput.split(separator: "\n")
             .filter { $0.hasPrefix("Level ") && ($0.contains("reference") || $0.contains("bitwise identical")) }
@@ -82,11 +82,11 @@ struct DivergenceTests {
         let stops = levels.compactMap { $0["stopped"] as? String }
         #expect(stops.count == 2 && stops.allSatisfy { $0.contains("diverged at epoch 1, step") })
         // The same step in both levels: they computed the same (overflowing) numbers.
-        let steps = Set(stops.map { $0.replacingOccurrences(of: #"level \d"#, with: "", options: .regularExpression) })
+        let steps = Set(stops.map { $0.replacingOccurrences(of: #"^error: [a-z-]+ "#, with: "", options: .regularExpression) })
         #expect(steps.count == 1, "\(stops)")
         let agreement = try #require(summary["agreement"] as? [String: Any])
         #expect(agreement["bitwise_identical"] as? Bool == true)
-        for file in ["summary.md", "history-level3.csv", "history-level4.csv", "loss.png", "regression-4d.png"] {
+        for file in ["summary.md", "history-autograd.csv", "history-manual.csv", "loss.png", "regression-4d.png"] {
             #expect(FileManager.default.fileExists(atPath: reports + "/" + file), "\(file)")
         }
     }

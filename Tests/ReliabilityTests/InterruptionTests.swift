@@ -41,11 +41,11 @@ struct InterruptionTests {
         #expect(output.standardError.contains("stopping after the current step"))
         let last = try #require(output.errorLines.last)
         #expect(last.hasPrefix("interrupted by SIGINT: stopped at epoch "), "\(last)")
-        #expect(last.contains("(after that step);") && last.contains("history-level4.csv"), "\(last)")
+        #expect(last.contains("(after that step);") && last.contains("history-manual.csv"), "\(last)")
         #expect(last.hasSuffix("; --save not written"), "\(last)")
 
-        let rows = try String(contentsOfFile: scratch.path("reports/history-level4.csv"), encoding: .utf8).split(separator: "\n")
-        #expect(rows.first == "epoch,train_loss,test_loss,test_accuracy,seconds")
+        let rows = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(rows.first == "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds")
         #expect((2..<51).contains(rows.count), "\(rows.count) rows")           // 1 to 49 completed epochs
         #expect(rows.dropFirst().enumerated().allSatisfy { $1.hasPrefix("\($0 + 1),") })
         #expect(!FileManager.default.fileExists(atPath: weights), "a half-trained --save was written")
@@ -55,32 +55,32 @@ struct InterruptionTests {
     func compareLevelsSIGTERM() throws {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--epochs", "1",
+        let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "1",
                                               "--train-limit", "500", "--test-limit", "100", "--report-dir", reports])
         try #require(good.status == 0, "\(good.standardError)")
 
-        let process = try RunningProcess("compare-levels", ["--levels", "3,4", "--report-dir", reports] + longRun)
+        let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual", "--report-dir", reports] + longRun)
         try #require(process.waitForLine(startingWith: "epoch 1/50"), "no epoch line: \(process.standardOutputSoFar)")
         process.send(SIGTERM)
         let output = process.finish()
 
         #expect(output.status == 143 && !output.endedBySignal, "\(output.standardError)")
         let last = try #require(output.errorLines.last)
-        #expect(last.hasPrefix("interrupted by SIGTERM: level 3 stopped at epoch "), "\(last)")
-        #expect(last.hasSuffix("; level 4 not run; what completed is in \(reports)/summary.json"), "\(last)")
+        #expect(last.hasPrefix("interrupted by SIGTERM: autograd stopped at epoch "), "\(last)")
+        #expect(last.hasSuffix("; manual not run; what completed is in \(reports)/summary.json"), "\(last)")
 
         // The new summary is complete and says what happened; no temp file is left behind.
         let summary = try #require(jsonObject(at: reports + "/summary.json"), "summary.json does not parse")
         #expect(summary["task"] as? String == "classification")
         let levels = try #require(summary["levels"] as? [[String: Any]])
-        #expect(levels.count == 1 && levels[0]["level"] as? Int == 3)
+        #expect(levels.count == 1 && levels[0]["style"] as? String == "autograd")
         #expect((levels[0]["stopped"] as? String)?.contains("interrupted at epoch") == true)
         #expect(((levels[0]["epochs"] as? [Any])?.count ?? 0) >= 1)
         let entries = try FileManager.default.contentsOfDirectory(atPath: reports)
         #expect(!entries.contains { $0.contains(".tmp-") }, "\(entries)")
         // Level 4 did not run this time: its history from the good run is still there, whole.
-        let old = try String(contentsOfFile: reports + "/history-level4.csv", encoding: .utf8)
-        #expect(old.hasPrefix("epoch,train_loss,test_loss,test_r2,seconds\n1,"))
+        let old = try String(contentsOfFile: reports + "/history-manual.csv", encoding: .utf8)
+        #expect(old.hasPrefix("epoch,train_loss,train_r2,test_loss,test_r2,seconds\n1,"))
     }
 
     @Test("Ctrl-C before any epoch completes leaves a good report byte-identical",
@@ -88,14 +88,14 @@ struct InterruptionTests {
     func interruptedInFirstEpoch(executable: String) throws {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--epochs", "1",
+        let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "1",
                                               "--train-limit", "500", "--test-limit", "100", "--report-dir", reports])
         try #require(good.status == 0, "\(good.standardError)")
         let before = try snapshot(reports)
 
         // The banner is printed (and flushed) once the data is loaded, just before the first
         // epoch, which takes a good half second over all 60,000 samples.
-        let levels = executable == "compare-levels" ? ["--levels", "3,4"] : []
+        let levels = executable == "compare-levels" ? ["--levels", "autograd,manual"] : []
         let process = try RunningProcess(executable, levels + ["--epochs", "50", "--report-dir", reports])
         try #require(process.waitForLine(startingWith: executable == "compare-levels" ? "compare-levels: " : "Level 4"))
         process.send(SIGINT)
@@ -121,7 +121,7 @@ struct InterruptionTests {
         // if the clean stop won the race, it exited 130.
         #expect((output.endedBySignal && output.status == SIGINT) || output.status == 130,
                 "status \(output.status), \(output.standardError)")
-        let history = scratch.path("reports/history-level4.csv")
+        let history = scratch.path("reports/history-manual.csv")
         if let text = try? String(contentsOfFile: history, encoding: .utf8) {
             #expect(text.hasPrefix("epoch,") && text.hasSuffix("\n"))
         }
@@ -132,13 +132,13 @@ struct InterruptionTests {
     func killedWhileWriting(delayMilliseconds: Int) throws {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--task", "regression", "--levels", "3,4", "--epochs", "1",
+        let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "1",
                                               "--train-limit", "300", "--test-limit", "100", "--report-dir", reports])
         try #require(good.status == 0, "\(good.standardError)")
         let before = try snapshot(reports)
 
         // The second level's last epoch line is printed just before the reports are written.
-        let process = try RunningProcess("compare-levels", ["--levels", "3,4", "--epochs", "2", "--train-limit", "3000",
+        let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual", "--epochs", "2", "--train-limit", "3000",
                                                             "--test-limit", "500", "--report-dir", reports])
         try #require(process.waitForLines(startingWith: ["Level 4", "epoch 2/2"]), "\(process.standardOutputSoFar)")
         usleep(useconds_t(delayMilliseconds * 1000))

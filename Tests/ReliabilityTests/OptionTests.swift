@@ -95,7 +95,7 @@ struct OptionTests {
                                                "--report-dir", reports])
         #expect(output.status == 0, "\(output.standardError)")
         let entries = try FileManager.default.contentsOfDirectory(atPath: reports)
-        #expect(entries.contains("history-level4.csv"))
+        #expect(entries.contains("history-manual.csv"))
         #expect(!entries.contains { $0.hasPrefix(".") }, "\(entries)")
     }
 

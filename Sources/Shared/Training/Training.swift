@@ -35,6 +35,12 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     public var epoch: Int
     /// Mean loss over all training samples of the epoch, `Σ_b L_b·B_b / N`.
     public var trainLoss: Double
+    /// Classification: the fraction of training samples the network classified correctly as the
+    /// batches went, each batch with the weights before its update (as Keras reports
+    /// `accuracy`): the argmax of the logits against the label.
+    public var trainAccuracy: Double?
+    /// Regression: R² of the predictions as the batches went, each before its update.
+    public var trainR2: Double?
     public var testLoss: Double
     /// Classification: fraction of test samples classified correctly.
     public var testAccuracy: Double?
@@ -43,10 +49,12 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     /// Seconds spent in training steps (evaluation excluded).
     public var seconds: Double
 
-    public init(epoch: Int, trainLoss: Double, testLoss: Double, testAccuracy: Double?, testR2: Double?,
-                seconds: Double) {
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double? = nil, trainR2: Double? = nil,
+                testLoss: Double, testAccuracy: Double?, testR2: Double?, seconds: Double) {
         self.epoch = epoch
         self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.trainR2 = trainR2
         self.testLoss = testLoss
         self.testAccuracy = testAccuracy
         self.testR2 = testR2

@@ -1,11 +1,12 @@
 // TrainingLog.swift — the step log every style's loop writes to.
 //
 // Teaches: what Keras's `History` and progress bar, Lightning's logger and a PyTorch user's
-// `losses.append(loss.item())` have in common: after each step the loop reports one number,
-// the batch's loss, and after each epoch its evaluation. From those the log keeps the run's
-// history (every step's loss, one `EpochRecord` per epoch: the epoch's mean loss `Σ L_b·B_b / N`,
-// the test loss and accuracy or R², the training seconds), tells the progress display, and stops
-// the run where a careful user would: at the first non-finite loss, and when Ctrl-C asks.
+// `losses.append(loss.item())` have in common: after each step the loop reports the batch's loss
+// and outputs, and after each epoch its evaluation. From those the log keeps the run's history
+// (every step's loss, one `EpochRecord` per epoch: the epoch's mean loss `Σ L_b·B_b / N`, the
+// training accuracy or R² as the batches went, the test loss and accuracy or R², the training
+// seconds), tells the progress display, and stops the run where a careful user would: at the
+// first non-finite loss, and when Ctrl-C asks.
 // Leaves out: the loop (each style writes its own), and what a step computes.
 
 import Foundation
@@ -16,15 +17,15 @@ import Foundation
 ///     try log.run {
 ///         for epoch in job.epochs {
 ///             for batch in trainLoader.batches(epoch: epoch) {
-///                 …                                       // the step
-///                 try log.step(loss, samples: batch.count)
+///                 …                                       // the step: loss, and logits z: [B, O]
+///                 try log.step(loss, outputs: z, batch: batch)
 ///             }
 ///             try log.epochEnded(evaluation)              // EvaluationTotals of the test set
 ///         }
 ///     }
 ///     log.result                                          // steps, epochs, why it stopped
 ///
-/// ``step(_:samples:)`` throws when training must stop — the loss is not finite (divergence) or
+/// ``step(_:outputs:batch:)`` throws when training must stop — the loss is not finite (divergence) or
 /// the user pressed Ctrl-C — after recording why in ``result``; ``run(_:)`` ends the loop there
 /// and returns normally, so the caller still returns the weights it reached.
 public final class TrainingLog {
@@ -36,6 +37,7 @@ public final class TrainingLog {
     private var step = 0
     private var lossSum = 0.0                      // Σ L_b·B_b over the epoch so far
     private var seen = 0                           // Σ B_b
+    private var training = EvaluationTotals()      // correct predictions or R² sums, as the batches went
     private var epochStart = DispatchTime.now().uptimeNanoseconds
     private var lastStepEnd = DispatchTime.now().uptimeNanoseconds
 
@@ -58,10 +60,19 @@ public final class TrainingLog {
         do { try loop() } catch is Stop {}
     }
 
-    /// Records one step: the batch's mean loss (before the update) over `samples` samples.
+    /// Records one step: the batch's mean loss and the network's outputs for it, both before
+    /// the update. `outputs` are the logits `z: [B, O]` (classification: the training accuracy
+    /// counts `argmax z = label`) or the predictions `ŷ: [B, O]` (regression: training R²).
     ///
     /// - Throws: ``Stop`` when the loss is not finite (`diverged at epoch E, step S`) or when the
     ///   job's `shouldStop` answers true (Ctrl-C: `interrupted at epoch E, step S`).
+    public func step<T: NeuralScalar>(_ loss: T, outputs: Matrix<T>, batch: Batch<T>) throws {
+        if loss.isFinite { training.add(loss: loss, outputs: outputs, batch: batch) }
+        try step(loss, samples: batch.count)
+    }
+
+    /// Records one step's loss alone, for a loop that keeps its training metrics itself (`fit`,
+    /// `Trainer.fit`: they hand them to ``epochEnded(testLoss:testAccuracy:testR2:trainAccuracy:trainR2:)``).
     public func step<T: NeuralScalar>(_ loss: T, samples: Int) throws {
         if step == 0 { job.onEvent(.epochStarted(epoch: epoch, steps: stepsPerEpoch)) }
         step += 1
@@ -84,20 +95,25 @@ public final class TrainingLog {
     ///   the weights (its own loss was computed before the update, so only the evaluation
     ///   shows it).
     public func epochEnded(_ test: EvaluationTotals) throws {
-        try epochEnded(testLoss: test.meanLoss,
-                       testAccuracy: job.test.task == .classification ? test.accuracy : nil,
-                       testR2: job.test.task == .regression ? test.rSquared.value : nil)
+        let classifies = job.test.task == .classification
+        try epochEnded(testLoss: test.meanLoss, testAccuracy: classifies ? test.accuracy : nil,
+                       testR2: classifies ? nil : test.rSquared.value,
+                       trainAccuracy: classifies ? training.accuracy : nil,
+                       trainR2: classifies ? nil : training.rSquared.value)
     }
 
-    /// As ``epochEnded(_:)``, from numbers a high-level loop already computed (`val_loss`, …).
-    public func epochEnded(testLoss: Double, testAccuracy: Double?, testR2: Double?) throws {
-        let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, seen)), testLoss: testLoss,
+    /// As ``epochEnded(_:)``, from numbers a high-level loop already computed (`val_loss`,
+    /// `accuracy`, …).
+    public func epochEnded(testLoss: Double, testAccuracy: Double?, testR2: Double?,
+                           trainAccuracy: Double?, trainR2: Double?) throws {
+        let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, seen)),
+                                 trainAccuracy: trainAccuracy, trainR2: trainR2, testLoss: testLoss,
                                  testAccuracy: testAccuracy, testR2: testR2,
                                  seconds: Double(lastStepEnd - epochStart) / 1e9)
         result.epochs.append(record)
         job.onEvent(.epochEnded(record))
         let steps = step
-        (epoch, step, lossSum, seen) = (epoch + 1, 0, 0, 0)
+        (epoch, step, lossSum, seen, training) = (epoch + 1, 0, 0, 0, EvaluationTotals())
         epochStart = DispatchTime.now().uptimeNanoseconds
         lastStepEnd = epochStart
         guard testLoss.isFinite || job.test.count == 0 else {

@@ -3,12 +3,13 @@
 //
 // Teaches: a gradient can be a *function transform*. The loss is an ordinary function,
 // `loss(parameters, batch) → ℓ`; `valueWithGradient(at:of:)` (JAX's `value_and_grad`) returns
-// ℓ and ∂ℓ/∂parameters. There is no tape and no `.grad` to zero: the compiler reads the
-// function when it compiles it, and emits a second function, its pullback, which runs the
-// registered derivatives of the building blocks (Primitives.swift) in reverse order. Those run
-// the same Shared kernels as Level 4's hand-written backward pass, in the same order, so the
-// gradients, and every step of training, are the same bits. The update is functional too: it
-// returns new parameters instead of changing the old ones.
+// ℓ and ∂ℓ/∂parameters (and, as with `has_aux=True`, the outputs ℓ came from). There is no
+// tape and no `.grad` to zero: the compiler reads the function when it compiles it, and emits a
+// second function, its pullback, which runs the registered derivatives of the building blocks
+// (Primitives.swift) in reverse order. Those run the same Shared kernels as Level 4's
+// hand-written backward pass, in the same order, so the gradients, and every step of training,
+// are the same bits. The update is functional too: it returns new parameters instead of
+// changing the old ones.
 // Leaves out: `jit` and `vmap` (Swift compiles ahead of time, and the kernels take whole batches
 // already; see the article "Gradients as a function transform"), optimizers other than SGD,
 // layers (Level 2) and `fit` (Level 1).
@@ -81,12 +82,35 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
     @differentiable(reverse, wrt: parameters)
     public func loss(_ parameters: Parameters, _ batch: Batch<T>) -> T {
         let z3 = predict(parameters, batch.inputs)                     // x: [B, I] → z3: [B, O]
+        return loss(outputs: z3, batch)
+    }
+
+    /// The head's loss of the network's outputs `z3: [B, O]` on `batch`.
+    @differentiable(reverse, wrt: z3)
+    public func loss(outputs z3: Matrix<T>, _ batch: Batch<T>) -> T {
         switch task {
         case .classification:                                          // ℓ = CE(softmax(z3), y)
             return softmaxCrossEntropy(logits: z3, labels: batch.labels)
         case .regression:                                              // ℓ = MSE(z3, y)
             return meanSquaredError(predictions: z3, targets: batch.targets)
         }
+    }
+
+    /// The loss, and beside it the outputs it was computed from, which the training loop
+    /// counts its accuracy (or R²) from: what a JAX loss function returns for
+    /// `value_and_grad(loss_fn, has_aux=True)`.
+    public struct LossAndOutputs: Differentiable {
+        /// ℓ, the value the gradient is taken of.
+        public var loss: T
+        /// `z3: [B, O]`, logits or predictions: carried out of the function, not differentiated.
+        @noDerivative public var outputs: Matrix<T>
+    }
+
+    /// ``loss(_:_:)`` with the outputs `z3` it was computed from.
+    @differentiable(reverse, wrt: parameters)
+    public func lossAndOutputs(_ parameters: Parameters, _ batch: Batch<T>) -> LossAndOutputs {
+        let z3 = predict(parameters, batch.inputs)                     // x: [B, I] → z3: [B, O]
+        return LossAndOutputs(loss: loss(outputs: z3, batch), outputs: z3)
     }
 
     // MARK: - The update: a function that returns new parameters
@@ -114,8 +138,8 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
 
     /// The batch-mean loss and the network's outputs, `[B, O]`: softmax probabilities
     /// (classification) or predictions (regression). No derivative: the same kernels as the
-    /// forward pass of ``loss(_:_:)``, keeping what it discards.
-    public func lossAndOutputs(_ parameters: Parameters, _ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
+    /// forward pass of ``loss(_:_:)``, keeping the probabilities it discards.
+    public func evaluate(_ parameters: Parameters, _ batch: Batch<T>) -> (loss: T, outputs: Matrix<T>) {
         let z3 = predict(parameters, batch.inputs)                     // [B, O]
         switch task {
         case .classification:
@@ -131,7 +155,7 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
     public func evaluate(_ parameters: Parameters, on data: Dataset<T>) -> EvaluationTotals {
         var totals = EvaluationTotals()
         for batch in data.chunks(of: 1000) {
-            let (loss, outputs) = lossAndOutputs(parameters, batch)
+            let (loss, outputs) = evaluate(parameters, batch)
             totals.add(loss: loss, outputs: outputs, batch: batch)
         }
         return totals
@@ -142,9 +166,10 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
 
 extension DifferentiableNetwork where T == Float {
     /// Trains the network of `job` with plain SGD, in JAX's idiom: for every epoch, for every
-    /// batch in the shared order, the loss and its gradient from `valueWithGradient` (JAX's
-    /// `value_and_grad`), then new parameters from the old ones; then the test set. Returns the
-    /// history and the final weights (also when divergence or Ctrl-C stopped it early).
+    /// batch in the shared order, the loss, the outputs it came from and its gradient from
+    /// `valueWithGradient` (JAX's `value_and_grad(loss_fn, has_aux=True)`), then new parameters
+    /// from the old ones; then the test set. Returns the history and the final weights (also
+    /// when divergence or Ctrl-C stopped it early).
     public static func run(_ job: TrainingJob) throws -> TrainedLevel {
         let network = DifferentiableNetwork(task: job.initialParameters.shape.task)
         let learningRate = Float(job.recipe.learningRate)
@@ -154,13 +179,26 @@ extension DifferentiableNetwork where T == Float {
         try log.run {
             for epoch in job.epochs {
                 for batch in trainLoader.batches(epoch: epoch) {   // x: [B, I], labels or y: [B, O]
-                    let (loss, gradient) = valueWithGradient(at: parameters) { p in network.loss(p, batch) }
+                    let (loss, z3, gradient) = valueWithGradient(at: parameters) { p in network.lossAndOutputs(p, batch) }
                     parameters = network.update(consume parameters, along: gradient, learningRate: learningRate)
-                    try log.step(loss, samples: batch.count)
+                    try log.step(loss, outputs: z3, batch: batch)   // z3 from before the update
                 }
                 try log.epochEnded(network.evaluate(parameters, on: job.test))
             }
         }
         return TrainedLevel(result: log.result, parameters: parameters.networkParameters(shape: job.initialParameters.shape))
     }
+}
+
+// MARK: - value_and_grad with an auxiliary output
+
+/// `valueWithGradient(at:of:)` for a function that returns its loss with the outputs it was
+/// computed from: JAX's `value_and_grad(f, has_aux=True)`. Returns ℓ, the outputs, and
+/// `∂ℓ/∂x`, the gradient of the loss alone: the pullback is seeded with `∂ℓ/∂ℓ = 1`, and the
+/// outputs, being `@noDerivative`, have no gradient to seed.
+public func valueWithGradient<P: Differentiable, T: DifferentiableScalar>(
+    at x: P, of f: @differentiable(reverse) (P) -> DifferentiableNetwork<T>.LossAndOutputs
+) -> (value: T, outputs: Matrix<T>, gradient: P.TangentVector) {
+    let (result, pullback) = valueWithPullback(at: x, of: f)
+    return (result.loss, result.outputs, pullback(.init(loss: 1)))
 }

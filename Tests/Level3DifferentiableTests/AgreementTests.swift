@@ -25,10 +25,19 @@ struct AgreementTests {
         manual.backward(batch)
         manual.update()
 
+        let manualOutputs = manual.z3                                // before the update
         let network = DifferentiableNetwork<Float>(task: task)
         let parameters = DifferentiableNetwork<Float>.Parameters(initial)
         let (loss, gradient) = valueWithGradient(at: parameters) { p in network.loss(p, batch) }
         let updated = network.update(parameters, along: gradient, learningRate: 0.1)
+
+        // The training loop's form, with the outputs beside the loss (JAX's has_aux): the same.
+        let (auxiliaryLoss, z3, auxiliaryGradient) = valueWithGradient(at: parameters) { p in
+            network.lossAndOutputs(p, batch)
+        }
+        #expect(auxiliaryLoss.bitPattern == loss.bitPattern)
+        #expect(firstDifference(z3, manualOutputs) == nil)
+        for (a, b) in zip(auxiliaryGradient.tensors, gradient.tensors) { #expect(firstDifference(a, b) == nil) }
 
         #expect(loss.bitPattern == manualLoss.bitPattern)
         #expect(loss.isFinite && loss > 0)
@@ -39,7 +48,7 @@ struct AgreementTests {
         #expect(updated.networkParameters(shape: initial.shape) != initial)           // it did step
         #expect(firstDifference(parameters.networkParameters(shape: initial.shape), initial) == nil)   // the old value is intact
         let manualLossAfter = manual.forward(batch)                  // evaluation after the step: same bits
-        let (lossAfter, outputs) = network.lossAndOutputs(updated, batch)
+        let (lossAfter, outputs) = network.evaluate(updated, batch)
         #expect(lossAfter.bitPattern == manualLossAfter.bitPattern && lossAfter < loss)
         #expect(firstDifference(outputs, manual.outputs) == nil)
     }
@@ -99,7 +108,9 @@ struct AgreementTests {
         #expect(differentiable.parameters != job.initialParameters)         // it did train
         for (a, b) in zip(differentiable.result.epochs, manual.result.epochs) {
             #expect(a.trainLoss == b.trainLoss && a.testLoss == b.testLoss)
+            #expect(a.trainAccuracy == b.trainAccuracy && a.trainR2 == b.trainR2)       // from each step's z3
             #expect(a.testAccuracy == b.testAccuracy && a.testR2 == b.testR2)
+            #expect((task == .classification ? a.trainAccuracy : a.trainR2) != nil)
         }
         let last = try #require(differentiable.result.epochs.last), first = try #require(differentiable.result.epochs.first)
         #expect(last.trainLoss < first.trainLoss || task == .regression)   // classification learns visibly in 2 epochs

@@ -52,10 +52,15 @@ public final class MLP<Scalar: NeuralScalar>: Module {
 /// The `modules` style: what a PyTorch training script does, as two functions.
 public enum ModulesNetwork {
     /// Trains the network of `job`: the model, the criterion and the optimizer, then the loop.
-    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+    /// `criterion` and `optimizer` replace the recipe's (mean cross-entropy or squared error;
+    /// plain SGD at the recipe's learning rate) for experiments such as compare-levels' mistakes.
+    public static func run(_ job: TrainingJob, criterion: (any Loss<Float>)? = nil,
+                           optimizer makeOptimizer: ((_ parameters: [Tensor<Float>]) -> any Optimizer<Float>)? = nil)
+        throws -> TrainedLevel {
         let model = MLP(job.initialParameters)
-        let criterion: any Loss<Float> = job.train.task == .classification ? CrossEntropyLoss() : MSELoss()
-        let optimizer = SGD(parameters: model.parameters, learningRate: Float(job.recipe.learningRate))
+        let criterion: any Loss<Float> = criterion ?? (job.train.task == .classification ? CrossEntropyLoss() : MSELoss())
+        let optimizer = makeOptimizer?(model.parameters)
+            ?? SGD(parameters: model.parameters, learningRate: Float(job.recipe.learningRate))
         let trainLoader = job.makeTrainLoader()                     // the batches every style sees
         let log = TrainingLog(job)                                  // step losses, history, NaN, Ctrl-C
 

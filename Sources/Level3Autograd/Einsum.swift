@@ -27,6 +27,7 @@
 // (diagonals "ii", traces), implicit outputs ("ij,jk" without "->"), ellipses ("...").
 
 import Shared
+import Synchronization
 
 /// What is wrong with an ``einsum(_:_:_:)`` call: one line naming the spec and the problem.
 public enum EinsumError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -65,22 +66,56 @@ public enum EinsumError: Error, CustomStringConvertible, Equatable, Sendable {
 ///   ``EinsumError/shapeMismatch(spec:reason:)`` when an index has two different sizes or a
 ///   one-index operand is not a vector.
 public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<T>) throws -> Tensor<T> {
-    let indices = try EinsumIndices(parsing: spec)
-    let sizes = try indices.sizes(of: a.value, and: b.value, spec: spec)
-    let plan = EinsumPlan(indices, sizes: sizes)
-    let out = plan.evaluate(a.value, b.value)
+    let program = try EinsumProgram.make(spec, a.value, b.value)       // parsed and planned once
+    let out = program.forward.evaluate(a.value, b.value)
 
-    return Tensor(out, operation: "einsum \(indices)", parents: [a, b]) { g in
+    return Tensor(out, operation: program.name, parents: [a, b]) { g in
         if a.requiresGrad {                         // ∂ℓ/∂A = einsum("out,B->A", g, B)
-            let gradientPlan = EinsumPlan(EinsumIndices(a: indices.output, b: indices.b, output: indices.a),
-                                          sizes: sizes)
-            a.accumulateGradient(reshaped(gradientPlan.evaluate(g, b.value), like: a.value))
+            a.accumulateGradient(reshaped(program.gradientA.evaluate(g, b.value), like: a.value))
         }
         if b.requiresGrad {                         // ∂ℓ/∂B = einsum("A,out->B", A, g)
-            let gradientPlan = EinsumPlan(EinsumIndices(a: indices.a, b: indices.output, output: indices.b),
-                                          sizes: sizes)
-            b.accumulateGradient(reshaped(gradientPlan.evaluate(a.value, g), like: b.value))
+            b.accumulateGradient(reshaped(program.gradientB.evaluate(a.value, g), like: b.value))
         }
+    }
+}
+
+// MARK: - A spec, worked out once per operand shapes
+
+/// The three plans of a spec for given operand shapes: the forward product and the two
+/// gradient products. Parsing a spec and recognising a matrix product costs more than a small
+/// product itself, and a training loop calls the same spec on the same shapes every step, so
+/// programs are kept, by spec and shapes (as a framework caches a traced op).
+struct EinsumProgram: Sendable {
+    let name: String
+    let forward: EinsumPlan
+    let gradientA: EinsumPlan
+    let gradientB: EinsumPlan
+
+    struct Key: Hashable, Sendable {
+        var spec: String
+        var aRows, aColumns, bRows, bColumns: Int
+    }
+
+    /// The programs made so far (at most `capacity`; the cache starts over when full).
+    static let cache = Mutex<[Key: EinsumProgram]>([:])
+    static let capacity = 256
+
+    /// The program of `spec` for operands shaped like `a` and `b`: from the cache, or parsed,
+    /// checked and planned (errors are thrown here, and never cached).
+    static func make<T: NeuralScalar>(_ spec: String, _ a: Matrix<T>, _ b: Matrix<T>) throws -> EinsumProgram {
+        let key = Key(spec: spec, aRows: a.rows, aColumns: a.columns, bRows: b.rows, bColumns: b.columns)
+        if let program = cache.withLock({ $0[key] }) { return program }
+        let indices = try EinsumIndices(parsing: spec)
+        let sizes = try indices.sizes(of: a, and: b, spec: spec)
+        let program = EinsumProgram(
+            name: "einsum \(indices)", forward: EinsumPlan(indices, sizes: sizes),
+            gradientA: EinsumPlan(EinsumIndices(a: indices.output, b: indices.b, output: indices.a), sizes: sizes),
+            gradientB: EinsumPlan(EinsumIndices(a: indices.a, b: indices.output, output: indices.b), sizes: sizes))
+        cache.withLock { programs in
+            if programs.count >= capacity { programs.removeAll() }
+            programs[key] = program
+        }
+        return program
     }
 }
 
@@ -88,7 +123,7 @@ public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<
 
 /// The index letters of a two-operand spec, e.g. "bi,oi->bo": `a = [b, i]`, `b = [o, i]`,
 /// `output = [b, o]`.
-struct EinsumIndices: Equatable, CustomStringConvertible {
+struct EinsumIndices: Equatable, Sendable, CustomStringConvertible {
     var a: [Character]
     var b: [Character]
     var output: [Character]
@@ -174,7 +209,7 @@ struct EinsumIndices: Equatable, CustomStringConvertible {
 // MARK: - Planning: one gemm, or a loop
 
 /// How a spec is computed, for index sizes already known.
-struct EinsumPlan {
+struct EinsumPlan: Sendable {
     var indices: EinsumIndices
     var sizes: [Character: Int]
 
@@ -182,7 +217,7 @@ struct EinsumPlan {
     /// `C[m, n] = Σₖ op(A)[m, k]·op(B)[k, n]`; nil when it is computed by the loop.
     var product: MatrixProduct?
 
-    struct MatrixProduct: Equatable {
+    struct MatrixProduct: Equatable, Sendable {
         /// `op(A): [m, k]`, `op(B): [k, n]`; a missing index has size 1.
         var m, n, k: Int
         /// The shape in which each operand's storage is read (a vector as a row or a column),

@@ -149,8 +149,10 @@ public struct ManualNetwork<T: NeuralScalar> {
 extension ManualNetwork where T == Float {
     /// Trains the network of `job` with plain SGD: for every epoch, for every batch in the shared
     /// order, forward → backward → update; then the test set. Returns the history and the final
-    /// weights (also when divergence or Ctrl-C stopped it early).
-    public static func run(_ job: TrainingJob) throws -> TrainedLevel {
+    /// weights (also when divergence or Ctrl-C stopped it early). `afterEpoch` is shown the
+    /// network after each epoch (compare-levels measures saturation with it).
+    public static func run(_ job: TrainingJob,
+                           afterEpoch: (_ epoch: Int, _ network: inout ManualNetwork) -> Void = { _, _ in }) throws -> TrainedLevel {
         var network = ManualNetwork(parameters: job.initialParameters, learningRate: Float(job.recipe.learningRate))
         let trainLoader = job.makeTrainLoader()                 // the batches every style sees
         let log = TrainingLog(job)                              // step losses, history, NaN, Ctrl-C
@@ -163,6 +165,7 @@ extension ManualNetwork where T == Float {
                     try log.step(loss, outputs: network.z3, batch: batch)   // z3 from before the update
                 }
                 try log.epochEnded(network.evaluate(on: job.test))
+                afterEpoch(epoch, &network)
             }
         }
         return TrainedLevel(result: log.result, parameters: network.parameters)

@@ -7,6 +7,7 @@
 // Leaves out: the styles themselves, and drawing (ReportCharts, Charts).
 
 import Foundation
+import Level4Manual
 import Shared
 import TrainingCLI
 
@@ -53,8 +54,14 @@ public struct ComparisonOutcome: Sendable {
     public var reference: Style
     public var agreements: [StyleAgreement]
     public var ceiling: BLASCeiling
+    /// The saturated shares of the hidden layers per epoch, from the `manual` run (nil without it).
+    public var saturation: [SaturationRecord]?
+    /// `--mistake`: the mistaken run against the clean one.
+    public var mistake: MistakeReport? = nil
     /// `--benchmark`'s measurements, when it ran (summary.json, the throughput chart).
     public var benchmark: BenchmarkReport? = nil
+    /// `--references`: the replays in the Python frameworks (References.swift).
+    public var references: [ReferenceResult]? = nil
 
     /// True when every style agrees with the reference within the tolerance.
     public var agreementPassed: Bool { agreements.allSatisfy(\.passed) }
@@ -101,6 +108,7 @@ public enum Comparison {
                            log: (String) -> Void = { print($0) }) throws -> ComparisonOutcome {
         let recipe = experiment.options.recipe
         var runs: [StyleRun] = []
+        var saturation: [SaturationRecord]?
         var partialStyle: String?       // the style Ctrl-C stopped part-way, if any
         // The ceiling is measured between the styles, one epoch's products after each, so that
         // it sees the machine as the styles did (shared machines speed up and slow down).
@@ -117,7 +125,14 @@ public enum Comparison {
             let job = TrainingJob(style: style.id, train: experiment.train, test: experiment.test,
                                   initialParameters: experiment.initialParameters, recipe: styleRecipe,
                                   shouldStop: shouldStop, onEvent: display.handle)
-            let trained = try style.run(job)
+            let trained: TrainedLevel
+            if style.id == "manual" {                 // the reference run also measures saturation
+                let recorder = SaturationRecorder(test: experiment.test, initial: experiment.initialParameters)
+                trained = try ManualNetwork.run(job) { epoch, network in recorder.record(epoch: epoch, network: &network) }
+                saturation = recorder.records
+            } else {
+                trained = try style.run(job)
+            }
             // A style that diverged (or was stopped) in its first epoch has no epoch time: NaN
             // seconds, and 0 samples/s rather than a NaN that no table or chart can show.
             let seconds = median(trained.result.epochs.map(\.seconds))
@@ -147,6 +162,6 @@ public enum Comparison {
             return compare(run.style.id, run.trained, with: referenceRun.trained, tolerance: settings.tolerance)
         }
         return ComparisonOutcome(experiment: experiment, settings: settings, runs: runs,
-                                 reference: reference, agreements: agreements, ceiling: ceiling)
+                                 reference: reference, agreements: agreements, ceiling: ceiling, saturation: saturation)
     }
 }

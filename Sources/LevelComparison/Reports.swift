@@ -33,6 +33,15 @@ extension ComparisonOutcome {
             ("agreement.png", { try self.agreementChart().renderPNG(to: path("agreement.png")) }),
             ("throughput.png", { try self.throughputChart().renderPNG(to: path("throughput.png")) }),
         ]
+        if let references, references.contains(where: { !$0.drift.isEmpty }) {
+            charts.append(("drift.png", { try ReferenceReplay.driftChart(references, referenceName: self.reference.label).renderPNG(to: path("drift.png")) }))
+        }
+        if let mistake {
+            charts.append(("mistake.png", { try mistake.chart.renderPNG(to: path("mistake.png")) }))
+        }
+        if let saturation, saturation.count > 1 {
+            charts.append(("saturation.png", { try self.saturationChart(saturation).renderPNG(to: path("saturation.png")) }))
+        }
         if task == .regression {
             let weights = runs.first { $0.style.id == reference.id }?.trained.parameters ?? experiment.initialParameters
             charts.append(("regression-4d.png", {

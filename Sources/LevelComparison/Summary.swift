@@ -21,6 +21,8 @@ public struct Summary: Codable, Sendable {
         public var learningRate: Double
         public var seed: UInt64
         public var hidden: [Int]
+        /// `--init-scheme`, or "file" for `--init FILE`.
+        public var initScheme: String
         public var shuffle: Bool
         public var threads: Int
     }
@@ -73,6 +75,12 @@ public struct Summary: Codable, Sendable {
     public var blasCeiling: Ceiling
     /// `--benchmark` only: repeated, interleaved timings (see Benchmark.swift).
     public var benchmark: BenchmarkReport?
+    /// The saturated shares of the hidden layers per epoch (0 = initial weights), from `manual`.
+    public var saturation: [SaturationRecord]? = nil
+    /// `--mistake` only: where the mistaken run parted from the clean one, and why the rule exists.
+    public var mistake: MistakeReport? = nil
+    /// `--references` only: the replays in the Python frameworks (References.swift).
+    public var references: [ReferenceResult]? = nil
 }
 
 extension ComparisonOutcome {
@@ -88,11 +96,12 @@ extension ComparisonOutcome {
                 percentOfCeiling: 100 * ceiling.secondsPerEpoch / run.secondsPerEpoch,
                 weightsSha256: run.weightsSHA256, stopped: run.trained.result.stopError?.description)
         }
-        return Summary(
+        var summary = Summary(
             task: options.task.rawValue,
             dataset: .init(path: experiment.dataPath, train: experiment.train.count, test: experiment.test.count),
             config: .init(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate,
-                          seed: options.seed, hidden: experiment.shape.hidden, shuffle: !options.noShuffle,
+                          seed: options.seed, hidden: experiment.shape.hidden,
+                          initScheme: options.initFile == nil ? options.initScheme.rawValue : "file", shuffle: !options.noShuffle,
                           threads: KernelThreads.count),
             levels: levels,
             agreement: .init(
@@ -110,6 +119,10 @@ extension ComparisonOutcome {
             blasCeiling: .init(secondsPerEpoch: ceiling.secondsPerEpoch, gflops: ceiling.gflops,
                                samplesPerSecond: ceilingRate),
             benchmark: benchmark)
+        summary.references = references
+        summary.saturation = saturation
+        summary.mistake = mistake
+        return summary
     }
 
     /// `summary.json`: pretty-printed, keys sorted, snake case.
@@ -210,6 +223,7 @@ extension ComparisonOutcome {
             }
             if let warning = benchmark.unsteadyWarning { lines += ["", warning] }
         }
+        if let references { lines += ["", "## References", ""] + ReferenceReplay.markdownLines(references, task: options.task) }
         lines += ["", "## Weights (SHA-256 of the final safetensors)", ""]
         lines += runs.map { "- \($0.style.label): `\($0.weightsSHA256)`" }
         lines += ["", "## Charts", ""]

@@ -38,7 +38,7 @@ public struct Experiment: Sendable {
         if let file = options.initFile {
             initial = try NetworkParameters<Float>.load(from: file, shape: shape)
         } else {
-            initial = .glorotNormal(shape: shape, seed: options.seed)
+            initial = .initialized(shape: shape, seed: options.seed, scheme: options.initScheme)
         }
         if let file = options.saveInit { try initial.save(to: file) }
         return Experiment(options: options, shape: shape, train: train, test: test,
@@ -52,5 +52,6 @@ public struct Experiment: Sendable {
         return "\(options.task.rawValue) \(sizes) on \(dataPath): \(train.count) train, \(test.count) test; "
             + "\(r.epochs) epochs, batch \(r.batchSize), lr \(r.learningRate), seed \(r.seed)"
             + (r.shuffle ? "" : ", no shuffle")
+            + (options.initFile == nil && options.initScheme != .glorotNormal ? ", \(options.initScheme.rawValue) init" : "")
     }
 }

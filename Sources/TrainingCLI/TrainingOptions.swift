@@ -9,6 +9,7 @@ import Foundation
 import Shared
 
 extension Task: ExpressibleByArgument {}
+extension InitializationScheme: ExpressibleByArgument {}
 
 /// The options of DESIGN.md's command-line contract.
 ///
@@ -52,6 +53,12 @@ public struct TrainingOptions: ParsableArguments, Sendable {
 
     @Option(name: .customLong("init"), help: ArgumentHelp("Read the initial weights from a safetensors file.", valueName: "file"))
     public var initFile: String?
+
+    @Option(help: ArgumentHelp(
+        "How the initial weights are drawn: glorot-normal (default), glorot-uniform (Keras's Dense), "
+            + "truncated-normal (Keras's GlorotNormal) or kaiming-uniform (PyTorch's nn.Linear).",
+        valueName: "scheme"))
+    public var initScheme: InitializationScheme = .glorotNormal
 
     @Option(help: ArgumentHelp("Write the initial weights to a safetensors file.", valueName: "file"))
     public var saveInit: String?
@@ -122,6 +129,9 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
         _ = try hiddenSizes
+        if initFile != nil && initScheme != .glorotNormal {
+            throw ValidationError("--init-scheme \(initScheme.rawValue): not with --init, which reads the initial weights from a file")
+        }
         try ReportDirectory.checkWritable(reportDir)
         if let save { try OutputFile.checkWritable(save, option: "--save") }
         if let saveInit { try OutputFile.checkWritable(saveInit, option: "--save-init") }

@@ -32,6 +32,14 @@ struct CompareLevelsCommand: ParsableCommand {
     @Flag(help: "Print the kernel calls of one training step of every style, side by side.")
     var trace = false
 
+    @Flag(help: ArgumentHelp("Print every number of one training step on a network small enough to check by hand "
+        + "(4 → 3 → 2 → 2, batch of 2), and each style's loss and updated weights beside Level 4's."))
+    var explain = false
+
+    @Option(help: ArgumentHelp("Run a classic mistake beside the clean run from the same start; 'list' lists them.",
+                               valueName: "name"))
+    var mistake: String?
+
     @Option(help: .hidden)      // test hook: make this style's learning rate differ slightly
     var perturbStyle: String?
 
@@ -42,17 +50,54 @@ struct CompareLevelsCommand: ParsableCommand {
     @Option(help: "Rounds of the benchmark (with --benchmark).")
     var repeats: Int = 5
 
+    // MARK: References: the run replayed in Python frameworks (LevelComparison/References.swift)
+
+    @Flag(help: ArgumentHelp("Replay the run in the Python frameworks of References/ (PyTorch, Lightning, Keras, "
+        + "TensorFlow, JAX, NumPy) and compare each with manual."))
+    var references = false
+
+    @Option(help: ArgumentHelp("Replays to run with --references: all, or ids like numpy,torch-modules,jax.",
+                               valueName: "list"))
+    var referenceFrameworks = "all"
+
+    @Option(help: ArgumentHelp("Python for --references (default $NEURAL_LEVELS_PYTHON, else python3).", valueName: "path"))
+    var python: String?
+
+    @Option(parsing: .unconditional, help: "Relative step-loss tolerance of the replays (with --references).")
+    var referenceTolerance: Double = ReferenceReplay.defaultTolerance
+
+    @Option(help: ArgumentHelp("Write the run (recipe, initial weights, batch order) for the replays to this folder "
+        + "(default with --references: <report-dir>/run).", valueName: "dir"))
+    var exportRun: String?
+
     var styles: [Style] {
         get throws { try Style.parseList(levels) }
     }
 
     func validate() throws {
         _ = try styles
+        if let mistake, mistake != "list" {
+            guard let known = Mistake.named(mistake) else {
+                throw ValidationError("--mistake: no mistake '\(mistake)' (see --mistake list): "
+                                      + Mistake.all.map(\.id).joined(separator: ", "))
+            }
+            if let task = known.task, task != options.task {
+                throw ValidationError("--mistake \(mistake): only for --task \(task.rawValue)")
+            }
+        }
         if let perturbStyle, Style.named(perturbStyle) == nil {
             throw ValidationError("--perturb-style: no style '\(perturbStyle)'")
         }
         guard tolerance.isFinite, tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
+        }
+        do {
+            _ = try ReferenceFramework.named(referenceFrameworks)
+        } catch let error as NeuralLevelsError {
+            throw ValidationError(error.description.replacingOccurrences(of: "error: ", with: ""))
+        }
+        guard referenceTolerance.isFinite, referenceTolerance >= 0 else {
+            throw ValidationError("--reference-tolerance must be a finite number ≥ 0, got \(referenceTolerance)")
         }
         guard (1...1000).contains(repeats) else {
             throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)")
@@ -62,6 +107,15 @@ struct CompareLevelsCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         do {
+            if mistake == "list" {
+                print(Mistake.listText)
+                return
+            }
+            if explain {                        // no data set needed: the network and batch are built in
+                print(try Explanation.text(task: options.task, seed: options.seed, learningRate: options.learningRate,
+                                           styles: try styles))
+                return
+            }
             let loadStart = DispatchTime.now().uptimeNanoseconds
             let experiment = try Experiment.prepare(options)
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
@@ -69,7 +123,13 @@ struct CompareLevelsCommand: ParsableCommand {
             if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
-            let styles = try styles
+            let mistake = self.mistake.flatMap(Mistake.named)
+            let styles = try mistake.map { [Style.named($0.style)].compactMap { $0 } } ?? self.styles
+            let exportDirectory = exportRun ?? (references ? (options.reportDir as NSString).appendingPathComponent("run") : nil)
+            if let exportDirectory {
+                try ReferenceReplay.export(experiment: experiment, to: exportDirectory)
+                print("Run exported for the replays: \(exportDirectory)")
+            }
             if trace {
                 let traces = try Comparison.traceFirstStep(experiment, styles: styles)
                 print("\nKernel calls of the first training step:\n")
@@ -79,11 +139,30 @@ struct CompareLevelsCommand: ParsableCommand {
             let settings = ComparisonSettings(styles: styles, tolerance: tolerance, perturbedStyle: perturbStyle)
             var outcome = try Comparison.run(experiment, settings: settings, shouldStop: { Interruption.isRequested })
             print("\n" + outcome.tableText)
+            if let mistake, !Interruption.isRequested, let clean = outcome.runs.first {
+                print("\nNow the same run with the mistake …")
+                let display = ProgressDisplay(epochs: options.epochs, task: options.task)
+                let job = TrainingJob(style: mistake.style, train: experiment.train, test: experiment.test,
+                                      initialParameters: experiment.initialParameters, recipe: options.recipe,
+                                      shouldStop: { Interruption.isRequested }, onEvent: display.handle)
+                outcome.mistake = try MistakeReport.run(mistake, job: job, clean: clean.trained)
+                print("\n" + (outcome.mistake?.text ?? ""))
+            }
             if benchmark && !Interruption.isRequested && outcome.failure == nil {
                 outcome.benchmark = try Benchmark.run(
                     experiment, styles: styles, settings: BenchmarkSettings(repeats: repeats),
                     dataLoadSeconds: loadSeconds, shouldStop: { Interruption.isRequested })
                 if let report = outcome.benchmark { print("\n" + report.text) }
+            }
+            if references, let exportDirectory, !Interruption.isRequested, outcome.failure == nil,
+               let reference = outcome.runs.first(where: { $0.style.id == outcome.reference.id }) {
+                print("\nReplaying the run in the Python frameworks of References/ …")
+                outcome.references = ReferenceReplay.run(
+                    frameworks: try ReferenceFramework.named(referenceFrameworks),
+                    python: ReferenceReplay.python(python), exportDirectory: exportDirectory,
+                    referenceLosses: reference.trained.result.stepLosses, referenceWeights: reference.trained.parameters,
+                    tolerance: referenceTolerance)
+                print("\n" + ReferenceReplay.tableText(outcome.references ?? [], task: options.task))
             }
             // Ctrl-C / SIGTERM: write what completed (atomically), unless nothing did.
             let interrupted = Interruption.isRequested
@@ -110,6 +189,7 @@ struct CompareLevelsCommand: ParsableCommand {
                 : outcome.bitwiseIdentical
                 ? "All \(outcome.runs.count) styles are bitwise identical to \(outcome.reference.label)."
                 : "All \(outcome.runs.count) styles agree with \(outcome.reference.label) within relative tolerance \(tolerance).")
+            if let failure = ReferenceReplay.failure(outcome.references ?? []) { throw failure }
         } catch let error as NeuralLevelsError {
             throw reported(error)
         }

@@ -17,7 +17,7 @@ struct Level2ModulesCommand: ParsableCommand {
 
     func run() throws {
         try runSingleLevel(level: 2, style: "modules", title: "Level 2 — modules", options: options,
-                           run: ModulesNetwork.run)
+                           run: { try ModulesNetwork.run($0) })
     }
 }
 

@@ -17,7 +17,7 @@ struct Level4ManualCommand: ParsableCommand {
 
     func run() throws {
         try runSingleLevel(level: 4, style: "manual", title: "Level 4 — the chain rule by hand", options: options,
-                           run: ManualNetwork.run)
+                           run: { try ManualNetwork.run($0) })
     }
 }
 

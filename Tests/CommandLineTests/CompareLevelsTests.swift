@@ -3,6 +3,7 @@
 
 import Charts
 import Foundation
+import Shared
 import TestSupport
 import Testing
 
@@ -159,6 +160,81 @@ struct CompareLevelsTests {
         #expect(!two.standardOutput.contains("Level 3 · autograd"))
     }
 
+    @Test("--explain prints every number of one step; the first layer, recomputed by hand from the printed inputs and weights, matches")
+    func explain() throws {
+        let output = try runCompare(["--explain"])
+        #expect(output.status == 0, "\(output.standardError)")
+        let lines = output.standardOutput.components(separatedBy: "\n")
+        /// The matrix printed under the line that starts with `name [`.
+        func matrix(_ name: String) throws -> [[Double]] {
+            let start = try #require(lines.firstIndex { $0.hasPrefix(name + " [") }, "no \(name) block")
+            return lines[(start + 1)...].prefix { $0.hasPrefix("    ") }
+                .map { $0.split(separator: " ").compactMap { Double($0) } }
+        }
+        let (x, w1, b1) = (try matrix("x"), try matrix("fc1.weight"), try matrix("fc1.bias"))
+        let (z1, a1) = (try matrix("z1"), try matrix("a1"))
+        #expect(x.count == 2 && x.allSatisfy { $0.count == 4 } && w1.count == 3 && b1 == [[0, 0, 0]])
+        for row in 0..<2 {
+            for unit in 0..<3 {
+                let z = (0..<4).reduce(b1[0][unit]) { $0 + x[row][$1] * w1[unit][$1] }       // z1 = x·W1ᵀ + b1
+                #expect(abs(z - z1[row][unit]) <= 1e-6 * max(1, abs(z)), "z1[\(row), \(unit)]: \(z) vs \(z1[row][unit])")
+                #expect(abs(Foundation.tanh(z) - a1[row][unit]) <= 2e-6, "a1[\(row), \(unit)]")
+            }
+        }
+        for name in ["z2", "a2", "z3", "p", "dz3", "dW3", "db3", "da2", "dz2", "dW2", "db2", "da1", "dz1", "dW1", "db1"] {
+            #expect(lines.contains { $0.hasPrefix(name + " [") }, "\(name) is not printed")
+        }
+        // Every other style took the same step.
+        let verdicts = lines.filter { $0.hasPrefix("  Level ") }
+        #expect(verdicts.count == 6 && verdicts.allSatisfy { $0.contains("updated weights = Level 4's, bit for bit") })
+    }
+
+    @Test("--mistake: the list, and a mistake run beside its clean style: where they part, why, mistake.png, summary.json")
+    func mistake() throws {
+        let list = try runCompare(["--mistake", "list"])
+        #expect(list.status == 0 && list.standardOutput.split(separator: "\n").count >= 6)
+        #expect(list.standardOutput.contains("forgot-zero-grad") && list.standardOutput.contains("(modules)"))
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let output = try runCompare(["--mistake", "summed-loss", "--epochs", "1", "--train-limit", "500",
+                                     "--test-limit", "100", "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.contains("The runs part at step 1"))
+        #expect(output.standardOutput.contains("Why the rule exists: "))
+        try expectChart(reports.appendingPathComponent("mistake.png").path)
+        let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let mistake = try #require(summary["mistake"] as? [String: Any])
+        #expect(mistake["mistake"] as? String == "summed-loss" && mistake["first_different_step"] as? Int == 1)
+        #expect((summary["levels"] as? [[String: Any]])?.compactMap { $0["style"] as? String } == ["modules"])
+    }
+
+    @Test("--init-scheme: every style starts from the same Keras-style weights and still agrees; saturation.png and its numbers")
+    func initScheme() throws {
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let initial = reports.appendingPathComponent("initial.safetensors").path
+        let output = try runCompare(["--levels", "keras,modules,manual", "--epochs", "2", "--train-limit", "500",
+                                     "--test-limit", "200", "--init-scheme", "glorot-uniform", "--save-init", initial,
+                                     "--report-dir", reports.path])
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.contains("glorot-uniform init"))
+        #expect(output.standardOutput.contains("All 3 styles are bitwise identical to Level 4 · manual."))
+        let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect((summary["config"] as? [String: Any])?["init_scheme"] as? String == "glorot-uniform")
+        let saturation = try #require(summary["saturation"] as? [[String: Any]])
+        #expect(saturation.compactMap { $0["epoch"] as? Int } == [0, 1, 2])
+        #expect(saturation.allSatisfy { (0...1).contains($0["tanh_saturated"] as? Double ?? -1)
+                                        && (0...1).contains($0["sigmoid_saturated"] as? Double ?? -1) })
+        try expectChart(reports.appendingPathComponent("saturation.png").path)
+        // The weights written are the scheme's, not the default's: uniform within ±√(6/(784+128)).
+        let shape = NetworkShape.standard(for: .classification)
+        let written = try NetworkParameters<Float>.load(from: initial, shape: shape)
+        #expect(written == NetworkParameters<Float>.initialized(shape: shape, seed: 42, scheme: .glorotUniform))
+        #expect(written != NetworkParameters<Float>.glorotNormal(shape: shape, seed: 42))
+    }
+
     @Test("bad --levels and other options: one line, exit status 64, nothing on standard output", arguments: [
         (["--levels", "1,1"], "names the style keras twice"),
         (["--levels", "manual,4"], "names the style manual twice"),
@@ -168,6 +244,10 @@ struct CompareLevelsTests {
         (["--levels", ""], "'' is not a level or a style"),
         (["--tolerance", "-1"], "--tolerance"),
         (["--perturb-style", "nope"], "--perturb-style"),
+        (["--init-scheme", "xavier"], "--init-scheme"),
+        (["--mistake", "nope"], "no mistake 'nope'"),
+        (["--mistake", "unscaled-inputs", "--task", "regression"], "only for --task classification"),
+        (["--init-scheme", "kaiming-uniform", "--init", "weights.safetensors"], "not with --init"),
     ])
     func badOptions(arguments: [String], message: String) throws {
         let output = try runCompare(arguments)

@@ -180,7 +180,7 @@ struct Level1CallbackTests {
         let (module, history) = try lightningFit(train: train.prefix(512), test: test, initial: initialWeights(.regression),
                                                          recipe: Recipe(epochs: 6, batchSize: 64), callbacks: [stopper],
                                                          enableProgressBar: false)
-        #expect(history.epochs == [1, 2] && history.logs[0].keys == ["loss", "val_loss", "val_r2"])
+        #expect(history.epochs == [1, 2] && history.logs[0].keys == ["loss", "r2", "val_loss", "val_r2"])
         let (oneEpoch, _) = try lightningFit(train: train.prefix(512), test: test, initial: initialWeights(.regression),
                                                      recipe: Recipe(epochs: 1, batchSize: 64), enableProgressBar: false)
         #expect(bits(module.currentParameters) == bits(oneEpoch.currentParameters))

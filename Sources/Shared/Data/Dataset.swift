@@ -327,17 +327,21 @@ public struct BatchSchedule: Sendable, Equatable {
     public var batchSize: Int
     public var shuffle: Bool
     public var seed: UInt64
+    /// Skip each epoch's last, partial batch (PyTorch's `drop_last=True`). The shared recipe
+    /// keeps it; `--mistake dropped-last-batch` shows what dropping it changes.
+    public var dropLast: Bool
 
-    public init(sampleCount: Int, batchSize: Int, shuffle: Bool, seed: UInt64) {
+    public init(sampleCount: Int, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool = false) {
         precondition(batchSize >= 1)
         self.sampleCount = sampleCount
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.seed = seed
+        self.dropLast = dropLast
     }
 
-    /// Steps per epoch: ⌈N / batchSize⌉.
-    @inlinable public var stepsPerEpoch: Int { (sampleCount + batchSize - 1) / batchSize }
+    /// Steps per epoch: ⌈N / batchSize⌉, or ⌊N / batchSize⌋ with ``dropLast``.
+    @inlinable public var stepsPerEpoch: Int { dropLast ? sampleCount / batchSize : (sampleCount + batchSize - 1) / batchSize }
 
     /// The order of the rows in epoch `epoch` (1-based, as printed).
     @inlinable public func order(epoch: Int) -> [Int] {

@@ -19,14 +19,17 @@ public struct Recipe: Sendable, Equatable, Codable {
     public var learningRate: Double
     public var seed: UInt64
     public var shuffle: Bool
+    /// Skip each epoch's last, partial batch (never in the shared recipe; see `BatchSchedule`).
+    public var dropLast: Bool
 
     public init(epochs: Int = 10, batchSize: Int = 64, learningRate: Double = 0.1, seed: UInt64 = 42,
-                shuffle: Bool = true) {
+                shuffle: Bool = true, dropLast: Bool = false) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.seed = seed
         self.shuffle = shuffle
+        self.dropLast = dropLast
     }
 }
 
@@ -132,7 +135,7 @@ public struct TrainingJob {
     /// than the training set is the whole set.
     public var schedule: BatchSchedule {
         BatchSchedule(sampleCount: train.count, batchSize: max(1, min(recipe.batchSize, train.count)),
-                      shuffle: recipe.shuffle, seed: recipe.seed)
+                      shuffle: recipe.shuffle, seed: recipe.seed, dropLast: recipe.dropLast)
     }
 
     /// The training batches, epoch by epoch, in the shared order (PyTorch's

@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Shared", targets: ["Shared"]),
         .library(name: "Level4Manual", targets: ["Level4Manual"]),
         .library(name: "Level3Autograd", targets: ["Level3Autograd"]),
+        .library(name: "Level3Differentiable", targets: ["Level3Differentiable"]),
         .library(name: "Level2Modules", targets: ["Level2Modules"]),
         .library(name: "Level1HighLevel", targets: ["Level1HighLevel"]),
         .executable(name: "level4-manual", targets: ["level4-manual"]),
@@ -79,6 +80,9 @@ let package = Package(
         // MARK: The four levels, lowest first
         .target(name: "Level4Manual", dependencies: ["Shared"], swiftSettings: optimized),
         .target(name: "Level3Autograd", dependencies: ["Shared"], swiftSettings: optimized),
+        // Beside Level3Autograd, not on it: gradients derived by the compiler (`import _Differentiation`,
+        // an experimental language feature, so only this target and its tests compile it).
+        .target(name: "Level3Differentiable", dependencies: ["Shared"], swiftSettings: optimized),
         .target(name: "Level2Modules", dependencies: ["Level3Autograd", "Shared"], swiftSettings: optimized),
         .target(name: "Level1HighLevel", dependencies: ["Level2Modules", "Shared"], swiftSettings: optimized),
 
@@ -141,6 +145,7 @@ let package = Package(
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
+        .testTarget(name: "Level3DifferentiableTests", dependencies: ["Level3Differentiable", "Level4Manual", "Shared"]),
         // Every style against manual, with its own loop.
         .testTarget(name: "StyleTests", dependencies: ["LevelComparison", "Level1HighLevel", "Level2Modules", "Level3Autograd", "Shared"]),
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.

@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "level3-autograd",
             dependencies: [
-                "Level3Autograd", "TrainingCLI", "Shared",
+                "Level3Autograd", "Level3Differentiable", "TrainingCLI", "Shared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -121,7 +121,8 @@ let package = Package(
         .target(
             name: "LevelComparison",
             dependencies: [
-                "Level4Manual", "Level3Autograd", "Level2Modules", "Level1HighLevel", "Shared", "TrainingCLI", "Charts",
+                "Level4Manual", "Level3Autograd", "Level3Differentiable", "Level2Modules", "Level1HighLevel", "Shared",
+                "TrainingCLI", "Charts",
             ],
             swiftSettings: optimized),
         .executableTarget(

@@ -1,6 +1,6 @@
 // Comparison.swift — compare-levels: one start, every style, verified agreement.
 //
-// Teaches: how to prove that seven programs are one computation. Give them the same initial
+// Teaches: how to prove that eight programs are one computation. Give them the same initial
 // weights and the same batches, run each with its own loop, and compare every step's loss, every
 // epoch's test numbers and every final weight with `manual`'s; time each epoch, and time the
 // matrix products alone as a ceiling.

@@ -10,6 +10,7 @@ import ArgumentParser
 import Level1HighLevel
 import Level2Modules
 import Level3Autograd
+import Level3Differentiable
 import Level4Manual
 import Shared
 
@@ -41,6 +42,8 @@ extension Style {
               run: { try AutogradNetwork.run($0) }),
         Style(level: 3, id: "gradient-tape", idiom: "TensorFlow GradientTape + einsum",
               run: { try GradientTapeNetwork.run($0) }),
+        Style(level: 3, id: "differentiable", idiom: "JAX value_and_grad as Swift @differentiable + valueWithGradient",
+              run: { try DifferentiableNetwork.run($0) }),
         Style(level: 4, id: "manual", idiom: "NumPy from scratch: forward and backward by hand",
               run: { try ManualNetwork.run($0) }),
     ]

@@ -1,6 +1,6 @@
 // compare-levels — train every style of every level from the same start and prove they agree.
 //
-//     swift run -c release compare-levels                      # Fashion-MNIST, 10 epochs, 7 styles
+//     swift run -c release compare-levels                      # Fashion-MNIST, 10 epochs, 8 styles
 //     swift run -c release compare-levels --task regression
 //     swift run -c release compare-levels --levels 1           # the three Level 1 styles, checked against keras
 //     swift run -c release compare-levels --levels gradient-tape,manual --epochs 2 --trace

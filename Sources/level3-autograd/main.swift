@@ -10,6 +10,7 @@
 
 import ArgumentParser
 import Level3Autograd
+import Level3Differentiable
 import Shared
 import TrainingCLI
 
@@ -19,11 +20,14 @@ enum Style: String, CaseIterable, ExpressibleByArgument {
     case autograd
     /// Variables, a `GradientTape`, `tape.gradient(loss, variables)`, `assignSub`; `einsum`.
     case gradientTape = "gradient-tape"
+    /// A pure loss function, `valueWithGradient` (the compiler's derivative), a functional update.
+    case differentiable
 
     var title: String {
         switch self {
         case .autograd: return "Level 3 — autograd (PyTorch style)"
         case .gradientTape: return "Level 3 — GradientTape and einsum (TensorFlow style)"
+        case .differentiable: return "Level 3 — differentiable functions and valueWithGradient (JAX style)"
         }
     }
 
@@ -31,6 +35,7 @@ enum Style: String, CaseIterable, ExpressibleByArgument {
         switch self {
         case .autograd: return { try AutogradNetwork.run($0) }
         case .gradientTape: return { try GradientTapeNetwork.run($0) }
+        case .differentiable: return { try DifferentiableNetwork.run($0) }
         }
     }
 }
@@ -42,7 +47,7 @@ struct Level3AutogradCommand: ParsableCommand {
 
     @OptionGroup var options: TrainingOptions
 
-    @Option(help: "autograd (PyTorch: backward, .grad) or gradient-tape (TensorFlow: GradientTape, einsum).")
+    @Option(help: "autograd (PyTorch: backward, .grad), gradient-tape (TensorFlow: GradientTape, einsum) or differentiable (JAX: valueWithGradient).")
     var style: Style = .autograd
 
     func run() throws {

@@ -8,9 +8,9 @@ import TestSupport
 import Testing
 
 /// Every style, in registry order (the default of `--levels`).
-let allStyles = ["keras", "keras-functional", "lightning", "modules", "autograd", "gradient-tape", "manual"]
+let allStyles = ["keras", "keras-functional", "lightning", "modules", "autograd", "gradient-tape", "differentiable", "manual"]
 /// Their levels.
-let allLevels = [1, 1, 1, 2, 3, 3, 4]
+let allLevels = [1, 1, 1, 2, 3, 3, 3, 4]
 
 func runCompare(_ arguments: [String]) throws -> ProcessOutput {
     try run("compare-levels", arguments)
@@ -32,7 +32,7 @@ struct CompareLevelsTests {
         defer { try? FileManager.default.removeItem(at: reports) }
         let output = try runCompare(["--epochs", "2", "--train-limit", "2000", "--test-limit", "500", "--report-dir", reports.path])
         #expect(output.status == 0, "\(output.standardError)")
-        #expect(output.standardOutput.contains("All 7 styles are bitwise identical to Level 4 · manual."))
+        #expect(output.standardOutput.contains("All 8 styles are bitwise identical to Level 4 · manual."))
         for (style, level) in zip(allStyles, allLevels) where style != "manual" {   // one table row each
             let row = output.standardOutput.split(separator: "\n").last { $0.hasPrefix("Level \(level) · \(style) ") }
             #expect(row?.hasSuffix("bitwise identical") == true, "\(style): \(row ?? "no row")")
@@ -99,7 +99,7 @@ struct CompareLevelsTests {
         let compared = reports.appendingPathComponent("compared.safetensors").path
         let output = try runCompare(recipe + ["--report-dir", reports.path, "--save", compared])
         #expect(output.status == 0, "\(output.standardError)")
-        #expect(output.standardOutput.contains("All 7 styles are bitwise identical to Level 4 · manual."))
+        #expect(output.standardOutput.contains("All 8 styles are bitwise identical to Level 4 · manual."))
         let alone = reports.appendingPathComponent("level4.safetensors").path
         let single = try run("level4-manual", recipe + ["--report-dir", reports.appendingPathComponent("single").path, "--save", alone])
         #expect(single.status == 0, "\(single.standardError)")
@@ -135,7 +135,7 @@ struct CompareLevelsTests {
     func trace() throws {
         let output = try runCompare(["--train-limit", "256", "--test-limit", "64", "--trace"])
         #expect(output.status == 0, "\(output.standardError)")
-        #expect(output.standardOutput.contains("All 7 styles made the same"), "\(output.standardOutput)")
+        #expect(output.standardOutput.contains("All 8 styles made the same"), "\(output.standardOutput)")
         #expect(output.standardOutput.contains("gemm A[64,784]·Bᵀ[128,784]"))
         #expect(output.standardOutput.contains("softmaxCrossEntropyBackward"))
     }
@@ -186,7 +186,7 @@ struct CompareLevelsTests {
         }
         // Every other style took the same step.
         let verdicts = lines.filter { $0.hasPrefix("  Level ") }
-        #expect(verdicts.count == 6 && verdicts.allSatisfy { $0.contains("updated weights = Level 4's, bit for bit") })
+        #expect(verdicts.count == 7 && verdicts.allSatisfy { $0.contains("updated weights = Level 4's, bit for bit") })
     }
 
     @Test("--mistake: the list, and a mistake run beside its clean style: where they part, why, mistake.png, summary.json")

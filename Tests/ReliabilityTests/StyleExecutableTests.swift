@@ -1,5 +1,5 @@
 // StyleExecutableTests.swift — every style through its own executable, as a user runs it: a
-// diverging learning rate and a Ctrl-C after the first epoch behave the same for all seven.
+// diverging learning rate and a Ctrl-C after the first epoch behave the same for all eight.
 //
 // Teaches: the stop paths of a loop you do not own (`fit`, `Trainer.fit`) and of loops you
 // write (modules, autograd, the tape, manual) end the same way: one line, the completed epochs
@@ -22,6 +22,7 @@ let styleCommands: [(style: String, executable: String, arguments: [String])] = 
     ("modules", "level2-modules", []),
     ("autograd", "level3-autograd", ["--style", "autograd"]),
     ("gradient-tape", "level3-autograd", ["--style", "gradient-tape"]),
+    ("differentiable", "level3-autograd", ["--style", "differentiable"]),
     ("manual", "level4-manual", []),
 ]
 

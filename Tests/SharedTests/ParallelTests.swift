@@ -1,8 +1,8 @@
 // ParallelTests.swift — the kernel worker pool (Fast/KernelThreads.swift): every part runs
 // exactly once, callers on many threads at once neither deadlock nor lose parts, a part that
 // splits again runs serially, a kernel gives the same bits whether the pool was free or busy,
-// at most `threads` threads take part (only the caller with one), and what an idle process
-// costs (printed, for docs/performance.md).
+// helpers start only when needed (never more than threads − 1), a call involves only the
+// helpers it gives parts to, and an idle pool sleeps.
 
 import Foundation
 import Synchronization
@@ -62,42 +62,65 @@ struct ParallelTests {
         #expect(gradient == freeGradient)
     }
 
-    @Test("with one thread every part runs on the calling thread, in order; with n, on at most n threads",
-          arguments: [1, 2, 3])
-    func threadsTakingPart(threads: Int) {
-        let pool = WorkerPool(parts: threads)
-        let caller = currentThreadID()
-        let seen = Mutex<[(part: Int, thread: Int32?)]>([])
-        pool.run(parts: 8) { part in
-            usleep(2_000)                                                 // long enough for others to join
-            let thread = currentThreadID()
-            seen.withLock { $0.append((part, thread)) }
-        }
-        let record = seen.withLock { $0 }
-        #expect(record.map(\.part).sorted() == Array(0..<8))
-        #expect(Set(record.map(\.thread)).count <= threads)
-        if threads == 1 {
-            #expect(record.map(\.part) == Array(0..<8) && record.allSatisfy { $0.thread == caller })
-        }
+    @Test("helpers start when a call first needs them, never more than threads − 1, none for one thread")
+    func helpersOnDemand() {
+        let single = WorkerPool(parts: 1)
+        let parts = Mutex<[Int]>([])
+        single.run(parts: 4) { part in parts.withLock { $0.append(part) } }
+        #expect(parts.withLock { $0 } == [0, 1, 2, 3])                   // serially, on the caller
+        #expect(single.helperCount == 0)
+
+        let pool = WorkerPool(parts: 3)
+        #expect(pool.helperCount == 0)
+        pool.run(parts: 2) { _ in }
+        #expect(pool.helperCount == 1)
+        let seen = Mutex<[Int]>([])
+        pool.run(parts: 8) { part in seen.withLock { $0.append(part) } }
+        #expect(pool.helperCount == 2)                                    // 3 threads: 2 helpers
+        #expect(seen.withLock { $0.sorted() } == Array(0..<8))
     }
 
-    @Test("idle: CPU time of the process over a second of rest after a split call (printed; run alone to measure)")
-    func idleProcess() {
-        let pool = WorkerPool(parts: 2)
-        let parts = Mutex(0)
-        var cpu: [Double] = []
-        for _ in 0..<3 {
-            pool.run(parts: 2) { _ in parts.withLock { $0 += 1 } }
-            let before = processCPUSeconds()
-            sleep(1)
-            cpu.append(processCPUSeconds() - before)
-        }
-        // `swift test --filter idleProcess` runs this alone: then the process is idle but for the
-        // test runner, and the figures are this pool's rest (docs/performance.md).
-        print("idle: CPU seconds used over 1 s of rest after a split call: \(cpu)")
-        #expect(parts.withLock { $0 } == 6)
-        #expect(cpu.allSatisfy { $0 >= 0 })
+    @Test("a call hands parts to, and waits for, only the helpers it needs")
+    func onlyTheHelpersNeeded() {
+        let pool = WorkerPool(parts: 4)
+        pool.run(parts: 4) { _ in }
+        for _ in 0..<10 { pool.run(parts: 2) { _ in } }
+        #expect(pool.startedHelpers.map { $0.calls.load(ordering: .relaxed) } == [11, 1, 1])
     }
+
+    @Test("an idle pool sleeps: after a call, its helpers stop spinning and wait on a semaphore")
+    func idlePoolSleeps() throws {
+        let pool = WorkerPool(parts: 3)
+        let threadIDs = Mutex<[Int32]>([])
+        pool.run(parts: 3) { part in
+            if part > 0, let id = currentThreadID() { threadIDs.withLock { $0.append(id) } }
+        }
+        let helpers = pool.startedHelpers
+        #expect(helpers.count == 2)
+        let deadline = Date().addingTimeInterval(10)
+        while !helpers.allSatisfy({ $0.parker.isSleeping }) && Date() < deadline { usleep(1_000) }
+        #expect(helpers.allSatisfy { $0.parker.isSleeping })
+
+        // CPU time of the helper threads (and of the process) over a second of rest, printed for
+        // docs/performance.md: `swift test --filter idlePoolSleeps` runs this test alone.
+        let ids = threadIDs.withLock { $0 }
+        let before = ids.map(threadCPUSeconds), processBefore = processCPUSeconds()
+        sleep(1)
+        pool.run(parts: 3) { _ in }                                       // and they still wake up
+        let after = ids.map(threadCPUSeconds), processAfter = processCPUSeconds()
+        let helperSeconds = zip(before, after).map { $1 - $0 }.reduce(0, +)
+        print("idle pool: helpers used \(helperSeconds) s of CPU over 1 s of rest; the process \(processAfter - processBefore) s")
+        #expect(before.allSatisfy { $0 >= 0 })                            // the threads were found
+    }
+}
+
+/// CPU seconds (user + system) of thread `id` of this process, from /proc (−1 if unreadable).
+func threadCPUSeconds(_ id: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/self/task/\(id)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return -1 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return -1 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// The kernel's id of the calling thread (from /proc/thread-self, a link to `<pid>/task/<tid>`).

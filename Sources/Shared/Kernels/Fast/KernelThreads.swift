@@ -1,17 +1,21 @@
 // KernelThreads.swift — one kernel call, split across the machine's cores.
 //
-// Teaches: where the second core comes from. A large kernel (a product, tanh or sigmoid, the
-// update of a large weight matrix) cuts its output into contiguous parts and runs them at the
-// same time with Dispatch's `concurrentPerform`: the calling thread takes parts too, the call
-// returns when every part is done, and at most `--threads` threads take part.
+// Teaches: where the second core comes from. A training step is a chain of kernel calls, each
+// too small (microseconds) for a general task system, so the split is the simplest one that
+// works: a large kernel (a product, tanh or sigmoid, the update of a large weight matrix) cuts
+// its output into contiguous parts, the calling thread computes part 0 and helper threads the
+// others, and the call returns when every part is done.
 // Every part is computed by the same code whoever runs it, so the bits do not depend on which
-// thread did what, nor on whether other threads were free (a busy pool runs the parts one by
-// one). OpenBLAS is kept at one thread: a matrix product is split here, like any other kernel,
-// into single-threaded `gemm` calls on parts of the output (FastLinearAlgebra.swift).
-// Dispatch starts its worker threads when first needed (none with `--threads 1`, which never
-// splits), and they sleep when there is nothing to do, so a process waiting between kernel
-// calls uses no CPU. A hand-written pool of spinning helpers was measured against it and was
-// slower on a loaded machine, never clearly faster (docs/performance.md).
+// thread did what, nor on whether helpers were free (a busy pool runs the parts one by one).
+// OpenBLAS is kept at one thread: a matrix product is split here, like any other kernel, into
+// single-threaded `gemm` calls on parts of the output (FastLinearAlgebra.swift).
+//
+// The helpers rest when there is nothing to do. A helper is started the first time a call
+// needs it, so there are never more than `--threads − 1` of them (none with `--threads 1`). A
+// call wakes only the helpers it gives a part to, and waits only for those. Whoever waits (a
+// helper for the next call, the caller for the helpers) first spins for a few tens of
+// microseconds, since the next kernel call usually comes that soon, and then sleeps on a
+// semaphore until it is woken: a process waiting between kernel calls uses no CPU.
 // Leaves out: work stealing, nested parallelism (a part that itself splits runs serially).
 
 import Foundation
@@ -23,10 +27,10 @@ public enum KernelThreads {
     public static var count: Int { pool.parts.load(ordering: .relaxed) }
 
     /// Uses `count` threads from now on (1 … 256): the calling thread and up to `count − 1`
-    /// of Dispatch's worker threads.
+    /// helpers, started when a call first needs them.
     public static func set(_ count: Int) { pool.parts.store(max(1, min(256, count)), ordering: .relaxed) }
 
-    /// Runs `body(part)` for every part in `0..<parts`, at the same time when threads are free,
+    /// Runs `body(part)` for every part in `0..<parts`, at the same time when helpers are free,
     /// and returns when all are done. At most ``count`` threads take part.
     @inlinable
     public static func run(parts: Int, _ body: (Int) -> Void) {
@@ -73,18 +77,79 @@ public enum KernelThreads {
 /// division each): tanh's forward on [64, 128] gains from the split (3.7 → 2.3 ms per epoch).
 @usableFromInline let costlyKernelMinimumPerPart = 4_096
 
+// MARK: - Waiting: spin a little, then sleep
+
+/// One thread's place to wait for a condition another thread makes true: it spins for a while
+/// (the condition usually comes within microseconds), then sleeps until ``wake()``.
+final class Parker: Sendable {
+    private let sleeping = Atomic<Bool>(false)
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    /// Spins (about 50 µs) before sleeping.
+    static let spins = 100_000
+
+    /// Returns once `ready()` is true. The thread that makes it true must call ``wake()`` after.
+    func wait(until ready: () -> Bool) {
+        for _ in 0..<Self.spins where ready() { return }
+        while true {
+            sleeping.store(true, ordering: .sequentiallyConsistent)
+            if ready() {
+                // Ready after all: take back the sleep, unless a waker already did (then it
+                // signals, and the signal is taken here so that it cannot wake a later wait).
+                if !sleeping.exchange(false, ordering: .sequentiallyConsistent) { semaphore.wait() }
+                return
+            }
+            semaphore.wait()
+            if ready() { return }
+        }
+    }
+
+    /// Whether the waiting thread sleeps now (for tests: an idle pool sleeps).
+    var isSleeping: Bool { sleeping.load(ordering: .relaxed) }
+
+    /// Wakes the waiting thread if it sleeps. Call after making the condition true.
+    func wake() {
+        if sleeping.exchange(false, ordering: .sequentiallyConsistent) { semaphore.signal() }
+    }
+}
+
 // MARK: - The pool
 
-/// Runs the parts of one kernel call at a time on Dispatch's threads; other calls made
-/// meanwhile (from other threads, or from inside a part) run their parts one after another.
+/// The calling thread plus helper threads, each of which runs its part of a kernel call.
 @usableFromInline
-final class WorkerPool: Sendable {
+final class WorkerPool: @unchecked Sendable {
+    /// One helper: the number of calls handed to it so far, and where it waits for the next.
+    final class Helper: Sendable {
+        let part: Int
+        let calls = Atomic<Int>(0)
+        let parker = Parker()
+        init(part: Int) { self.part = part }
+    }
+
     @usableFromInline let parts: Atomic<Int>
     private let busy = Atomic<Bool>(false)
+    private let helpers = Mutex<[Helper]>([])
+    private let remaining = Atomic<Int>(0)
+    private let caller = Parker()
+    // The current call, written by the caller before it hands out parts (`calls`, releasing),
+    // read by the helpers after they see it (acquiring), cleared after they are all done.
+    private var body: ((Int) -> Void)?
+    private var threads = 1
+    private var requested = 1
+
+    /// Which way parts are handed out: this pool's helpers (the default), or Dispatch's
+    /// `concurrentPerform` when `NEURAL_LEVELS_POOL=dispatch` (for comparing the two).
+    let usesDispatch = ProcessInfo.processInfo.environment["NEURAL_LEVELS_POOL"] == "dispatch"
 
     init(parts: Int) {
         self.parts = Atomic(max(1, min(256, parts)))
     }
+
+    /// The helpers started so far.
+    var helperCount: Int { helpers.withLock { $0.count } }
+
+    /// The helpers started so far, for tests.
+    var startedHelpers: [Helper] { helpers.withLock { $0 } }
 
     @usableFromInline
     func run(parts requested: Int, _ body: (Int) -> Void) {
@@ -95,15 +160,55 @@ final class WorkerPool: Sendable {
             return
         }
         defer { busy.store(false, ordering: .releasing) }
-        withoutActuallyEscaping(body) { body in
-            let call = KernelCall(body: body)                // used only until concurrentPerform returns
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                for part in stride(from: thread, to: requested, by: threads) { call.body(part) }
+        if usesDispatch {
+            withoutActuallyEscaping(body) { body in
+                let parts = UncheckedParts(body: body)          // runs only while this call waits
+                DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                    for part in stride(from: thread, to: requested, by: threads) { parts.body(part) }
+                }
             }
+            return
+        }
+        let taking = helpers(count: threads - 1)
+        withoutActuallyEscaping(body) { body in
+            (self.body, self.threads, self.requested) = (body, threads, requested)
+            remaining.store(taking.count, ordering: .relaxed)
+            for helper in taking {
+                helper.calls.add(1, ordering: .sequentiallyConsistent)    // publishes the call
+                helper.parker.wake()
+            }
+            for part in stride(from: 0, to: requested, by: threads) { body(part) }
+            caller.wait { remaining.load(ordering: .sequentiallyConsistent) == 0 }
+            self.body = nil
+        }
+    }
+
+    /// The first `count` helpers, started now if they have not been yet.
+    private func helpers(count: Int) -> ArraySlice<Helper> {
+        helpers.withLock { list in
+            while list.count < count {
+                let helper = Helper(part: list.count + 1)
+                list.append(helper)
+                let thread = Thread { [self] in self.helperLoop(helper) }
+                thread.name = "NeuralLevels kernel \(helper.part)"
+                thread.start()
+            }
+            return list[..<count]
+        }
+    }
+
+    private func helperLoop(_ helper: Helper) {
+        var seen = 0
+        while true {
+            helper.parker.wait { helper.calls.load(ordering: .sequentiallyConsistent) != seen }
+            seen += 1
+            if let body, helper.part < threads {           // parts part, part + threads, … of this call
+                for index in stride(from: helper.part, to: requested, by: threads) { body(index) }
+            }
+            if remaining.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 { caller.wake() }
         }
     }
 }
 
-/// A kernel call's parts, handed to Dispatch's threads for the length of the call (the parts
-/// write disjoint ranges of the output, so they may run at the same time).
-struct KernelCall: @unchecked Sendable { let body: (Int) -> Void }
+/// A kernel call's parts, handed to Dispatch's threads for the length of the call.
+struct UncheckedParts: @unchecked Sendable { let body: (Int) -> Void }

@@ -71,10 +71,10 @@ public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<
 
     return Tensor(out, operation: program.name, parents: [a, b]) { g in
         if a.requiresGrad {                         // ∂ℓ/∂A = einsum("out,B->A", g, B)
-            a.accumulateGradient(reshaped(program.gradientA.evaluate(g, b.value), like: a.value))
+            a.accumulateGradient(reshaped(program.gradientA.evaluate(g, b.value, reusing: a.gradientBuffer()), like: a.value))
         }
         if b.requiresGrad {                         // ∂ℓ/∂B = einsum("A,out->B", A, g)
-            b.accumulateGradient(reshaped(program.gradientB.evaluate(a.value, g), like: b.value))
+            b.accumulateGradient(reshaped(program.gradientB.evaluate(a.value, g, reusing: b.gradientBuffer()), like: b.value))
         }
     }
 }
@@ -283,19 +283,27 @@ struct EinsumPlan: Sendable {
                              outputTransposed: outputTransposed)
     }
 
-    /// Computes the spec for operands `a` and `b` (whose shapes the sizes came from).
-    func evaluate<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>) -> Matrix<T> {
+    /// Computes the spec for operands `a` and `b` (whose shapes the sizes came from). A matrix
+    /// product writes every element of its output: into `buffer` when it has the output's shape
+    /// (the gradient buffer the tape kept for the operand, as `matmul` reuses it), else into new
+    /// memory.
+    func evaluate<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>, reusing buffer: consuming Matrix<T>? = nil) -> Matrix<T> {
         let shape = outputShape
         guard let p = product else { return loop(a, b) }
         let aView = reshaped(a, rows: p.aRows, columns: p.aColumns)
         let bView = reshaped(b, rows: p.bRows, columns: p.bColumns)
+        let (rows, columns) = p.outputTransposed ? (p.n, p.m) : (p.m, p.n)
+        var c: Matrix<T>
+        if let reused = buffer.take(), reused.rows == rows, reused.columns == columns {
+            c = reused                                           // the only reference: written in place
+        } else {
+            c = .uninitialized(rows: rows, columns: columns)
+        }
         if p.outputTransposed {                                  // Cᵀ = op(B)ᵀ·op(A)ᵀ   [n, m]
-            var c = Matrix<T>(rows: p.n, columns: p.m)
             gemm(bView, transposeA: !p.transposeB, aView, transposeB: !p.transposeA, into: &c)
             return c
         }
-        var c = Matrix<T>(rows: p.m, columns: p.n)               // C = op(A)·op(B)       [m, n]
-        gemm(aView, transposeA: p.transposeA, bView, transposeB: p.transposeB, into: &c)
+        gemm(aView, transposeA: p.transposeA, bView, transposeB: p.transposeB, into: &c)   // C = op(A)·op(B)  [m, n]
         return reshaped(c, rows: shape.rows, columns: shape.columns)
     }
 

@@ -22,11 +22,7 @@ public enum KerasFunctionalNetwork {
         let h2 = Dense(shape.hidden[1], activation: .sigmoid)(h1)                    // (None, 64)
         let outputs = Dense(shape.outputSize, activation: classifies ? .softmax : .linear)(h2)   // (None, O)
         let model = try Model(inputs: inputs, outputs: outputs)
-        try model.setWeights(initial)
-        try model.compile(optimizer: .sgd(learningRate: learningRate),
-                          loss: classifies ? .sparseCategoricalCrossentropy : .meanSquaredError,
-                          metrics: classifies ? [.accuracy] : [.meanSquaredError, .r2])
-        return model
+        return try KerasNetwork.compiled(model, startingFrom: initial, learningRate: learningRate)
     }
 
     /// Trains the `keras-functional` style on `job`: the model above, and `fit`.

@@ -21,6 +21,14 @@ public enum KerasNetwork {
             Dense(shape.hidden[1], activation: .sigmoid),                     // fc2: 128 → 64
             Dense(shape.outputSize, activation: classifies ? .softmax : .linear),   // fc3: 64 → O
         ], inputSize: shape.inputSize)
+        return try compiled(model, startingFrom: initial, learningRate: learningRate)
+    }
+
+    /// `model` started from the shared initial weights and compiled with plain SGD and the
+    /// task's loss and metrics (both Keras styles compile this way).
+    static func compiled<M: Model>(_ model: M, startingFrom initial: NetworkParameters<Float>,
+                                   learningRate: Double) throws -> M {
+        let classifies = initial.shape.task == .classification
         try model.setWeights(initial)
         try model.compile(optimizer: .sgd(learningRate: learningRate),
                           loss: classifies ? .sparseCategoricalCrossentropy : .meanSquaredError,

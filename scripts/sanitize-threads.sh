@@ -38,7 +38,7 @@ if [ -z "${QUICK:-}" ]; then
     for task in classification regression; do
         echo "== compare-levels --task $task on a slice, 2 threads, under ThreadSanitizer"
         "$scratch/debug/compare-levels" --task "$task" --train-limit 2000 --test-limit 500 --epochs 1 \
-            --threads 2 --report-dir "$reports/$task" 2>&1 | grep -E "ThreadSanitizer|SUMMARY|All levels|error" 
+            --threads 2 --report-dir "$reports/$task" 2>&1 | grep -E "ThreadSanitizer|SUMMARY|styles are bitwise|styles agree|error"
     done
 fi
 echo "sanitize-threads: no ThreadSanitizer reports"

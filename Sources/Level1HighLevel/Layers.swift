@@ -38,8 +38,8 @@ public enum Activation: String, Sendable, CaseIterable {
     public func callAsFunction(_ z: Tensor<Float>) -> Tensor<Float> {
         switch self {
         case .linear: return z
-        case .tanh: return z.tanh()                               // = Level 2's Tanh()(z)
-        case .sigmoid: return z.sigmoid()                         // = Level 2's Sigmoid()(z)
+        case .tanh: return z.tanh()                               // as Level 2's MLP: fc1(x).tanh()
+        case .sigmoid: return z.sigmoid()                         // as Level 2's MLP: fc2(h1).sigmoid()
         case .softmax:
             let e = (z - z.max(axis: 1).detached()).exp()         // [B, O], each ≤ 1
             return e / e.sum(axis: 1)                             // [B, O] / [B, 1]

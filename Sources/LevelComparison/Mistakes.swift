@@ -120,11 +120,11 @@ final class ForgetfulOptimizer: Optimizer {
     func step() { wrapped.step() }
 }
 
-/// `softmax(z)` computed by the model, then `CrossEntropyLoss`, which applies softmax again.
+/// `softmax(z)` computed by the model (Level 1's softmax activation, from tape ops), then
+/// `CrossEntropyLoss`, which applies softmax again.
 struct SoftmaxThenCrossEntropy: Loss {
     func callAsFunction(_ logits: Tensor<Float>, _ target: LossTarget<Float>) -> Tensor<Float> {
-        let e = (logits - logits.max(axis: 1).detached()).exp()               // [B, C]
-        return CrossEntropyLoss()(e / e.sum(axis: 1), target)                 // probabilities as "logits"
+        CrossEntropyLoss()(Activation.softmax(logits), target)               // probabilities as "logits"
     }
 }
 

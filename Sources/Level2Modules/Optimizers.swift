@@ -10,6 +10,12 @@ import Level3Autograd
 import Shared
 
 /// Updates parameters from their gradients (`torch.optim.Optimizer`).
+///
+/// Performance: a loop that holds its optimizer as `any Optimizer<Float>` (as `fit` and the
+/// Lightning trainer do) calls `step()` through the protocol, which runs the generic body, where
+/// every array and tensor operation first looks up its type's metadata. Each `step()` here is
+/// marked `@_specialize(where Scalar == Float)`: the generic body then jumps to a compiled Float
+/// version of itself, the one a concrete `SGD<Float>` would call directly.
 public protocol Optimizer<Scalar>: AnyObject {
     associatedtype Scalar: NeuralScalar
     /// The parameters this optimizer updates.
@@ -58,6 +64,7 @@ public final class SGD<Scalar: NeuralScalar>: Optimizer {
         velocities = Array(repeating: nil, count: parameters.count)
     }
 
+    @_specialize(where Scalar == Float)                     // see Optimizer: called through `any`
     public func step() {
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {
@@ -99,6 +106,7 @@ public final class Adam<Scalar: NeuralScalar>: Optimizer {
         secondMoments = firstMoments
     }
 
+    @_specialize(where Scalar == Float)                     // see Optimizer: called through `any`
     public func step() {
         stepCount += 1
         withNoGrad {

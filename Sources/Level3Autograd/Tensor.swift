@@ -112,7 +112,7 @@ public final class Tensor<T: NeuralScalar> {
                 backward: @escaping (_ gradient: Matrix<T>) -> Void) {
         self.value = value
         self.operation = operation
-        if isRecordingGradients && parents.contains(where: \.requiresGrad) {
+        if isRecordingGradients && parents.contains(where: { $0.requiresGrad }) {
             self.requiresGrad = true
             self.parents = parents
             self.pushGradientToParents = backward
@@ -128,16 +128,30 @@ public final class Tensor<T: NeuralScalar> {
     /// and overflow the stack. Instead, the parents that only this graph holds are unlinked one
     /// at a time, so each is freed with nothing left to free below it.
     deinit {
-        guard !parents.isEmpty else { return }
-        var pending = parents
-        parents = []
-        pushGradientToParents = nil                         // the closure holds the inputs too
-        while var tensor = pending.popLast() {
-            guard isKnownUniquelyReferenced(&tensor) else { continue }   // still used elsewhere
-            pending.append(contentsOf: tensor.parents)
-            tensor.parents = []
-            tensor.pushGradientToParents = nil
-        }                                                   // `tensor` is freed here, shallowly
+        Self.freeGraph(below: self)
+    }
+
+    /// The loop of `deinit`: unlinks every tensor below `tensor` that nothing else holds.
+    ///
+    /// Performance: the runtime calls a `deinit` through the class's metadata, so it always runs
+    /// the generic code, where every array operation on `[Tensor<T>]` first looks up that type's
+    /// metadata (a hash-table search). At the end of each training step this loop runs over the
+    /// whole graph, and those lookups cost more than the rest of the step's bookkeeping together.
+    /// `@_specialize` compiles the loop for Float and Double too, and the generic entry jumps to
+    /// them: the same code, with the types known.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private static func freeGraph(below tensor: Tensor) {
+        guard !tensor.parents.isEmpty else { return }
+        var pending: [Tensor] = []
+        swap(&pending, &tensor.parents)                     // the only owner: parents can be unique
+        tensor.pushGradientToParents = nil                  // the closure holds the inputs too
+        while var parent = pending.popLast() {
+            guard isKnownUniquelyReferenced(&parent) else { continue }   // still used elsewhere
+            pending.append(contentsOf: parent.parents)
+            parent.parents = []
+            parent.pushGradientToParents = nil
+        }                                                   // `parent` is freed here, shallowly
     }
 
     /// The shape, `[rows, columns]`.

@@ -20,14 +20,14 @@ public struct GradientTapeNetwork<T: NeuralScalar> {
     public let w1, b1: Tensor<T>                 // fc1: [H1, I], [1, H1]
     public let w2, b2: Tensor<T>                 // fc2: [H2, H1], [1, H2]
     public let w3, b3: Tensor<T>                 // fc3: [O, H2], [1, O]
-    public let task: Task
+    public let shape: NetworkShape
 
     /// The variables, holding `initial` (`tf.Variable(initial_value)` for each tensor).
     public init(_ initial: NetworkParameters<T>) {
         (w1, b1) = (Variable(initial.fc1.weight), Variable(initial.fc1.bias))
         (w2, b2) = (Variable(initial.fc2.weight), Variable(initial.fc2.bias))
         (w3, b3) = (Variable(initial.fc3.weight), Variable(initial.fc3.bias))
-        task = initial.shape.task
+        shape = initial.shape
     }
 
     /// All six, in checkpoint order: what `tape.gradient` is asked about.
@@ -43,7 +43,7 @@ public struct GradientTapeNetwork<T: NeuralScalar> {
     /// The batch-mean loss (`tf.nn.sparse_softmax_cross_entropy_with_logits`, or the mean
     /// squared error) and the outputs it reports: probabilities, or ŷ.
     public func loss(_ output: Tensor<T>, _ batch: Batch<T>) -> (loss: Tensor<T>, outputs: Matrix<T>) {
-        switch task {
+        switch shape.task {
         case .classification:
             let (loss, probabilities) = output.softmaxCrossEntropy(labels: batch.labels)
             return (loss, probabilities)
@@ -53,8 +53,7 @@ public struct GradientTapeNetwork<T: NeuralScalar> {
 
     /// The current weights, in the shared layout.
     public var currentParameters: NetworkParameters<T> {
-        NetworkParameters(shape: .init(task: task, inputSize: w1.value.columns, hidden: [w1.value.rows, w2.value.rows],
-                                       outputSize: w3.value.rows),
+        NetworkParameters(shape: shape,
                           fc1: LinearParameters(weight: w1.value, bias: b1.value),
                           fc2: LinearParameters(weight: w2.value, bias: b2.value),
                           fc3: LinearParameters(weight: w3.value, bias: b3.value))

@@ -184,12 +184,13 @@ public struct GradientCheckReport: Sendable {
     private func number(_ value: Double) -> String { String(format: "%+.12g", value) }
 }
 
-/// `1.2e-10`, `1e-6`, `2.0`: two significant digits (one for a power of ten); `0` for zero.
+/// `1.2e-10`, `1e-6`, `2.0`: two significant digits (one for an exact power of ten); `0` for zero.
 func scientific(_ value: Double) -> String {
     guard value.isFinite, value != 0 else { return value == 0 ? "0" : "\(value)" }
     let parts = String(format: "%.1e", value).split(separator: "e")
     guard parts.count == 2, let exponent = Int(parts[1]) else { return "\(value)" }
-    let mantissa = parts[0] == "1.0" || parts[0] == "-1.0" ? String(parts[0].dropLast(2)) : String(parts[0])
+    let exact = Double(String(format: "%.0e", value)) == value                  // 1e-6, not 1.0e-6
+    let mantissa = exact && parts[0].hasSuffix("1.0") ? String(parts[0].dropLast(2)) : String(parts[0])
     return exponent == 0 ? mantissa : "\(mantissa)e\(exponent)"
 }
 

@@ -53,6 +53,7 @@ let package = Package(
         .executable(name: "level2-modules", targets: ["level2-modules"]),
         .executable(name: "level1-high-level", targets: ["level1-high-level"]),
         .executable(name: "compare-levels", targets: ["compare-levels"]),
+        .executable(name: "gradcheck", targets: ["gradcheck"]),
         .executable(name: "download-data", targets: ["download-data"]),
     ],
     dependencies: [
@@ -142,6 +143,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .executableTarget(
+            name: "gradcheck",
+            dependencies: [
+                "LevelComparison", "TrainingCLI", "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "CCairo"]),
@@ -151,7 +159,7 @@ let package = Package(
             name: "CommandLineTests",
             dependencies: [
                 "Shared", "Charts", "TestSupport", "LevelComparison", "level4-manual", "level3-autograd", "level2-modules",
-                "level1-high-level", "compare-levels",
+                "level1-high-level", "compare-levels", "gradcheck",
             ]),
         .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),

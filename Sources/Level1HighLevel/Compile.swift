@@ -38,7 +38,7 @@ public enum OptimizerConfiguration: Sendable, Equatable {
     /// - Throws: ``HighLevelError/invalidArgument(name:reason:)`` for a learning rate that is not
     ///   a finite positive number, a momentum or β outside [0, 1), Nesterov without momentum, or
     ///   a non-positive ε.
-    func makeOptimizer(parameters: [Tensor<Float>]) throws -> any Optimizer<Float> {
+    func makeOptimizer<Scalar: NeuralScalar>(parameters: [Tensor<Scalar>]) throws -> any Optimizer<Scalar> {
         func check(_ ok: Bool, _ name: String, _ reason: String) throws {
             if !ok { throw HighLevelError.invalidArgument(name: name, reason: reason) }
         }
@@ -48,7 +48,7 @@ public enum OptimizerConfiguration: Sendable, Equatable {
                       "must be a finite number above 0, got \(learningRate)")
             try check(momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1), got \(momentum)")
             try check(!nesterov || momentum > 0, "nesterov", "needs a momentum above 0")
-            return SGD(parameters: parameters, learningRate: Float(learningRate), momentum: Float(momentum),
+            return SGD(parameters: parameters, learningRate: Scalar(learningRate), momentum: Scalar(momentum),
                        nesterov: nesterov)
         case let .adam(learningRate, beta1, beta2, epsilon):
             try check(learningRate.isFinite && learningRate > 0, "learningRate",
@@ -56,8 +56,8 @@ public enum OptimizerConfiguration: Sendable, Equatable {
             try check(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got \(beta1)")
             try check(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got \(beta2)")
             try check(epsilon.isFinite && epsilon > 0, "epsilon", "must be a finite number above 0, got \(epsilon)")
-            return Adam(parameters: parameters, learningRate: Float(learningRate), beta1: Float(beta1),
-                        beta2: Float(beta2), epsilon: Float(epsilon))
+            return Adam(parameters: parameters, learningRate: Scalar(learningRate), beta1: Scalar(beta1),
+                        beta2: Scalar(beta2), epsilon: Scalar(epsilon))
         }
     }
 }
@@ -98,15 +98,15 @@ public enum Metric: String, Sendable, CaseIterable {
 
 // MARK: - What compile sets up
 
-/// The compiled state: names, and the Level 2 objects made from them.
-struct Compilation {
+/// The compiled state: names, and the Level 2 objects made from them, in the model's scalar type.
+struct Compilation<Scalar: NeuralScalar> {
     let optimizerConfiguration: OptimizerConfiguration
     let loss: LossFunction
     let metrics: [Metric]
     /// Level 2's optimizer over the model's parameters.
-    let optimizer: any Optimizer<Float>
+    let optimizer: any Optimizer<Scalar>
     /// Level 2's criterion: `CrossEntropyLoss` (on logits) or `MSELoss`.
-    let criterion: any Loss<Float>
+    let criterion: any Loss<Scalar>
     /// True when the head is a softmax that the cross-entropy computes itself.
     let fusesSoftmax: Bool
 
@@ -146,7 +146,7 @@ extension Model {
         compilation = Compilation(
             optimizerConfiguration: optimizer, loss: loss, metrics: unique,
             optimizer: try optimizer.makeOptimizer(parameters: parameters),
-            criterion: loss.isCrossEntropy ? CrossEntropyLoss<Float>() : MSELoss<Float>(),
+            criterion: loss.isCrossEntropy ? CrossEntropyLoss<Scalar>() : MSELoss<Scalar>(),
             fusesSoftmax: loss.isCrossEntropy)
     }
 
@@ -160,7 +160,7 @@ extension Model {
     public var metrics: [Metric] { compilation?.metrics ?? [] }
 
     /// The compiled state, or the error that says to compile first.
-    func requireCompilation(for call: String) throws -> Compilation {
+    func requireCompilation(for call: String) throws -> Compilation<Scalar> {
         guard let compilation else { throw HighLevelError.notCompiled(call: call) }
         return compilation
     }

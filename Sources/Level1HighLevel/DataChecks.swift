@@ -12,15 +12,16 @@ import Shared
 // MARK: - Checking the data
 
 /// Targets as given to `fit(x:y:)`: class labels, or a matrix of rows.
-enum Targets {
+enum Targets<Scalar: NeuralScalar> {
     case labels([Int32])
-    case values(Matrix<Float>)
+    case values(Matrix<Scalar>)
 }
 
 extension Model {
     /// `x` and `y` as a shared `Dataset`, checked against the model and the loss; one-hot rows for
     /// the categorical cross-entropy become class indices (the same loss, computed fused).
-    func dataset(x: Matrix<Float>, targets: Targets, argument: String, compilation: Compilation) throws -> Dataset<Float> {
+    func dataset(x: Matrix<Scalar>, targets: Targets<Scalar>, argument: String, compilation: Compilation<Scalar>) throws
+        -> Dataset<Scalar> {
         guard x.columns == inputSize else {
             throw HighLevelError.inputWidth(argument: argument, expected: inputSize, got: x.columns)
         }
@@ -73,7 +74,7 @@ extension Model {
     }
 
     /// Checks a whole data set against the model and the loss: widths, counts, label range.
-    func check(_ data: Dataset<Float>, argument: String, compilation: Compilation) throws {
+    func check(_ data: Dataset<Scalar>, argument: String, compilation: Compilation<Scalar>) throws {
         guard data.featureCount == inputSize else {
             throw HighLevelError.inputWidth(argument: argument, expected: inputSize, got: data.featureCount)
         }
@@ -106,7 +107,7 @@ extension Model {
     }
 
     /// Checks one batch (a `trainOnBatch(_:)` from outside `fit`): widths, counts, label range.
-    func check(_ batch: Batch<Float>, compilation: Compilation) throws {
+    func check(_ batch: Batch<Scalar>, compilation: Compilation<Scalar>) throws {
         guard batch.inputs.columns == inputSize else {
             throw HighLevelError.inputWidth(argument: "batch", expected: inputSize, got: batch.inputs.columns)
         }

@@ -14,6 +14,8 @@
 // the loss and metrics, a validation pass after each epoch, and callbacks at every step.
 // compare-levels' `keras` and `keras-functional` rows are this `fit`, with a callback that
 // records every step (KerasNetwork.swift).
+// `fit` runs in Float (its callbacks see a `Module<Float>`); the step, `trainOnBatch`, `evaluate`
+// and `predict` run in the model's own scalar type, Double too.
 // Leaves out: `sample_weight`, `class_weight`, `initial_epoch`, `steps_per_epoch`, generators
 // and `tf.data` pipelines, multiple inputs and outputs.
 //
@@ -24,7 +26,7 @@ import Level2Modules
 import Level3Autograd
 import Shared
 
-extension Model {
+extension Model where Scalar == Float {
     // MARK: - fit
 
     /// Trains on inputs `x: [N, I]` and integer class labels `y` (one per row, in `0..<O`)
@@ -98,7 +100,7 @@ extension Model {
     /// the validation split, runs the epochs.
     private func fitChecked(_ data: Dataset<Float>, epochs: Int, batchSize: Int, validationData: Dataset<Float>?,
                             validationSplit: Double, shuffle: Bool, seed: UInt64, callbacks: [any Callback],
-                            verbose: Verbosity, compilation: Compilation) throws -> History {
+                            verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
         guard epochs >= 0 else { throw HighLevelError.invalidArgument(name: "epochs", reason: "must be at least 0, got \(epochs)") }
         guard batchSize >= 1 else {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
@@ -131,7 +133,7 @@ extension Model {
     /// The epoch loop of `fit`, on checked data.
     private func runEpochs(on data: Dataset<Float>, validation: Dataset<Float>?, epochs: Int, batchSize: Int,
                            shuffle: Bool, seed: UInt64, callbacks userCallbacks: [any Callback],
-                           verbose: Verbosity, compilation: Compilation) throws -> History {
+                           verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
         let schedule = BatchSchedule(sampleCount: data.count, batchSize: min(batchSize, data.count),
                                      shuffle: shuffle, seed: seed)   // the order every style uses
         let loader = BatchLoader(data, schedule: schedule)          // the next batch is gathered ahead
@@ -168,6 +170,9 @@ extension Model {
         for callback in callbacks { try callback.onTrainEnd(logs: last, run: run) }
         return history
     }
+}
+
+extension Model {
 
     // MARK: - The training step
 
@@ -175,7 +180,7 @@ extension Model {
     /// mean loss before the update.
     ///
     /// - Throws: ``HighLevelError`` when the model is not compiled or the batch does not fit it.
-    public func trainOnBatch(_ batch: Batch<Float>) throws -> Float {
+    public func trainOnBatch(_ batch: Batch<Scalar>) throws -> Scalar {
         let compilation = try requireCompilation(for: "trainOnBatch(_:)")
         try check(batch, compilation: compilation)
         return step(on: batch, compilation: compilation).loss
@@ -187,7 +192,7 @@ extension Model {
     /// criterion is Level 2's `CrossEntropyLoss`, which fuses softmax and cross-entropy
     /// (`ℓ = (1/B) Σᵢ [log Σₖ e^(zᵢₖ) − zᵢ,yᵢ]`, gradient `(p − y)/B`), as Keras fuses them.
     /// Returns the loss and the outputs (for the running metrics).
-    func step(on batch: Batch<Float>, compilation: Compilation) -> (loss: Float, outputs: Matrix<Float>) {
+    func step(on batch: Batch<Scalar>, compilation: Compilation<Scalar>) -> (loss: Scalar, outputs: Matrix<Scalar>) {
         let (optimizer, criterion) = (compilation.optimizer, compilation.criterion)
         let x = Tensor(batch.inputs)                                           // [B, I]
         let y = LossTarget(batch, task: compilation.task)                      // labels or [B, O]
@@ -204,21 +209,21 @@ extension Model {
     /// The loss and compiled metrics on inputs `x` and class labels `y` (Keras's
     /// `model.evaluate(…, return_dict=True)`), walked in chunks of `batchSize`; the loss is the
     /// mean over all samples.
-    public func evaluate(x: Matrix<Float>, y: [Int32], batchSize: Int = 1000) throws -> Logs {
+    public func evaluate(x: Matrix<Scalar>, y: [Int32], batchSize: Int = 1000) throws -> Logs {
         let compilation = try requireCompilation(for: "evaluate")
         let data = try dataset(x: x, targets: .labels(y), argument: "evaluate(x:y:)", compilation: compilation)
         return try evaluate(data, batchSize: batchSize, compilation: compilation)
     }
 
     /// As `evaluate(x:y:)`, for target values or one-hot rows `y: [N, O]`.
-    public func evaluate(x: Matrix<Float>, y: Matrix<Float>, batchSize: Int = 1000) throws -> Logs {
+    public func evaluate(x: Matrix<Scalar>, y: Matrix<Scalar>, batchSize: Int = 1000) throws -> Logs {
         let compilation = try requireCompilation(for: "evaluate")
         let data = try dataset(x: x, targets: .values(y), argument: "evaluate(x:y:)", compilation: compilation)
         return try evaluate(data, batchSize: batchSize, compilation: compilation)
     }
 
     /// As `evaluate(x:y:)`, on a shared `Dataset`.
-    public func evaluate(_ data: Dataset<Float>, batchSize: Int = 1000) throws -> Logs {
+    public func evaluate(_ data: Dataset<Scalar>, batchSize: Int = 1000) throws -> Logs {
         let compilation = try requireCompilation(for: "evaluate")
         try check(data, argument: "evaluate", compilation: compilation)
         return try evaluate(data, batchSize: batchSize, compilation: compilation)
@@ -226,7 +231,7 @@ extension Model {
 
     /// Loss `Σ_chunks L·B / N` and the metrics, added up by Shared's `EvaluationTotals` (as every
     /// style's evaluation adds them) from this model's outputs, chunk by chunk.
-    private func evaluate(_ data: Dataset<Float>, batchSize: Int, compilation: Compilation) throws -> Logs {
+    private func evaluate(_ data: Dataset<Scalar>, batchSize: Int, compilation: Compilation<Scalar>) throws -> Logs {
         guard batchSize >= 1 else {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
@@ -248,7 +253,7 @@ extension Model {
 
     /// The batch's mean loss and outputs, no update: softmax probabilities from the fused kernel
     /// for a classifier (as every style reports them), predictions otherwise.
-    func evaluateBatch(_ batch: Batch<Float>, compilation: Compilation) -> (loss: Float, outputs: Matrix<Float>) {
+    func evaluateBatch(_ batch: Batch<Scalar>, compilation: Compilation<Scalar>) -> (loss: Scalar, outputs: Matrix<Scalar>) {
         eval()
         defer { train() }
         return withNoGrad {
@@ -269,7 +274,7 @@ extension Model {
     /// reports), predictions otherwise. Needs no compile.
     ///
     /// - Throws: ``HighLevelError/inputWidth(argument:expected:got:)`` or a bad `batchSize`.
-    public func predict(_ x: Matrix<Float>, batchSize: Int = 1000) throws -> Matrix<Float> {
+    public func predict(_ x: Matrix<Scalar>, batchSize: Int = 1000) throws -> Matrix<Scalar> {
         guard x.columns == inputSize else {
             throw HighLevelError.inputWidth(argument: "predict(_:)", expected: inputSize, got: x.columns)
         }
@@ -277,7 +282,7 @@ extension Model {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
         let softmaxHead = layers[layers.count - 1].activation == .softmax
-        var result = Matrix<Float>(rows: 0, columns: outputSize)
+        var result = Matrix<Scalar>(rows: 0, columns: outputSize)
         result.storage.reserveCapacity(x.rows * outputSize)
         eval()
         defer { train() }
@@ -286,7 +291,7 @@ extension Model {
             let end = min(start + batchSize, x.rows)
             let chunk = Matrix(rows: end - start, columns: x.columns,
                                storage: Array(x.storage[(start * x.columns)..<(end * x.columns)]))
-            let outputs: Matrix<Float> = withNoGrad {
+            let outputs: Matrix<Scalar> = withNoGrad {
                 let output = forward(Tensor(chunk), applyingHeadActivation: !softmaxHead)
                 guard softmaxHead else { return output.value }
                 // Shared has no softmax-only kernel; the fused one's probabilities do not depend

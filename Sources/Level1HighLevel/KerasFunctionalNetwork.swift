@@ -14,14 +14,15 @@ import Shared
 public enum KerasFunctionalNetwork {
     /// The model for `initial.shape`, starting from the shared initial weights, compiled as
     /// ``KerasNetwork/makeModel(startingFrom:learningRate:)`` compiles it.
-    public static func makeModel(startingFrom initial: NetworkParameters<Float>, learningRate: Double) throws -> Model {
+    public static func makeModel<Scalar>(startingFrom initial: NetworkParameters<Scalar>,
+                                         learningRate: Double) throws -> Model<Scalar> {
         let shape = initial.shape
         let classifies = shape.task == .classification
         let inputs = Input(shape.inputSize)                                          // (None, I)
         let h1 = Dense(shape.hidden[0], activation: .tanh)(inputs)                   // (None, 128)
         let h2 = Dense(shape.hidden[1], activation: .sigmoid)(h1)                    // (None, 64)
         let outputs = Dense(shape.outputSize, activation: classifies ? .softmax : .linear)(h2)   // (None, O)
-        let model = try Model(inputs: inputs, outputs: outputs)
+        let model = try Model<Scalar>(inputs: inputs, outputs: outputs)
         return try KerasNetwork.compiled(model, startingFrom: initial, learningRate: learningRate)
     }
 

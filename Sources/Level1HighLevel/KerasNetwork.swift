@@ -5,6 +5,8 @@
 // spell out (the module, the criterion, the optimizer, the loop, the chain rule) happens inside
 // `fit` (Fit.swift). The softmax head and the sparse cross-entropy are fused into Level 2's
 // `CrossEntropyLoss` on the logits, as Keras fuses them, so training equals Level 2's bit for bit.
+// The model is built in the scalar type of the weights it starts from: Float to train, Double
+// for gradcheck.
 // Leaves out: everything but this network (see Model.swift for the general API).
 
 import Shared
@@ -13,10 +15,11 @@ import Shared
 public enum KerasNetwork {
     /// The model for `initial.shape`, starting from the shared initial weights, compiled with
     /// plain SGD and the task's loss and metrics.
-    public static func makeModel(startingFrom initial: NetworkParameters<Float>, learningRate: Double) throws -> Sequential {
+    public static func makeModel<Scalar>(startingFrom initial: NetworkParameters<Scalar>,
+                                         learningRate: Double) throws -> Sequential<Scalar> {
         let shape = initial.shape
         let classifies = shape.task == .classification
-        let model = try Sequential([
+        let model = try Sequential<Scalar>([
             Dense(shape.hidden[0], activation: .tanh),                        // fc1: I → 128
             Dense(shape.hidden[1], activation: .sigmoid),                     // fc2: 128 → 64
             Dense(shape.outputSize, activation: classifies ? .softmax : .linear),   // fc3: 64 → O
@@ -26,8 +29,8 @@ public enum KerasNetwork {
 
     /// `model` started from the shared initial weights and compiled with plain SGD and the
     /// task's loss and metrics (both Keras styles compile this way).
-    static func compiled<M: Model>(_ model: M, startingFrom initial: NetworkParameters<Float>,
-                                   learningRate: Double) throws -> M {
+    static func compiled<Scalar, M: Model<Scalar>>(_ model: M, startingFrom initial: NetworkParameters<Scalar>,
+                                                   learningRate: Double) throws -> M {
         let classifies = initial.shape.task == .classification
         try model.setWeights(initial)
         try model.compile(optimizer: .sgd(learningRate: learningRate),
@@ -43,7 +46,7 @@ public enum KerasNetwork {
 
     /// `model.fit` on the job's data and recipe, validating on the test set after every epoch.
     /// A callback writes every step and epoch to the job's `TrainingLog`; `callbacks` run after it.
-    public static func fit(_ model: Model, _ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {
+    public static func fit(_ model: Model<Float>, _ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {
         let log = TrainingLog(job)
         try log.run {
             try model.fit(job.train, epochs: job.recipe.epochs, batchSize: job.recipe.batchSize,

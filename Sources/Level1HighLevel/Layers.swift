@@ -2,9 +2,10 @@
 // functional API.
 //
 // Teaches: a Keras `Dense(128, activation: .tanh)` is a *description* until a model builds it:
-// it knows its width but not its input width, so it has no weights yet. Building gives it a
-// Level 2 `Linear` (weights `[out, in]`, bias `[1, out]`) and the forward pass becomes
-// `activation(linear(x))`, exactly Level 2's `fc1(x).tanh()`. In the functional API, calling a
+// it knows its width but not its input width, so it has no weights yet, and no number type.
+// The model that builds it makes a Level 2 `Linear` for it (weights `[out, in]`, bias `[1, out]`,
+// in the model's scalar type) and the forward pass becomes `activation(linear(x))`, exactly
+// Level 2's `fc1(x).tanh()`. In the functional API, calling a
 // layer on an `Input(784)` runs no arithmetic: it records a graph node with a shape, `(None, 128)`,
 // so that `Model(inputs:outputs:)` can later find the layers and their order.
 // Leaves out: every layer but Dense (Keras has dozens), layers shared between models, graphs
@@ -31,11 +32,12 @@ public enum Activation: String, Sendable, CaseIterable {
     /// (see ``LossFunction``).
     case softmax
 
-    /// Applies the activation with Level 3 tensor ops (recorded on the tape when gradients are).
+    /// Applies the activation with Level 3 tensor ops (recorded on the tape when gradients are),
+    /// in the model's scalar type.
     ///
     /// Softmax here is composed from primitives, `e^(z − max z) / Σ e^(z − max z)`; it only runs
     /// where nothing fuses it (a softmax in a hidden layer, or before mean squared error).
-    public func callAsFunction(_ z: Tensor<Float>) -> Tensor<Float> {
+    public func callAsFunction<Scalar: NeuralScalar>(_ z: Tensor<Scalar>) -> Tensor<Scalar> {
         switch self {
         case .linear: return z
         case .tanh: return z.tanh()                               // as Level 2's MLP: fc1(x).tanh()
@@ -57,7 +59,8 @@ public enum Activation: String, Sendable, CaseIterable {
 ///
 /// A new layer has no weights; the model it is given to builds it (see ``Model``), from one
 /// seeded generator for all its layers, in order, so a default-seeded model starts from the
-/// shared initial weights.
+/// shared initial weights. The weights belong to the model (``Model/linears``), in its scalar
+/// type: the same `Dense` describes a layer of a `Sequential<Float>` or of a `Sequential<Double>`.
 public final class Dense {
     /// The layer's width, `O`.
     public let units: Int
@@ -66,8 +69,8 @@ public final class Dense {
     /// The name the layer was given, or, once built, the name its model gave it (`fc1`, `fc2`,
     /// … by position: the names of the shared checkpoint). Keras would say `dense`, `dense_1`, ….
     public internal(set) var name: String?
-    /// The Level 2 layer holding the weights; nil until a model builds this layer.
-    public internal(set) var linear: Linear<Float>?
+    /// Whether a model has built this layer (a layer belongs to one model).
+    public internal(set) var isBuilt = false
 
     /// A dense layer of `units` outputs.
     ///
@@ -91,16 +94,6 @@ public final class Dense {
     /// `(None, units)`. No arithmetic runs, and no weights are made until ``Model/init(inputs:outputs:name:seed:)``.
     public func callAsFunction(_ input: KerasTensor) -> KerasTensor {
         KerasTensor(width: units, layer: self, input: input)
-    }
-
-    // MARK: Forward
-
-    /// `activation(linear(x))`, or just `linear(x)` when `applyingActivation` is false (a softmax
-    /// head whose softmax the loss fuses). Precondition: built (a ``Model`` only calls it then).
-    func forward(_ x: Tensor<Float>, applyingActivation: Bool = true) -> Tensor<Float> {
-        guard let linear else { preconditionFailure("Dense \(name ?? "") is not built") }
-        let z = linear(x)                                         // [B, I]·[I, O] + [1, O]
-        return applyingActivation ? activation(z) : z
     }
 }
 

@@ -6,7 +6,8 @@
 // a `Trainer`, which owns the loop: it calls `optimizer.zeroGrad()`, `loss.backward()` and
 // `optimizer.step()` around your `trainingStep`, walks a `DataLoader` in the shared batch order,
 // runs validation under no-grad in eval mode, and calls the same callbacks as `fit`.
-// Leaves out: devices, precision, gradient accumulation and clipping, the sanity-check validation
+// A module computes in its own scalar type (Double for gradcheck); the `Trainer` trains in Float.
+// Leaves out: devices, mixed precision, gradient accumulation and clipping, the sanity-check validation
 // run Lightning does before training, loggers, multiple optimizers and schedulers, `test`/`predict`
 // loops, and `self.log`: validation numbers are batch means, or computed at the epoch's end.
 //
@@ -23,15 +24,15 @@ import Shared
 ///
 /// A conforming class is a `Module` (its layers are its children, its forward pass is
 /// `callAsFunction`) and adds the hooks the ``Trainer`` calls.
-public protocol LightningModule: Module where Scalar == Float {
+public protocol LightningModule: Module {
     /// The loss of one training batch, a `[1, 1]` tensor on the tape. The trainer calls
     /// `backward()` on it and steps the optimizer; do neither here.
-    func trainingStep(batch: Batch<Float>) throws -> Tensor<Float>
+    func trainingStep(batch: Batch<Scalar>) throws -> Tensor<Scalar>
 
     /// Numbers measured on one validation batch (`val_loss`, `val_accuracy`, …), each a mean over
     /// the batch; the trainer averages them over the validation set, weighting by batch size.
     /// Runs under no-grad, in eval mode. Default: nothing.
-    func validationStep(batch: Batch<Float>) throws -> Logs
+    func validationStep(batch: Batch<Scalar>) throws -> Logs
 
     /// Numbers computed over the whole training epoch after its last batch (Lightning's
     /// `on_train_epoch_end`, where a training metric is computed from what it accumulated in
@@ -44,14 +45,14 @@ public protocol LightningModule: Module where Scalar == Float {
     func onValidationEpochEnd() throws -> Logs
 
     /// The optimizer over this module's parameters, made once per `fit`.
-    func configureOptimizer() -> any Optimizer<Float>
+    func configureOptimizer() -> any Optimizer<Scalar>
 
     /// The `__metadata__` ``ModelCheckpoint`` writes with the weights. Default: none.
     var checkpointMetadata: [String: String] { get }
 }
 
 extension LightningModule {
-    public func validationStep(batch: Batch<Float>) throws -> Logs { Logs() }
+    public func validationStep(batch: Batch<Scalar>) throws -> Logs { Logs() }
     public func onTrainEpochEnd() throws -> Logs { Logs() }
     public func onValidationEpochEnd() throws -> Logs { Logs() }
     public var checkpointMetadata: [String: String] { [:] }
@@ -97,7 +98,7 @@ public struct DataLoader: Sendable {
 // MARK: - The trainer
 
 /// Runs a ``LightningModule``'s training (Lightning's `Trainer`): the loop is here, the model's
-/// specifics are in the module's hooks.
+/// specifics are in the module's hooks. It trains modules of `Float`, as its data loaders hold.
 ///
 ///     let trainer = Trainer(maxEpochs: 10, callbacks: [EarlyStopping(patience: 2)])
 ///     try trainer.fit(module, trainData: DataLoader(train, batchSize: 64, shuffle: true),
@@ -132,7 +133,8 @@ public final class Trainer {
     ///   training samples; whatever a hook or callback throws.
     @discardableResult
     public func fit<Network: LightningModule>(_ module: Network, trainData: DataLoader,
-                                            validationData: DataLoader? = nil) throws -> History {
+                                            validationData: DataLoader? = nil) throws -> History
+        where Network.Scalar == Float {
         guard maxEpochs >= 0 else {
             throw HighLevelError.invalidArgument(name: "maxEpochs", reason: "must be at least 0, got \(maxEpochs)")
         }
@@ -181,7 +183,8 @@ public final class Trainer {
 
     /// Every validation batch through `validationStep`, in eval mode and without a tape; each
     /// number averaged over the samples, `Σ_b v_b·B_b / N`.
-    private func validate<Network: LightningModule>(_ module: Network, on data: DataLoader) throws -> Logs {
+    private func validate<Network: LightningModule>(_ module: Network, on data: DataLoader) throws -> Logs
+        where Network.Scalar == Float {
         module.eval()
         defer { module.train() }
         var sums = Logs()

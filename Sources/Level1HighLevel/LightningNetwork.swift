@@ -5,6 +5,7 @@
 // validation batch, the optimizer. No loop: the `Trainer` owns `zeroGrad`, `backward` and `step`.
 // Validation accumulates its numbers over the whole test set, as a torchmetrics metric does
 // (`update` per batch, `compute` at the epoch's end), so they are exactly every other style's.
+// Generic over the scalar type as Level 2's `MLP` is; `run` trains it in Float.
 // Leaves out: everything but this network (see Lightning.swift for the Trainer).
 //
 // Shape legend: B batch · I inputs · O outputs
@@ -14,32 +15,32 @@ import Level3Autograd
 import Shared
 
 /// The network, Lightning style: a `LightningModule` run by a `Trainer` (the `lightning` style).
-public final class LightningNetwork: LightningModule {
-    public let fc1, fc2, fc3: Linear<Float>
+public final class LightningNetwork<Scalar: NeuralScalar>: LightningModule {
+    public let fc1, fc2, fc3: Linear<Scalar>
     public let shape: NetworkShape
-    public let learningRate: Float
+    public let learningRate: Scalar
     public var isTraining = true
     /// The epoch's training accuracy or R² sums so far, and the validation set's loss, accuracy
     /// and R² sums (torchmetrics metrics' state).
     private var training = EvaluationTotals(), validation = EvaluationTotals()
 
-    public init(_ initial: NetworkParameters<Float>, learningRate: Float) {
+    public init(_ initial: NetworkParameters<Scalar>, learningRate: Scalar) {
         (fc1, fc2, fc3) = (Linear(initial.fc1), Linear(initial.fc2), Linear(initial.fc3))
         (shape, self.learningRate) = (initial.shape, learningRate)
     }
 
-    public var namedChildren: [(name: String, module: any Module<Float>)] {
+    public var namedChildren: [(name: String, module: any Module<Scalar>)] {
         [("fc1", fc1), ("fc2", fc2), ("fc3", fc3)]
     }
 
     /// `fc1 → tanh → fc2 → sigmoid → fc3`: logits (classification) or ŷ (regression), `[B, O]`.
-    public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
+    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
         fc3(fc2(fc1(x).tanh()).sigmoid())
     }
 
-    public func trainingStep(batch: Batch<Float>) -> Tensor<Float> {
+    public func trainingStep(batch: Batch<Scalar>) -> Tensor<Scalar> {
         let output = self(Tensor(batch.inputs))                          // [B, O]
-        let loss: Tensor<Float>
+        let loss: Tensor<Scalar>
         switch shape.task {
         case .classification: loss = CrossEntropyLoss()(output, .classes(batch.labels))   // softmax inside
         case .regression: loss = MSELoss()(output, .values(Tensor(batch.targets)))
@@ -55,7 +56,7 @@ public final class LightningNetwork: LightningModule {
     }
 
     /// Updates the validation metrics with one batch (`metric.update(preds, target)`).
-    public func validationStep(batch: Batch<Float>) -> Logs {
+    public func validationStep(batch: Batch<Scalar>) -> Logs {
         let output = self(Tensor(batch.inputs))                          // [B, O]
         switch shape.task {
         case .classification:
@@ -78,12 +79,12 @@ public final class LightningNetwork: LightningModule {
         }
     }
 
-    public func configureOptimizer() -> any Optimizer<Float> {
+    public func configureOptimizer() -> any Optimizer<Scalar> {
         SGD(parameters: parameters, learningRate: learningRate)
     }
 
     /// The current weights in the shared layout.
-    public var currentParameters: NetworkParameters<Float> {
+    public var currentParameters: NetworkParameters<Scalar> {
         NetworkParameters(shape: shape, fc1: fc1.currentParameters, fc2: fc2.currentParameters,
                           fc3: fc3.currentParameters)
     }
@@ -97,7 +98,7 @@ public final class LightningNetwork: LightningModule {
 
 // MARK: - The run
 
-extension LightningNetwork {
+extension LightningNetwork where Scalar == Float {
     /// Trains the `lightning` style on `job`: the module, two data loaders, and `Trainer.fit`.
     /// A callback writes every step and epoch to the job's `TrainingLog`; `callbacks` run after it.
     public static func run(_ job: TrainingJob, callbacks: [any Callback] = []) throws -> TrainedLevel {

@@ -1,13 +1,16 @@
 // Model.swift — Level 1: `Sequential` and the functional `Model`, built on Level 2 modules.
 //
-// Teaches: a Keras model is a list of layers plus bookkeeping. Building it turns each `Dense`
-// into a Level 2 `Linear`, drawing every layer's Glorot-normal weights from one seeded generator
-// in order (fc1, fc2, fc3), so a default model starts from exactly the shared initial weights.
+// Teaches: a Keras model is a list of layers plus bookkeeping. Building it gives each `Dense` a
+// Level 2 `Linear`, drawing every layer's Glorot-normal weights from one seeded generator in
+// order (fc1, fc2, fc3), so a default model starts from exactly the shared initial weights.
+// The model is generic over its scalar type as Levels 2–4 are: `Sequential([…])` is a
+// `Sequential<Float>` (float32, Keras's default dtype, what every style trains in), and
+// `Sequential<Double>` computes the same model in Double (gradcheck's finite differences).
 // The model *is* a Level 2 `Module` (children `fc1`, `fc2`, `fc3`), which is where `parameters`,
 // `zeroGrad()`, `stateDict()` and safetensors save/load come from. `summary()` is the table
 // Keras prints: layer, output shape `(None, 128)`, parameter count `I·O + O`.
-// Leaves out: models that branch, models of models, non-trainable weights, dtypes other than
-// Float32 (Keras's default; Level 1 computes in Float only).
+// Leaves out: models that branch, models of models, non-trainable weights, mixed precision;
+// `fit` and the callbacks run in Float only (Fit.swift, Callbacks.swift).
 //
 // Shape legend: B batch · I inputs · O outputs
 
@@ -27,24 +30,28 @@ import Shared
 ///     let model = try Model(inputs: input, outputs: output)
 ///
 /// then `compile(optimizer:loss:metrics:)`, `fit(x:y:…)`, `evaluate(x:y:)` and `predict(_:)`.
-public class Model: Module {
-    public typealias Scalar = Float
-
+///
+/// `Scalar` is the number type of the weights and of every computation: `Model(inputs:outputs:)`
+/// and `Sequential([…])` without a type are `Float` (Keras's default dtype, float32);
+/// `Model<Double>(inputs:outputs:)` builds the same layers in Double.
+public class Model<Scalar: NeuralScalar>: Module {
     /// The model's name in ``summary()`` (`"sequential"`, `"functional"`).
     public let name: String
     /// Features per sample, `I`.
     public let inputSize: Int
-    /// The layers, in order; each holds its Level 2 `Linear`.
+    /// The layers, in order: what each is (width, activation, name).
     public let layers: [Dense]
+    /// Each layer's Level 2 `Linear`, in order: the weights, in this model's scalar type.
+    public let linears: [Linear<Scalar>]
     /// Training or evaluation mode (Level 2's `model.train()` / `model.eval()`).
     public var isTraining = true
     /// The functional API's input, shown as the first row of ``summary()``; nil for Sequential.
     let inputLayerName: String?
     /// What ``compile(optimizer:loss:metrics:)`` set up; nil before.
-    var compilation: Compilation?
+    var compilation: Compilation<Scalar>?
 
     /// Builds `layers` on an input of `inputSize` features: checks them, names them (`fc1`,
-    /// `fc2`, … where not named) and gives each a Level 2 `Linear` with Glorot-normal weights,
+    /// `fc2`, … where not named) and makes each a Level 2 `Linear` with Glorot-normal weights,
     /// `W ~ N(0, 2/(in + out))`, biases zero, drawn in layer order from
     /// `SeededGenerator(seed:stream: .initialWeights)`: the draws of
     /// `NetworkParameters.glorotNormal(shape:seed:)`.
@@ -58,7 +65,7 @@ public class Model: Module {
             guard layer.units >= 1 else {
                 throw HighLevelError.invalidModel("layer \(names[index]) has \(layer.units) units; a Dense layer needs at least 1")
             }
-            guard layer.linear == nil else {
+            guard !layer.isBuilt else {
                 throw HighLevelError.invalidModel(
                     "layer \(names[index]) already belongs to another model; make a new Dense (shared layers are left out)")
             }
@@ -74,14 +81,17 @@ public class Model: Module {
 
         var generator = SeededGenerator(seed: seed, stream: .initialWeights)
         var width = inputSize
+        var linears: [Linear<Scalar>] = []
         for (layer, name) in zip(layers, names) {
             layer.name = name
-            layer.linear = Linear(.glorotNormal(inputSize: width, outputSize: layer.units, using: &generator))
+            layer.isBuilt = true
+            linears.append(Linear(.glorotNormal(inputSize: width, outputSize: layer.units, using: &generator)))
             width = layer.units
         }
         self.name = name
         self.inputSize = inputSize
         self.layers = layers
+        self.linears = linears
         self.inputLayerName = inputLayerName
     }
 
@@ -92,6 +102,12 @@ public class Model: Module {
     ///   `inputs`, when no layer lies between them, or as ``Sequential/init(_:inputSize:name:seed:)``.
     public convenience init(inputs: KerasTensor, outputs: KerasTensor, name: String = "functional",
                             seed: UInt64 = 42) throws {
+        try self.init(building: Self.layers(from: inputs, to: outputs), inputSize: inputs.width, name: name,
+                      inputLayerName: inputs.name, seed: seed)
+    }
+
+    /// The layers met following the calls back from `outputs` to `inputs`, first to last.
+    static func layers(from inputs: KerasTensor, to outputs: KerasTensor) throws -> [Dense] {
         var chain: [Dense] = []
         var node = outputs
         while let layer = node.layer, let input = node.input {
@@ -105,8 +121,7 @@ public class Model: Module {
         guard !chain.isEmpty else {
             throw HighLevelError.invalidModel("no layer between inputs and outputs")
         }
-        try self.init(building: chain.reversed(), inputSize: inputs.width, name: name,
-                      inputLayerName: inputs.name, seed: seed)
+        return chain.reversed()
     }
 
     // MARK: Forward
@@ -117,31 +132,33 @@ public class Model: Module {
     /// The forward pass with every activation, the head's too (`model(x)` in Keras and Level 2):
     /// `x: [B, I] → [B, O]`. A softmax head is computed from primitives here; ``predict(_:batchSize:)``
     /// gives the fused kernel's probabilities instead.
-    public func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
+    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
         forward(x, applyingHeadActivation: true)
     }
 
-    /// `aₗ = activationₗ(aₗ₋₁·Wₗᵀ + bₗ)`, `a₀ = x`; the last activation only if asked.
-    func forward(_ x: Tensor<Float>, applyingHeadActivation: Bool) -> Tensor<Float> {
+    /// `aₗ = activationₗ(aₗ₋₁·Wₗᵀ + bₗ)`, `a₀ = x`; the last activation only if asked (a softmax
+    /// head whose softmax the loss fuses).
+    func forward(_ x: Tensor<Scalar>, applyingHeadActivation: Bool) -> Tensor<Scalar> {
         var a = x
-        for (index, layer) in layers.enumerated() {
-            a = layer.forward(a, applyingActivation: applyingHeadActivation || index < layers.count - 1)
+        for (index, (layer, linear)) in zip(layers, linears).enumerated() {
+            let z = linear(a)                                     // [B, I]·[I, O] + [1, O]
+            a = applyingHeadActivation || index < layers.count - 1 ? layer.activation(z) : z
         }
         return a
     }
 
     /// Level 2's module tree: one `Linear` child per layer, by the layer's name, so the
     /// parameters are `fc1.weight`, `fc1.bias`, … as in the shared checkpoint.
-    public var namedChildren: [(name: String, module: any Module<Float>)] {
-        layers.map { ($0.name ?? "", $0.linear!) }          // built in init: never nil
+    public var namedChildren: [(name: String, module: any Module<Scalar>)] {
+        zip(layers, linears).map { ($0.name ?? "", $1) }
     }
 
     // MARK: Weights
 
     /// Each layer's current weight `[O, I]` and bias `[1, O]` (Keras's `get_weights()`, with
     /// PyTorch's layout).
-    public var weights: [LinearParameters<Float>] {
-        layers.map { $0.linear!.currentParameters }
+    public var weights: [LinearParameters<Scalar>] {
+        linears.map(\.currentParameters)
     }
 
     /// Replaces every layer's weights (Keras's `set_weights`): one `LinearParameters` per layer,
@@ -149,26 +166,25 @@ public class Model: Module {
     ///
     /// - Throws: ``HighLevelError/incompatible(_:)`` naming the first layer whose shapes differ;
     ///   nothing changes unless all fit.
-    public func setWeights(_ weights: [LinearParameters<Float>]) throws {
+    public func setWeights(_ weights: [LinearParameters<Scalar>]) throws {
         guard weights.count == layers.count else {
             throw HighLevelError.incompatible("setWeights: \(weights.count) layers of weights for a model of \(layers.count) layers")
         }
-        for (layer, value) in zip(layers, weights) {
-            let linear = layer.linear!
+        for ((layer, linear), value) in zip(zip(layers, linears), weights) {
             guard value.weight.shape == linear.weight.shape, value.bias.shape == linear.bias.shape else {
                 throw HighLevelError.incompatible(
                     "setWeights: layer \(layer.name ?? "") has weight \(linear.weight.shape) and bias \(linear.bias.shape), "
                     + "got \(value.weight.shape) and \(value.bias.shape)")
             }
         }
-        for (layer, value) in zip(layers, weights) {
-            layer.linear!.weight.value = value.weight
-            layer.linear!.bias.value = value.bias
+        for (linear, value) in zip(linears, weights) {
+            linear.weight.value = value.weight
+            linear.bias.value = value.bias
         }
     }
 
     /// Starts from given weights, e.g. the shared initial weights (see `setWeights(_:)` above).
-    public func setWeights(_ parameters: NetworkParameters<Float>) throws {
+    public func setWeights(_ parameters: NetworkParameters<Scalar>) throws {
         try setWeights(parameters.layers)
     }
 
@@ -189,7 +205,7 @@ public class Model: Module {
     /// The weights in the shared layout (`fc1`, `fc2`, `fc3`).
     ///
     /// - Throws: ``HighLevelError/incompatible(_:)`` unless the model has three Dense layers.
-    public func networkParameters() throws -> NetworkParameters<Float> {
+    public func networkParameters() throws -> NetworkParameters<Scalar> {
         guard let shape = networkShape else {
             throw HighLevelError.incompatible(
                 "the shared network has 3 Dense layers, this model has \(layers.count); use weights instead")
@@ -227,7 +243,7 @@ public class Model: Module {
 
     /// The table Keras's `model.summary()` prints: each layer's name and type, output shape and
     /// parameter count (`I·O + O` for a Dense layer), then the totals (4 bytes per Float32
-    /// parameter). For 784-128-64-10:
+    /// parameter, 8 per Float64). For 784-128-64-10:
     ///
     ///     │ fc1 (Dense)                     │ (None, 128)            │       100,480 │
     ///     …
@@ -261,8 +277,9 @@ public class Model: Module {
             lines.append("│" + cell(row.0, w0) + "│" + cell(row.1, w1) + "│" + cell(grouped(row.2), w2, right: true) + "│")
         }
         lines.append(rule("└", "─", "┴", "┘"))
-        lines.append(" Total params: \(grouped(total)) (\(readableSize(total * 4)))")
-        lines.append(" Trainable params: \(grouped(total)) (\(readableSize(total * 4)))")
+        let bytes = total * MemoryLayout<Scalar>.size
+        lines.append(" Total params: \(grouped(total)) (\(readableSize(bytes)))")
+        lines.append(" Trainable params: \(grouped(total)) (\(readableSize(bytes)))")
         lines.append(" Non-trainable params: 0 (0.00 B)")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -278,7 +295,10 @@ public class Model: Module {
 ///         Dense(64, activation: .sigmoid),
 ///         Dense(10, activation: .softmax),
 ///     ], inputSize: 784)
-public final class Sequential: Model {
+///
+/// Without a type it is a `Sequential<Float>`; `Sequential<Double>([…], inputSize: 784)` is the
+/// same model in Double.
+public final class Sequential<Scalar: NeuralScalar>: Model<Scalar> {
     /// Builds `layers` on an input of `inputSize` features.
     ///
     /// - Parameters:
@@ -290,8 +310,28 @@ public final class Sequential: Model {
     ///     `NetworkParameters.glorotNormal(shape:seed: 42)`.
     /// - Throws: ``HighLevelError/invalidModel(_:)`` for no layers, a layer of zero units, an input
     ///   size below 1, a layer used twice or already in a model, or a duplicate or dotted name.
-    public init(_ layers: [Dense], inputSize: Int, name: String = "sequential", seed: UInt64 = 42) throws {
-        try super.init(building: layers, inputSize: inputSize, name: name, inputLayerName: nil, seed: seed)
+    public convenience init(_ layers: [Dense], inputSize: Int, name: String = "sequential", seed: UInt64 = 42) throws {
+        try self.init(building: layers, inputSize: inputSize, name: name, inputLayerName: nil, seed: seed)
+    }
+}
+
+// MARK: - Float unless said otherwise
+
+extension Model where Scalar == Float {
+    /// ``Model/init(inputs:outputs:name:seed:)`` in Float, Keras's default dtype: what
+    /// `Model(inputs:outputs:)` without a type builds.
+    public convenience init(inputs: KerasTensor, outputs: KerasTensor, name: String = "functional",
+                            seed: UInt64 = 42) throws {
+        try self.init(building: Self.layers(from: inputs, to: outputs), inputSize: inputs.width, name: name,
+                      inputLayerName: inputs.name, seed: seed)
+    }
+}
+
+extension Sequential where Scalar == Float {
+    /// ``Sequential/init(_:inputSize:name:seed:)`` in Float, Keras's default dtype: what
+    /// `Sequential([…], inputSize:)` without a type builds.
+    public convenience init(_ layers: [Dense], inputSize: Int, name: String = "sequential", seed: UInt64 = 42) throws {
+        try self.init(building: layers, inputSize: inputSize, name: name, inputLayerName: nil, seed: seed)
     }
 }
 

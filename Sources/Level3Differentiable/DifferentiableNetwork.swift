@@ -190,6 +190,22 @@ extension DifferentiableNetwork where T == Float {
     }
 }
 
+// MARK: - value_and_grad in the shared layout
+
+extension DifferentiableNetwork {
+    /// ℓ and ∂ℓ/∂ every tensor at `parameters` on `batch`, as the training loop's
+    /// `valueWithGradient` computes them (JAX's `value_and_grad(loss_fn)(params, batch)`), with
+    /// the gradient in the shared layout (`fc1.weight`, …): what `gradcheck` checks, in Double.
+    public func valueAndGradient(at parameters: NetworkParameters<T>, on batch: Batch<T>)
+        -> (value: T, gradient: NetworkParameters<T>) {
+        let (loss, _, g) = valueWithGradient(at: Parameters(parameters)) { p in lossAndOutputs(p, batch) }
+        return (loss, NetworkParameters(shape: parameters.shape,
+                                        fc1: LinearParameters(weight: g.w1, bias: g.b1),
+                                        fc2: LinearParameters(weight: g.w2, bias: g.b2),
+                                        fc3: LinearParameters(weight: g.w3, bias: g.b3)))
+    }
+}
+
 // MARK: - value_and_grad with an auxiliary output
 
 /// `valueWithGradient(at:of:)` for a function that returns its loss with the outputs it was

@@ -13,28 +13,30 @@ import Level4Manual
 import Shared
 
 public enum Explanation {
-    /// The network `--explain` uses for `task`: 4 → 3 → 2 → 2 (classification) or 3 → 3 → 2 → 1.
-    public static func shape(for task: Task) -> NetworkShape {
-        task == .classification ? NetworkShape(task: task, inputSize: 4, hidden: [3, 2], outputSize: 2)
-            : NetworkShape(task: task, inputSize: 3, hidden: [3, 2], outputSize: 1)
+    /// The network `--explain` uses for `task`: 4 → 3 → 2 → 2 (classification) or 3 → 3 → 2 → 1
+    /// (`gradcheck` uses it too, with other hidden widths if asked).
+    public static func shape(for task: Task, hidden: [Int] = [3, 2]) -> NetworkShape {
+        task == .classification ? NetworkShape(task: task, inputSize: 4, hidden: hidden, outputSize: 2)
+            : NetworkShape(task: task, inputSize: 3, hidden: hidden, outputSize: 1)
     }
 
-    /// Two samples with inputs on a grid of 0.25 (easy to multiply by hand): classification
-    /// labels 0 and 1; regression targets from the synthetic formula's first two samples.
-    public static func batch(for task: Task, seed: UInt64) -> Dataset<Float> {
+    /// `count` samples (two for `--explain`) with inputs on a grid of 0.25 (easy to multiply by
+    /// hand): classification labels 0, 1, 0, 1, …; regression targets from the synthetic formula
+    /// without its noise. The first two samples are the same for every `count`.
+    public static func batch(for task: Task, seed: UInt64, count: Int = 2) -> Dataset<Float> {
         var generator = SeededGenerator(seed: seed, stream: .custom(0xE7))
         let width = shape(for: task).inputSize
-        let inputs = Matrix<Float>(rows: 2, columns: width,
-                                   storage: (0..<(2 * width)).map { _ in Float(generator.nextInt(below: 9)) / 4 - 1 })
+        let inputs = Matrix<Float>(rows: count, columns: width,
+                                   storage: (0..<(count * width)).map { _ in Float(generator.nextInt(below: 9)) / 4 - 1 })
         switch task {
         case .classification:
-            return .classification(inputs: inputs, labels: [0, 1], classCount: 2)
+            return .classification(inputs: inputs, labels: (0..<count).map { Int32($0 % 2) }, classCount: 2)
         case .regression:
-            let targets = (0..<2).map { row -> Float in
+            let targets = (0..<count).map { row -> Float in
                 let (x1, x2, x3) = (inputs[row, 0], inputs[row, 1], inputs[row, 2])
                 return Float.sin(Float.pi * x1) * x2 + x3 * x3                  // y = sin(πx₁)·x₂ + x₃²
             }
-            return .regression(inputs: inputs, targets: Matrix(rows: 2, columns: 1, storage: targets))
+            return .regression(inputs: inputs, targets: Matrix(rows: count, columns: 1, storage: targets))
         }
     }
 

@@ -1,10 +1,12 @@
 // Styles.swift — every way of writing the network, as the runner knows them.
 //
 // Teaches: that every style is, to the runner, the same thing: a function from a training job
-// (shared data, shared initial weights, shared recipe) to a history and final weights. A style
+// (shared data, shared initial weights, shared recipe) to a history and final weights, and, to
+// gradcheck, a function from weights and a batch to a loss and its gradient (in Double). A style
 // is one way a framework user writes and trains the network; a level (1–4) is how much the
 // framework does for them. Adding a style is adding one entry here.
-// Leaves out: how each style trains (each style's own network file).
+// Leaves out: how each style trains (each style's own network file) and hands over its gradient
+// (StyleGradients.swift).
 
 import ArgumentParser
 import Level1HighLevel
@@ -24,6 +26,9 @@ public struct Style: Sendable, Identifiable {
     public var idiom: String
     /// Trains this style on a job, with the style's own loop.
     public var run: @Sendable (TrainingJob) throws -> TrainedLevel
+    /// The loss and its gradient at given weights on a batch, in Double, through the style's own
+    /// idiom (StyleGradients.swift): what gradcheck checks.
+    public var gradients: GradientFunction
 
     /// "Level 4 · manual".
     public var label: String { "Level \(level) · \(id)" }
@@ -32,20 +37,22 @@ public struct Style: Sendable, Identifiable {
 extension Style {
     /// Every style, highest abstraction first; `manual` is the reference the others are checked against.
     public static let all: [Style] = [
-        Style(level: 1, id: "keras", idiom: "Keras Sequential, compile, fit", run: { try KerasNetwork.run($0) }),
+        Style(level: 1, id: "keras", idiom: "Keras Sequential, compile, fit", run: { try KerasNetwork.run($0) },
+              gradients: StyleGradients.keras(functional: false)),
         Style(level: 1, id: "keras-functional", idiom: "Keras functional API: Input → layers → Model, fit",
-              run: { try KerasFunctionalNetwork.run($0) }),
-        Style(level: 1, id: "lightning", idiom: "Lightning module + Trainer.fit", run: { try LightningNetwork.run($0) }),
+              run: { try KerasFunctionalNetwork.run($0) }, gradients: StyleGradients.keras(functional: true)),
+        Style(level: 1, id: "lightning", idiom: "Lightning module + Trainer.fit", run: { try LightningNetwork.run($0) },
+              gradients: { StyleGradients.lightning($0, $1) }),
         Style(level: 2, id: "modules", idiom: "PyTorch nn.Module, loss, optimizer, hand-written loop",
-              run: { try ModulesNetwork.run($0) }),
+              run: { try ModulesNetwork.run($0) }, gradients: { StyleGradients.modules($0, $1) }),
         Style(level: 3, id: "autograd", idiom: "PyTorch raw autograd: requiresGrad, backward(), .grad",
-              run: { try AutogradNetwork.run($0) }),
+              run: { try AutogradNetwork.run($0) }, gradients: { StyleGradients.autograd($0, $1) }),
         Style(level: 3, id: "gradient-tape", idiom: "TensorFlow GradientTape + einsum",
-              run: { try GradientTapeNetwork.run($0) }),
+              run: { try GradientTapeNetwork.run($0) }, gradients: { try StyleGradients.gradientTape($0, $1) }),
         Style(level: 3, id: "differentiable", idiom: "JAX value_and_grad as Swift @differentiable + valueWithGradient",
-              run: { try DifferentiableNetwork.run($0) }),
+              run: { try DifferentiableNetwork.run($0) }, gradients: { StyleGradients.differentiable($0, $1) }),
         Style(level: 4, id: "manual", idiom: "NumPy from scratch: forward and backward by hand",
-              run: { try ManualNetwork.run($0) }),
+              run: { try ManualNetwork.run($0) }, gradients: { StyleGradients.manual($0, $1) }),
     ]
 
     /// The style called `id`, if there is one.

@@ -83,17 +83,24 @@ public struct TrainingOptions: ParsableArguments, Sendable {
     public var hiddenSizes: [Int] {
         get throws {
             guard let hidden else { return NetworkShape.standard(for: task).hidden }
-            let parts = hidden.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            let widths = parts.compactMap { Int($0) }
-            guard parts.count == 2, widths.count == 2 else {
-                throw ValidationError("--hidden: expected two widths like 128,64, got '\(hidden)'")
-            }
-            guard widths.allSatisfy({ (1...Self.maximumWidth).contains($0) }) else {
-                throw ValidationError("--hidden: widths must be between 1 and \(Self.maximumWidth), got '\(hidden)'")
-            }
-            return widths
+            return try Self.hiddenWidths(hidden, maximum: Self.maximumWidth)
         }
+    }
+
+    /// The two widths of a `--hidden` value like `128,64`, each in `1...maximum`.
+    ///
+    /// - Throws: `ValidationError` (one line, exit status 64) naming the value and what is wrong.
+    public static func hiddenWidths(_ text: String, maximum: Int) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let widths = parts.compactMap { Int($0) }
+        guard parts.count == 2, widths.count == 2 else {
+            throw ValidationError("--hidden: expected two widths like 128,64, got '\(text)'")
+        }
+        guard widths.allSatisfy({ (1...maximum).contains($0) }) else {
+            throw ValidationError("--hidden: widths must be between 1 and \(maximum), got '\(text)'")
+        }
+        return widths
     }
 
     /// The recipe these options describe.

@@ -100,7 +100,7 @@ struct Level1AgreementTests {
         var oneHot = Matrix<Float>(rows: small.count, columns: 10)
         for (row, label) in small.labels.enumerated() { oneHot[row, Int(label)] = 1 }
 
-        func trained(_ loss: LossFunction, _ fit: (Level1HighLevel.Sequential) throws -> Void) throws -> NetworkParameters<Float> {
+        func trained(_ loss: LossFunction, _ fit: (Level1HighLevel.Sequential<Float>) throws -> Void) throws -> NetworkParameters<Float> {
             let model = try KerasNetwork.makeModel(startingFrom: initialWeights(.classification), learningRate: 0.1)
             try model.compile(optimizer: .sgd(learningRate: 0.1), loss: loss, metrics: [.accuracy])
             try fit(model)

@@ -6,7 +6,7 @@ import Level2Modules
 import Shared
 
 /// A fresh, uncompiled 784-128-64-10 classifier.
-private func classifier() throws -> Level1HighLevel.Sequential {
+private func classifier() throws -> Level1HighLevel.Sequential<Float> {
     try Sequential([Dense(128, activation: .tanh), Dense(64, activation: .sigmoid), Dense(10, activation: .softmax)],
                    inputSize: 784)
 }

@@ -115,7 +115,7 @@ struct Level1HistoryTests {
     func validationSplitTakesTheLastRows() throws {
         let (train, _) = try slice(.regression)
         let data = train.prefix(1000)
-        func model() throws -> Level1HighLevel.Sequential {
+        func model() throws -> Level1HighLevel.Sequential<Float> {
             let model = try KerasNetwork.makeModel(startingFrom: initialWeights(.regression), learningRate: 0.1)
             return model
         }

@@ -87,7 +87,7 @@ struct Level1ModelTests {
     func moduleTree() throws {
         let model = try KerasNetwork.makeModel(startingFrom: initialWeights(.classification), learningRate: 0.1)
         #expect(model.layers.map(\.name) == ["fc1", "fc2", "fc3"])
-        #expect(model.layers.map { $0.linear!.weight.shape } == [[128, 784], [64, 128], [10, 64]])
+        #expect(model.linears.map(\.weight.shape) == [[128, 784], [64, 128], [10, 64]])
         #expect(model.checkpointMetadata == ["task": "classification", "sizes": "784,128,64,10",
                                              "activations": "tanh,sigmoid,softmax", "format": "pt"])
         #expect(model.loss == .sparseCategoricalCrossentropy && model.metrics == [.accuracy])

@@ -42,7 +42,7 @@ func level2Reference(_ task: Task, recipe: Recipe = agreementRecipe) throws
 /// The `keras` style's model fitted with `recipe` on `train`, validating on `test`, as a Keras
 /// user calls `fit`.
 func kerasFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkParameters<Float>, recipe: Recipe,
-              callbacks: [any Callback] = [], verbose: Verbosity = 0) throws -> (model: Level1HighLevel.Sequential, history: History) {
+              callbacks: [any Callback] = [], verbose: Verbosity = 0) throws -> (model: Level1HighLevel.Sequential<Float>, history: History) {
     let model = try KerasNetwork.makeModel(startingFrom: initial, learningRate: recipe.learningRate)
     let history = try model.fit(train, epochs: recipe.epochs, batchSize: recipe.batchSize, validationData: test,
                                 shuffle: recipe.shuffle, seed: recipe.seed, callbacks: callbacks, verbose: verbose)
@@ -52,7 +52,7 @@ func kerasFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkParam
 /// The `lightning` style's module fitted by a `Trainer` with `recipe`, validating on `test`.
 func lightningFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkParameters<Float>, recipe: Recipe,
                   callbacks: [any Callback] = [], enableProgressBar: Bool = false) throws
-    -> (module: LightningNetwork, history: History) {
+    -> (module: LightningNetwork<Float>, history: History) {
     let module = LightningNetwork(initial, learningRate: Float(recipe.learningRate))
     let trainer = Trainer(maxEpochs: recipe.epochs, callbacks: callbacks, enableProgressBar: enableProgressBar)
     let history = try trainer.fit(
@@ -63,7 +63,7 @@ func lightningFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkP
 
 extension Model {
     /// The weights in the shared layout (``Model/networkParameters()``).
-    var currentParameters: NetworkParameters<Float> { get throws { try networkParameters() } }
+    var currentParameters: NetworkParameters<Scalar> { get throws { try networkParameters() } }
 }
 
 /// The raw bits of every element of every tensor.

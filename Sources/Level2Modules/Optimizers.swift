@@ -59,6 +59,8 @@ public final class SGD<Scalar: NeuralScalar>: Optimizer {
     }
 
     public func step() {
+        let origin = KernelTrace.enter("optimizer.step()")                  // the name compare-levels --trace shows
+        defer { origin.leave() }
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {
                 guard let gradient = parameter.grad else { continue }
@@ -100,6 +102,8 @@ public final class Adam<Scalar: NeuralScalar>: Optimizer {
     }
 
     public func step() {
+        let origin = KernelTrace.enter("optimizer.step()")                  // the name compare-levels --trace shows
+        defer { origin.leave() }
         stepCount += 1
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {

@@ -166,7 +166,8 @@ let package = Package(
         .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
         .testTarget(name: "Level3DifferentiableTests", dependencies: ["Level3Differentiable", "Level4Manual", "Shared"]),
         // Every style against manual, with its own loop.
-        .testTarget(name: "StyleTests", dependencies: ["LevelComparison", "Level1HighLevel", "Level2Modules", "Level3Autograd", "Shared"]),
+        .testTarget(name: "StyleTests", dependencies: ["LevelComparison", "Level1HighLevel", "Level2Modules", "Level3Autograd",
+                                                       "Level4Manual", "Shared"]),
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
         .testTarget(
             name: "ReliabilityTests",

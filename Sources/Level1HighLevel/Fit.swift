@@ -134,6 +134,7 @@ extension Model where Scalar == Float {
     private func runEpochs(on data: Dataset<Float>, validation: Dataset<Float>?, epochs: Int, batchSize: Int,
                            shuffle: Bool, seed: UInt64, callbacks userCallbacks: [any Callback],
                            verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
+        let origin = KernelTrace.enter("model.fit"); defer { origin.leave() }   // for compare-levels --trace
         let schedule = BatchSchedule(sampleCount: data.count, batchSize: min(batchSize, data.count),
                                      shuffle: shuffle, seed: seed)   // the order every style uses
         let loader = BatchLoader(data, schedule: schedule)          // the next batch is gathered ahead
@@ -182,6 +183,7 @@ extension Model {
     /// - Throws: ``HighLevelError`` when the model is not compiled or the batch does not fit it.
     public func trainOnBatch(_ batch: Batch<Scalar>) throws -> Scalar {
         let compilation = try requireCompilation(for: "trainOnBatch(_:)")
+        let origin = KernelTrace.enter("model.trainOnBatch"); defer { origin.leave() }   // for compare-levels --trace
         try check(batch, compilation: compilation)
         return step(on: batch, compilation: compilation).loss
     }
@@ -235,6 +237,7 @@ extension Model {
         guard batchSize >= 1 else {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
+        let origin = KernelTrace.enter("model.evaluate"); defer { origin.leave() }   // for compare-levels --trace
         var totals = EvaluationTotals()
         for batch in data.chunks(of: batchSize) {
             let (loss, outputs) = evaluateBatch(batch, compilation: compilation)

@@ -141,6 +141,7 @@ public final class Trainer {
         guard trainData.dataset.count > 0 else {
             throw HighLevelError.invalidArgument(name: "trainData", reason: "has no samples")
         }
+        let origin = KernelTrace.enter("trainer.fit"); defer { origin.leave() }   // for compare-levels --trace
         let optimizer = module.configureOptimizer()
         let run = TrainingRun(module: module, epochs: maxEpochs, stepsPerEpoch: trainData.count,
                               checkpointMetadata: module.checkpointMetadata)
@@ -157,7 +158,9 @@ public final class Trainer {
             var (lossSum, seen) = (0.0, 0)
             for (index, batch) in trainData.batches(epoch: epoch).enumerated() {
                 optimizer.zeroGrad()                               // the loop Level 2 writes by hand,
+                let step = KernelTrace.enter("trainingStep")       // for compare-levels --trace
                 let loss = try module.trainingStep(batch: batch)   // owned by the trainer
+                step.leave()
                 loss.backward()
                 optimizer.step()
                 globalStep += 1

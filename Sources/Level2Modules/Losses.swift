@@ -37,6 +37,8 @@ public protocol Loss<Scalar> {
 public struct CrossEntropyLoss<Scalar: NeuralScalar>: Loss {
     public init() {}
     public func callAsFunction(_ logits: Tensor<Scalar>, _ target: LossTarget<Scalar>) -> Tensor<Scalar> {
+        let origin = KernelTrace.enter("criterion(output, y)")              // the name compare-levels --trace shows
+        defer { origin.leave() }
         guard case let .classes(labels) = target else {
             preconditionFailure("CrossEntropyLoss needs class indices")
         }
@@ -48,6 +50,8 @@ public struct CrossEntropyLoss<Scalar: NeuralScalar>: Loss {
 public struct MSELoss<Scalar: NeuralScalar>: Loss {
     public init() {}
     public func callAsFunction(_ prediction: Tensor<Scalar>, _ target: LossTarget<Scalar>) -> Tensor<Scalar> {
+        let origin = KernelTrace.enter("criterion(output, y)")              // the name compare-levels --trace shows
+        defer { origin.leave() }
         guard case let .values(y) = target else {
             preconditionFailure("MSELoss needs target values")
         }

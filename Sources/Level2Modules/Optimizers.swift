@@ -66,6 +66,8 @@ public final class SGD<Scalar: NeuralScalar>: Optimizer {
 
     @_specialize(where Scalar == Float)                     // see Optimizer: called through `any`
     public func step() {
+        let origin = KernelTrace.enter("optimizer.step()")                  // the name compare-levels --trace shows
+        defer { origin.leave() }
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {
                 guard let gradient = parameter.grad else { continue }
@@ -108,6 +110,8 @@ public final class Adam<Scalar: NeuralScalar>: Optimizer {
 
     @_specialize(where Scalar == Float)                     // see Optimizer: called through `any`
     public func step() {
+        let origin = KernelTrace.enter("optimizer.step()")                  // the name compare-levels --trace shows
+        defer { origin.leave() }
         stepCount += 1
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {

@@ -67,6 +67,8 @@ public enum EinsumError: Error, CustomStringConvertible, Equatable, Sendable {
 ///   one-index operand is not a vector.
 public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<T>) throws -> Tensor<T> {
     let program = try EinsumProgram.make(spec, a.value, b.value)       // parsed and planned once
+    let origin = KernelTrace.enter(program.name)                            // the name compare-levels --trace shows
+    defer { origin.leave() }
     let out = program.forward.evaluate(a.value, b.value)
 
     return Tensor(out, operation: program.name, parents: [a, b]) { g in

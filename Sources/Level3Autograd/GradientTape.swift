@@ -39,7 +39,7 @@ public final class GradientTape {
     /// keep no gradient afterwards: the result is the only copy.
     public func gradient<T: NeuralScalar>(_ target: Tensor<T>, _ sources: [Tensor<T>]) -> [Matrix<T>] {
         for source in sources { source.zeroGrad() }            // nothing left from another tape
-        target.backward()
+        target.backward(tracedAs: "tape.gradient")
         return sources.map { source in
             defer { source.zeroGrad() }
             return source.grad ?? Matrix(rows: source.value.rows, columns: source.value.columns)
@@ -52,6 +52,8 @@ extension Tensor {
     /// `variable.assign_sub(learning_rate * gradient)`): Shared's `sgdUpdate`, the update every
     /// style uses, so `scale·delta` and the subtraction round exactly as theirs do.
     public func assignSub(_ delta: Matrix<T>, scaledBy scale: T) {
+        let origin = KernelTrace.enter("variable.assignSub")     // for compare-levels --trace
+        defer { origin.leave() }
         withNoGrad { sgdUpdate(&value, gradient: delta, learningRate: scale) }
     }
 }

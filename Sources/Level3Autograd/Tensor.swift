@@ -221,6 +221,13 @@ public final class Tensor<T: NeuralScalar> {
     /// intermediate results are recomputed from scratch by each call. A tensor that does not
     /// require grad has nothing to differentiate, and this does nothing.
     public func backward() {
+        backward(tracedAs: "loss.backward()")
+    }
+
+    /// ``backward()``, for `compare-levels --trace`: the kernels each op's backward closure calls
+    /// are recorded as coming from `"\(caller): matmul's backward"` (`caller` is what the user
+    /// called: `loss.backward()`, or `tape.gradient`).
+    func backward(tracedAs caller: String) {
         guard requiresGrad else { return }
         let order = topologicalOrder()
         for tensor in order where tensor.pushGradientToParents != nil {
@@ -229,7 +236,9 @@ public final class Tensor<T: NeuralScalar> {
         accumulateGradient(Matrix(rows: value.rows, columns: value.columns, repeating: 1))
         for tensor in order.reversed() {
             guard let gradient = tensor.grad, let push = tensor.pushGradientToParents else { continue }
+            let origin = KernelTrace.enter("\(caller): \(tensor.operation)'s backward")
             push(gradient)
+            origin.leave()
         }
     }
 

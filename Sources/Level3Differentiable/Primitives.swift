@@ -10,6 +10,9 @@
 // value it closes over is what Level 4's forward pass keeps in its buffers and Level 3's tape
 // keeps in its closures. Every pullback below calls the same kernels as Level 4's backward
 // pass, in the same order, which is why this level agrees with Level 4 bit for bit.
+// Each derivative also names its primitive for `compare-levels --trace` (`KernelTrace.enter`):
+// the kernel calls of a forward pass read `valueWithGradient → dense`, those of a pullback
+// `valueWithGradient → dense's pullback`.
 // Leaves out: primitives this network does not need, and differentiating the kernels' loops
 // themselves (the compiler could, for plain Swift loops, but the gradients would then be
 // computed by other arithmetic than Level 4's, and slower).
@@ -45,7 +48,9 @@ public func dense<T: DifferentiableScalar>(_ x: Matrix<T>, _ weight: Matrix<T>, 
 public func vjpDense<T: DifferentiableScalar>(
     _ x: Matrix<T>, _ weight: Matrix<T>, _ bias: Matrix<T>
 ) -> (value: Matrix<T>, pullback: (Matrix<T>) -> (Matrix<T>, Matrix<T>, Matrix<T>)) {
-    (dense(x, weight, bias), { g in
+    (KernelTrace.within("dense") { dense(x, weight, bias) }, { g in
+        let origin = KernelTrace.enter("dense's pullback")                  // the name compare-levels --trace shows
+        defer { origin.leave() }
         var dBias = Matrix<T>.uninitialized(rows: 1, columns: g.columns)
         var dx = Matrix<T>.uninitialized(rows: x.rows, columns: x.columns)
         var dWeight = Matrix<T>.uninitialized(rows: weight.rows, columns: weight.columns)
@@ -66,7 +71,9 @@ public func vjpDense<T: DifferentiableScalar>(
 public func vjpDenseWeightAndBias<T: DifferentiableScalar>(
     _ x: Matrix<T>, _ weight: Matrix<T>, _ bias: Matrix<T>
 ) -> (value: Matrix<T>, pullback: (Matrix<T>) -> (Matrix<T>, Matrix<T>)) {
-    (dense(x, weight, bias), { g in
+    (KernelTrace.within("dense") { dense(x, weight, bias) }, { g in
+        let origin = KernelTrace.enter("dense's pullback")                  // the name compare-levels --trace shows
+        defer { origin.leave() }
         var dBias = Matrix<T>.uninitialized(rows: 1, columns: g.columns)
         var dWeight = Matrix<T>.uninitialized(rows: weight.rows, columns: weight.columns)
         columnSums(of: g, into: &dBias)                    // db = Σ_rows g
@@ -89,8 +96,12 @@ public func tanh<T: DifferentiableScalar>(_ z: Matrix<T>) -> Matrix<T> {
 /// The pullback keeps `a`, not `z`.
 @derivative(of: tanh)
 public func vjpTanh<T: DifferentiableScalar>(_ z: Matrix<T>) -> (value: Matrix<T>, pullback: (Matrix<T>) -> Matrix<T>) {
+    let origin = KernelTrace.enter("tanh")                                  // the name compare-levels --trace shows
     let a = tanh(z)
+    origin.leave()
     return (a, { g in
+        let origin = KernelTrace.enter("tanh's pullback")                   // the name compare-levels --trace shows
+        defer { origin.leave() }
         var dz = Matrix<T>.uninitialized(rows: a.rows, columns: a.columns)
         tanhBackward(output: a, outputGradient: g, into: &dz)   // dz = g ⊙ (1 − a²)
         return dz
@@ -108,8 +119,12 @@ public func sigmoid<T: DifferentiableScalar>(_ z: Matrix<T>) -> Matrix<T> {
 /// The derivative of ``sigmoid(_:)``, from its output: `∂ℓ/∂z = g ⊙ a ⊙ (1 − a)` (`sigmoidBackward`).
 @derivative(of: sigmoid)
 public func vjpSigmoid<T: DifferentiableScalar>(_ z: Matrix<T>) -> (value: Matrix<T>, pullback: (Matrix<T>) -> Matrix<T>) {
+    let origin = KernelTrace.enter("sigmoid")                               // the name compare-levels --trace shows
     let a = sigmoid(z)
+    origin.leave()
     return (a, { g in
+        let origin = KernelTrace.enter("sigmoid's pullback")                // the name compare-levels --trace shows
+        defer { origin.leave() }
         var dz = Matrix<T>.uninitialized(rows: a.rows, columns: a.columns)
         sigmoidBackward(output: a, outputGradient: g, into: &dz)   // dz = g ⊙ a ⊙ (1 − a)
         return dz
@@ -140,8 +155,12 @@ public func vjpSoftmaxCrossEntropy<T: DifferentiableScalar>(
     logits: Matrix<T>, labels: [Int32]
 ) -> (value: T, pullback: (T) -> Matrix<T>) {
     var p = Matrix<T>.uninitialized(rows: logits.rows, columns: logits.columns)
-    let loss = softmaxCrossEntropyForward(logits: logits, labels: labels, probabilities: &p)
+    let loss = KernelTrace.within("softmaxCrossEntropy") {
+        softmaxCrossEntropyForward(logits: logits, labels: labels, probabilities: &p)
+    }
     return (loss, { g in
+        let origin = KernelTrace.enter("softmaxCrossEntropy's pullback")    // the name compare-levels --trace shows
+        defer { origin.leave() }
         var dz = Matrix<T>.uninitialized(rows: p.rows, columns: p.columns)
         softmaxCrossEntropyBackward(probabilities: p, labels: labels, outputGradient: g, into: &dz)
         return dz                                          // dz = g·(p − y)/B     [B, C]
@@ -161,7 +180,9 @@ public func meanSquaredError<T: DifferentiableScalar>(predictions: Matrix<T>, ta
 public func vjpMeanSquaredError<T: DifferentiableScalar>(
     predictions: Matrix<T>, targets: Matrix<T>
 ) -> (value: T, pullback: (T) -> Matrix<T>) {
-    (meanSquaredError(predictions: predictions, targets: targets), { g in
+    (KernelTrace.within("meanSquaredError") { meanSquaredError(predictions: predictions, targets: targets) }, { g in
+        let origin = KernelTrace.enter("meanSquaredError's pullback")       // the name compare-levels --trace shows
+        defer { origin.leave() }
         var dPredictions = Matrix<T>.uninitialized(rows: predictions.rows, columns: predictions.columns)
         meanSquaredErrorBackward(predictions: predictions, targets: targets, outputGradient: g, into: &dPredictions)
         return dPredictions                                // dŷ = g·2(ŷ − y)/n    [B, O]

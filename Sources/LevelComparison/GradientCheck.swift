@@ -243,16 +243,13 @@ public struct BrokenBackward: Sendable {
 }
 
 extension BrokenBackward {
-    /// Which activation's derivative takes the pre-activation `z` where the output `a` belongs.
-    enum Derivative { case tanh, sigmoid }
-
     public static let all: [BrokenBackward] = [
-        BrokenBackward(id: "tanh-derivative-from-z",
+        BrokenBackward(id: "tanh-derivative-of-z",
                        summary: "the tanh backward takes 1 − z1² (z1 before the activation) instead of 1 − a1²",
-                       gradients: { manualGradients($0, $1, derivativeFromZ: .tanh) }),
-        BrokenBackward(id: "sigmoid-derivative-from-z",
+                       gradients: { manualGradients($0, $1, derivativeOfZ: .tanh) }),
+        BrokenBackward(id: "sigmoid-derivative-of-z",
                        summary: "the sigmoid backward takes z2(1 − z2) (z2 before the activation) instead of a2(1 − a2)",
-                       gradients: { manualGradients($0, $1, derivativeFromZ: .sigmoid) }),
+                       gradients: { manualGradients($0, $1, derivativeOfZ: .sigmoid) }),
     ]
 
     /// The mistake called `id`, if there is one.
@@ -263,29 +260,12 @@ extension BrokenBackward {
         all.map { "\($0.id): \($0.summary)" }.joined(separator: "\n")
     }
 
-    /// Level 4's backward pass (ManualNetwork.backward) written out again, with one activation's
-    /// derivative computed from `z` instead of `a`: `tanhBackward` and `sigmoidBackward` take the
-    /// layer's *output*, and handing them the input is an easy slip, since both are `[B, H]`.
+    /// Level 4's gradients with one activation's derivative taken from `z` (``SlippedBackward``).
     static func manualGradients(_ parameters: NetworkParameters<Double>, _ batch: Batch<Double>,
-                                derivativeFromZ mistake: Derivative) -> (loss: Double, gradients: NetworkParameters<Double>) {
+                                derivativeOfZ slip: SlippedBackward.Derivative) -> (loss: Double, gradients: NetworkParameters<Double>) {
         var network = ManualNetwork(parameters: parameters, learningRate: 0)
         let loss = network.forward(batch)
-        var gradients = network.gradients                                    // zeros, the right shapes
-        let (b, s) = (batch.count, parameters.shape.sizes)
-        var dz3 = Matrix<Double>(rows: b, columns: s[3])                      // [B, O]
-        var (da2, dz2) = (Matrix<Double>(rows: b, columns: s[2]), Matrix<Double>(rows: b, columns: s[2]))   // [B, H2]
-        var (da1, dz1) = (Matrix<Double>(rows: b, columns: s[1]), Matrix<Double>(rows: b, columns: s[1]))   // [B, H1]
-        switch parameters.shape.task {
-        case .classification:
-            softmaxCrossEntropyBackward(probabilities: network.p, labels: batch.labels, into: &dz3)
-        case .regression:
-            meanSquaredErrorBackward(predictions: network.z3, targets: batch.targets, into: &dz3)
-        }
-        linearBackward(dz3, input: network.a2, parameters.fc3, gradient: &gradients.fc3, inputGradient: &da2)
-        sigmoidBackward(output: mistake == .sigmoid ? network.z2 : network.a2, outputGradient: da2, into: &dz2)
-        linearBackward(dz2, input: network.a1, parameters.fc2, gradient: &gradients.fc2, inputGradient: &da1)
-        tanhBackward(output: mistake == .tanh ? network.z1 : network.a1, outputGradient: da1, into: &dz1)
-        linearBackward(dz1, input: batch.inputs, gradient: &gradients.fc1)
-        return (loss, gradients)
+        _ = SlippedBackward.backward(&network, batch, derivativeOfZ: slip)
+        return (loss, network.gradients)
     }
 }

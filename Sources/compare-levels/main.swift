@@ -29,7 +29,9 @@ struct CompareLevelsCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Relative tolerance for losses and weights.")
     var tolerance: Double = 1e-5
 
-    @Flag(help: "Print the kernel calls of one training step of every style, side by side.")
+    @Flag(help: ArgumentHelp("Print the kernel calls of one training step, each once, and under it the construct of "
+        + "each style that made it (model.fit → optimizer.step(), loss.backward(): matmul's backward, "
+        + "ManualNetwork.swift:55 linearBackward, …)."))
     var trace = false
 
     @Flag(help: ArgumentHelp("Print every number of one training step on a network small enough to check by hand "
@@ -132,7 +134,7 @@ struct CompareLevelsCommand: ParsableCommand {
             }
             if trace {
                 let traces = try Comparison.traceFirstStep(experiment, styles: styles)
-                print("\nKernel calls of the first training step:\n")
+                print("")
                 print(Comparison.traceText(traces))
                 return
             }

@@ -3,7 +3,7 @@
 //     swift run -c release gradcheck                              # manual, classification
 //     swift run -c release gradcheck --style all --task regression
 //     swift run -c release gradcheck --style keras --hidden 5,4 --samples 8
-//     swift run -c release gradcheck --mistake tanh-derivative-from-z   # a broken backward: exit 1
+//     swift run -c release gradcheck --mistake tanh-derivative-of-z   # a broken backward: exit 1
 //
 // Exits 0 when every error is within 1e-6, 1 when one is not, 64 for a bad option.
 

@@ -131,13 +131,21 @@ struct CompareLevelsTests {
         #expect(agreement["passed"] as? Bool == false && agreement["bitwise_identical"] as? Bool == false)
     }
 
-    @Test("--trace shows the same kernel calls for every style")
+    @Test("--trace shows the same kernel calls for every style, and where each style's code made them")
     func trace() throws {
         let output = try runCompare(["--train-limit", "256", "--test-limit", "64", "--trace"])
         #expect(output.status == 0, "\(output.standardError)")
-        #expect(output.standardOutput.contains("All 8 styles made the same"), "\(output.standardOutput)")
-        #expect(output.standardOutput.contains("gemm A[64,784]·Bᵀ[128,784]"))
-        #expect(output.standardOutput.contains("softmaxCrossEntropyBackward"))
+        let text = output.standardOutput
+        #expect(text.contains("All 8 styles made the same 26 kernel calls"), "\(text)")
+        #expect(text.contains("    1  gemm A[64,784]·Bᵀ[128,784]\n"))
+        #expect(text.contains("softmaxCrossEntropyBackward"))
+        #expect(!text.contains(" ≠ "))
+        // The origins, one line per style (or per group of styles with the same origin).
+        for origin in ["keras, keras-functional  model.fit → optimizer.step()", "lightning                trainer.fit → trainingStep → matmul",
+                       "modules, autograd        loss.backward(): matmul's backward", "tape.gradient: einsum bi,oi->bo's backward",
+                       "valueWithGradient → dense's pullback", "manual                   ManualNetwork.swift:55 linearBackward"] {
+            #expect(text.contains(origin), "\(origin)")
+        }
     }
 
     @Test("--levels takes level numbers and style ids: --levels 1 runs the three Level 1 styles, checked against keras")

@@ -34,7 +34,7 @@ struct GradcheckTests {
 
     @Test("a broken backward (the tanh derivative from z): the table fails in fc1, exit 1")
     func brokenBackward() throws {
-        let output = try run("gradcheck", ["--mistake", "tanh-derivative-from-z"])
+        let output = try run("gradcheck", ["--mistake", "tanh-derivative-of-z"])
         #expect(output.status == 1, "\(output.standardOutput)\(output.standardError)")
         #expect(output.standardError.isEmpty)
         let lines = output.standardOutput.split(separator: "\n")
@@ -48,7 +48,7 @@ struct GradcheckTests {
         let output = try run("gradcheck", ["--mistake", "list"])
         #expect(output.status == 0)
         #expect(output.standardOutput.split(separator: "\n").map { $0.prefix { $0 != ":" } }
-                == ["tanh-derivative-from-z", "sigmoid-derivative-from-z"])
+                == ["tanh-derivative-of-z", "sigmoid-derivative-of-z"])
     }
 
     @Test("bad options: one line naming the value, exit 64")
@@ -59,7 +59,7 @@ struct GradcheckTests {
             (["--hidden", "64,2"], "error: --hidden: widths must be between 1 and 32, got '64,2'"),
             (["--samples", "0"], "error: --samples must be between 1 and 256, got 0"),
             (["--mistake", "nope"], "error: --mistake: no mistake 'nope'"),
-            (["--style", "keras", "--mistake", "tanh-derivative-from-z"],
+            (["--style", "keras", "--mistake", "tanh-derivative-of-z"],
              "error: --mistake breaks manual's backward pass; not with --style keras"),
             (["--task", "ranking"], "error: The value 'ranking' is invalid for '--task <task>'"),
         ]

@@ -44,8 +44,8 @@ struct FastFormTests {
           arguments: edgeShapes)
     func forwardActivations(rows: Int, columns: Int) {
         let z = randomMatrix(rows, columns, seed: UInt64(rows * 1000 + columns), scale: 9, as: Float.self)
-        for (name, kernel) in [("tanh", tanhForward(_:into:) as (Matrix<Float>, inout Matrix<Float>) -> Void),
-                               ("sigmoid", sigmoidForward(_:into:))] {
+        for (name, kernel) in [("tanh", { tanhForward($0, into: &$1) } as (Matrix<Float>, inout Matrix<Float>) -> Void),
+                               ("sigmoid", { sigmoidForward($0, into: &$1) })] {
             var fast = Matrix<Float>(rows: rows, columns: columns, repeating: .nan)
             var slow = fast
             kernel(z, &fast)
@@ -65,8 +65,8 @@ struct FastFormTests {
     func backwardActivations(rows: Int, columns: Int) {
         func check<T: NeuralScalar>(_: T.Type) {
             let a = randomMatrix(rows, columns, seed: 5, as: T.self), da = randomMatrix(rows, columns, seed: 6, as: T.self)
-            for backward in [tanhBackward(output:outputGradient:into:) as (Matrix<T>, Matrix<T>, inout Matrix<T>) -> Void,
-                             sigmoidBackward(output:outputGradient:into:)] {
+            for backward in [{ tanhBackward(output: $0, outputGradient: $1, into: &$2) } as (Matrix<T>, Matrix<T>, inout Matrix<T>) -> Void,
+                             { sigmoidBackward(output: $0, outputGradient: $1, into: &$2) }] {
                 var fast = Matrix<T>(rows: rows, columns: columns, repeating: .nan), slow = fast
                 backward(a, da, &fast)
                 readable { backward(a, da, &slow) }

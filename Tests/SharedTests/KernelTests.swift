@@ -239,8 +239,21 @@ struct KernelTests {
         var c = Matrix<Float>(rows: 2, columns: 4)
         let a = Matrix<Float>(rows: 2, columns: 3), b = Matrix<Float>(rows: 4, columns: 3)
         gemm(a, b, transposeB: true, into: &c)                  // not recorded
+        let line = #line + 1
         let (_, calls) = KernelTrace.recording { gemm(a, b, transposeB: true, into: &c) }
-        // Other tests run in parallel and may add calls of their own; ours is there once.
-        #expect(calls.filter { $0 == KernelTrace.Call(kernel: "gemm", shapes: "A[2,3]·Bᵀ[4,3]") }.count == 1)
+        // Other tests run in parallel and may add calls of their own; ours is there once, and
+        // with no framework around it, its origin is the line that called it.
+        let ours = KernelTrace.Call(kernel: "gemm", shapes: "A[2,3]·Bᵀ[4,3]", origin: "KernelTests.swift:\(line) tracing")
+        #expect(calls.filter { $0 == ours }.count == 1, "\(calls.filter { $0.shapes == ours.shapes })")
+        // A name entered around a call becomes its origin; names nest, and leave.
+        let (_, named) = KernelTrace.recording {
+            KernelTrace.within("outer") {
+                let inner = KernelTrace.enter("inner")
+                gemm(a, b, transposeB: true, into: &c)
+                inner.leave()
+                gemm(a, b, transposeB: true, into: &c)
+            }
+        }
+        #expect(named.filter { $0.shapes == ours.shapes }.map(\.origin) == ["outer → inner", "outer"])
     }
 }

@@ -48,7 +48,7 @@ struct GradientCheckTests {
     @Test("Level 4 with the tanh derivative taken from z (1 − z1² for 1 − a1²) fails in fc1 only")
     func tanhDerivativeFromZ() throws {
         for task in Task.allCases {
-            let mistake = try #require(BrokenBackward.named("tanh-derivative-from-z"))
+            let mistake = try #require(BrokenBackward.named("tanh-derivative-of-z"))
             let report = try GradientCheckSetup(task: task).check(mistake.gradients, label: "broken")
             #expect(!report.passes)
             #expect(report.failingTensors == ["fc1.weight", "fc1.bias"], "\(report.text)")
@@ -60,7 +60,7 @@ struct GradientCheckTests {
 
     @Test("the sigmoid derivative taken from z fails in fc2 and in every layer below it, not above")
     func sigmoidDerivativeFromZ() throws {
-        let mistake = try #require(BrokenBackward.named("sigmoid-derivative-from-z"))
+        let mistake = try #require(BrokenBackward.named("sigmoid-derivative-of-z"))
         let report = try GradientCheckSetup(task: .regression).check(mistake.gradients, label: "broken")
         #expect(report.failingTensors == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"], "\(report.text)")
     }

@@ -12,6 +12,9 @@
 // checks), `@inlinable` so that callers specialise it, and `@_specialize(where T == Float)` so
 // that a caller that cannot specialise (code reached through an existential such as
 // `any Optimizer<Float>`) still runs the Float version instead of slow generic code.
+// Every kernel (here and in the other kernel files) also takes `file`, `line` and `function`,
+// defaulted to its caller as `precondition` takes them, only so that `compare-levels --trace`
+// can name the line that called it (KernelTrace.swift); callers leave them out.
 //
 // Shape legend: B batch, I inputs to a layer, O outputs of a layer.
 
@@ -33,7 +36,8 @@
 public func gemm<T: NeuralScalar>(
     _ a: Matrix<T>, transposeA: Bool = false,
     _ b: Matrix<T>, transposeB: Bool = false,
-    into c: inout Matrix<T>, alpha: T = 1, beta: T = 0
+    into c: inout Matrix<T>, alpha: T = 1, beta: T = 0,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     let m = transposeA ? a.columns : a.rows
     let k = transposeA ? a.rows : a.columns
@@ -42,7 +46,8 @@ public func gemm<T: NeuralScalar>(
                  "gemm: inner sizes differ: op(A) is [\(m), \(k)], op(B) is [\(transposeB ? b.columns : b.rows), \(n)]")
     precondition(c.rows == m && c.columns == n,
                  "gemm: C is [\(c.rows), \(c.columns)], op(A)·op(B) is [\(m), \(n)]")
-    KernelTrace.record("gemm", "\(transposeA ? "Aᵀ" : "A")[\(a.rows),\(a.columns)]·\(transposeB ? "Bᵀ" : "B")[\(b.rows),\(b.columns)]")
+    KernelTrace.record("gemm", "\(transposeA ? "Aᵀ" : "A")[\(a.rows),\(a.columns)]·\(transposeB ? "Bᵀ" : "B")[\(b.rows),\(b.columns)]",
+                       file: file, line: line, function: function)
     guard m > 0, n > 0 else { return }                   // nothing to compute
     guard k > 0 else {                                   // empty product: C ← β·C (C not read when β = 0)
         for i in 0..<c.count { c.storage[i] = beta == 0 ? 0 : beta * c.storage[i] }
@@ -80,9 +85,12 @@ func withBaseAddresses<T>(_ a: Matrix<T>, _ b: Matrix<T>, _ c: inout Matrix<T>,
 /// Shapes: `b: [1, O]`, `y: [B, O]`.
 @inlinable
 @_specialize(where T == Float)
-public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
+public func addBias<T: NeuralScalar>(
+    _ bias: Matrix<T>, to y: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+) {
     precondition(bias.rows == 1 && bias.columns == y.columns, "addBias: bias must be [1, \(y.columns)]")
-    KernelTrace.record("addBias", "[\(y.rows),\(y.columns)]")
+    KernelTrace.record("addBias", "[\(y.rows),\(y.columns)]", file: file, line: line, function: function)
     if FastKernels.addBias(bias, to: &y) { return }      // Fast/FastLinearAlgebra.swift
     for i in 0..<y.rows {
         for j in 0..<y.columns { y[i, j] += bias[0, j] }
@@ -96,25 +104,31 @@ public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) {
 /// Shapes: `b: [1, O]`, `x, y: [B, O]`; `y`'s old contents are not read.
 @inlinable
 @_specialize(where T == Float)
-public func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y: inout Matrix<T>) {
+public func addBias<T: NeuralScalar>(
+    _ bias: Matrix<T>, to x: Matrix<T>, into y: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+) {
     precondition(bias.rows == 1 && bias.columns == x.columns, "addBias: bias must be [1, \(x.columns)]")
     precondition(x.shape == y.shape, "addBias: result is \(y.shape), input is \(x.shape)")
-    KernelTrace.record("addBias", "[\(x.rows),\(x.columns)]")
+    KernelTrace.record("addBias", "[\(x.rows),\(x.columns)]", file: file, line: line, function: function)
     if FastKernels.addBias(bias, to: x, into: &y) { return }
     for i in 0..<x.rows {
         for j in 0..<x.columns { y[i, j] = x[i, j] + bias[0, j] }
     }
 }
 
-/// Column sums, the backward of ``addBias(_:to:)``: `db[j] = Σᵢ dy[i, j]` (summed over `i` in
+/// Column sums, the backward of ``addBias(_:to:file:line:function:)``: `db[j] = Σᵢ dy[i, j]` (summed over `i` in
 /// order, so the result is the same on every run).
 ///
 /// Shapes: `dy: [B, O]`, `db: [1, O]`.
 @inlinable
 @_specialize(where T == Float)
-public func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<T>) {
+public func columnSums<T: NeuralScalar>(
+    of dy: Matrix<T>, into db: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+) {
     precondition(db.rows == 1 && db.columns == dy.columns, "columnSums: result must be [1, \(dy.columns)]")
-    KernelTrace.record("columnSums", "[\(dy.rows),\(dy.columns)]")
+    KernelTrace.record("columnSums", "[\(dy.rows),\(dy.columns)]", file: file, line: line, function: function)
     if FastKernels.columnSums(of: dy, into: &db) { return }
     for j in 0..<dy.columns { db[0, j] = 0 }
     for i in 0..<dy.rows {
@@ -136,9 +150,12 @@ public func scale<T: NeuralScalar>(_ x: inout Matrix<T>, by s: T) {
 /// Accumulate, `y ← y + x` (gradients of a value used twice add up).
 @inlinable
 @_specialize(where T == Float)
-public func accumulate<T: NeuralScalar>(_ x: Matrix<T>, into y: inout Matrix<T>) {
+public func accumulate<T: NeuralScalar>(
+    _ x: Matrix<T>, into y: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+) {
     precondition(x.rows == y.rows && x.columns == y.columns, "accumulate: shapes differ")
-    KernelTrace.record("accumulate", "[\(y.rows),\(y.columns)]")
+    KernelTrace.record("accumulate", "[\(y.rows),\(y.columns)]", file: file, line: line, function: function)
     x.storage.withUnsafeBufferPointer { src in
         y.storage.withUnsafeMutableBufferPointer { dst in
             for i in dst.indices { dst[i] += src[i] }

@@ -5,6 +5,7 @@
 // Both losses are *means* over the batch (docs/design.md), which is where the 1/B in every
 // gradient comes from. The softmax's fast form (Fast/FastLosses.swift) exponentiates with a
 // vectorised approximation, within 1 ulp; `NEURAL_LEVELS_READABLE_KERNELS=1` switches it off.
+// Every kernel takes `file`, `line`, `function` defaulted to its caller, for `--trace` (LinearAlgebra.swift).
 // Leaves out: label smoothing, class weights, reductions other than the mean.
 
 import RealModule
@@ -21,10 +22,12 @@ import RealModule
 @inlinable
 @_specialize(where T == Float)
 public func softmaxCrossEntropyForward<T: NeuralScalar>(
-    logits z: Matrix<T>, labels: [Int32], probabilities p: inout Matrix<T>
+    logits z: Matrix<T>, labels: [Int32], probabilities p: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) -> T {
     precondition(z.shape == p.shape && labels.count == z.rows, "softmaxCrossEntropyForward: shapes differ")
-    KernelTrace.record("softmaxCrossEntropyForward", "[\(z.rows),\(z.columns)]")
+    KernelTrace.record("softmaxCrossEntropyForward", "[\(z.rows),\(z.columns)]",
+                       file: file, line: line, function: function)
     if let loss = FastKernels.softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &p) {
         return loss                                              // Fast/FastLosses.swift
     }
@@ -43,7 +46,7 @@ public func softmaxCrossEntropyForward<T: NeuralScalar>(
     return total / T(z.rows)
 }
 
-/// Backward of ``softmaxCrossEntropyForward(logits:labels:probabilities:)``:
+/// Backward of ``softmaxCrossEntropyForward(logits:labels:probabilities:file:line:function:)``:
 /// `∂L/∂zᵢⱼ = g · (pᵢⱼ − [j = yᵢ]) / B`, where `g` is the gradient arriving at the loss
 /// (1 when the loss is the final output).
 ///
@@ -52,10 +55,12 @@ public func softmaxCrossEntropyForward<T: NeuralScalar>(
 @_specialize(where T == Float)
 public func softmaxCrossEntropyBackward<T: NeuralScalar>(
     probabilities p: Matrix<T>, labels: [Int32], outputGradient g: T = 1,
-    into dz: inout Matrix<T>
+    into dz: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(p.shape == dz.shape && labels.count == p.rows, "softmaxCrossEntropyBackward: shapes differ")
-    KernelTrace.record("softmaxCrossEntropyBackward", "[\(p.rows),\(p.columns)]")
+    KernelTrace.record("softmaxCrossEntropyBackward", "[\(p.rows),\(p.columns)]",
+                       file: file, line: line, function: function)
     let classes = p.columns
     let batch = T(p.rows)
     p.storage.withUnsafeBufferPointer { ps in
@@ -80,9 +85,13 @@ public func softmaxCrossEntropyBackward<T: NeuralScalar>(
 /// Shapes: `predictions, targets: [B, n]`.
 @inlinable
 @_specialize(where T == Float)
-public func meanSquaredErrorForward<T: NeuralScalar>(predictions: Matrix<T>, targets: Matrix<T>) -> T {
+public func meanSquaredErrorForward<T: NeuralScalar>(
+    predictions: Matrix<T>, targets: Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+) -> T {
     precondition(predictions.shape == targets.shape, "meanSquaredErrorForward: shapes differ")
-    KernelTrace.record("meanSquaredErrorForward", "[\(predictions.rows),\(predictions.columns)]")
+    KernelTrace.record("meanSquaredErrorForward", "[\(predictions.rows),\(predictions.columns)]",
+                       file: file, line: line, function: function)
     var total: T = 0
     predictions.storage.withUnsafeBufferPointer { yHat in
         targets.storage.withUnsafeBufferPointer { y in
@@ -95,17 +104,19 @@ public func meanSquaredErrorForward<T: NeuralScalar>(predictions: Matrix<T>, tar
     return total / T(predictions.count)
 }
 
-/// Backward of ``meanSquaredErrorForward(predictions:targets:)``:
+/// Backward of ``meanSquaredErrorForward(predictions:targets:file:line:function:)``:
 /// `∂L/∂ŷᵢⱼ = g · 2(ŷᵢⱼ − yᵢⱼ) / (B·n)`.
 @inlinable
 @_specialize(where T == Float)
 public func meanSquaredErrorBackward<T: NeuralScalar>(
     predictions: Matrix<T>, targets: Matrix<T>, outputGradient g: T = 1,
-    into dPredictions: inout Matrix<T>
+    into dPredictions: inout Matrix<T>,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(predictions.shape == targets.shape && predictions.shape == dPredictions.shape,
                  "meanSquaredErrorBackward: shapes differ")
-    KernelTrace.record("meanSquaredErrorBackward", "[\(predictions.rows),\(predictions.columns)]")
+    KernelTrace.record("meanSquaredErrorBackward", "[\(predictions.rows),\(predictions.columns)]",
+                       file: file, line: line, function: function)
     let count = T(predictions.count)
     predictions.storage.withUnsafeBufferPointer { yHat in
         targets.storage.withUnsafeBufferPointer { y in

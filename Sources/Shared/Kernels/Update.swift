@@ -5,6 +5,7 @@
 // reason they agree bit for bit.
 // Below it, the two stateful updates Level 2's optimizers offer: SGD with momentum (PyTorch's
 // convention, with Keras's difference stated) and Adam.
+// Every kernel takes `file`, `line`, `function` defaulted to its caller, for `--trace` (LinearAlgebra.swift).
 // Leaves out: learning-rate schedules and other optimizers (RMSprop, AdamW, …).
 
 import RealModule
@@ -15,9 +16,13 @@ import RealModule
 /// Shapes: `parameter, gradient`: any, equal.
 @inlinable
 @_specialize(where T == Float)
-public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: Matrix<T>, learningRate: T) {
+public func sgdUpdate<T: NeuralScalar>(
+    _ parameter: inout Matrix<T>, gradient: Matrix<T>, learningRate: T,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+) {
     precondition(parameter.shape == gradient.shape, "sgdUpdate: shapes differ")
-    KernelTrace.record("sgdUpdate", "[\(parameter.rows),\(parameter.columns)]")
+    KernelTrace.record("sgdUpdate", "[\(parameter.rows),\(parameter.columns)]",
+                       file: file, line: line, function: function)
     if FastKernels.sgdUpdate(&parameter, gradient: gradient, learningRate: learningRate) { return }   // Fast/FastUpdate.swift
     for i in 0..<parameter.count {
         parameter.storage[i] = parameter.storage[i].addingProduct(-learningRate, gradient.storage[i])
@@ -52,10 +57,12 @@ public func sgdUpdate<T: NeuralScalar>(_ parameter: inout Matrix<T>, gradient: M
 @_specialize(where T == Float)
 public func sgdMomentumUpdate<T: NeuralScalar>(
     _ parameter: inout Matrix<T>, gradient: Matrix<T>, velocity: inout Matrix<T>?,
-    learningRate: T, momentum: T, dampening: T, nesterov: Bool, weightDecay: T
+    learningRate: T, momentum: T, dampening: T, nesterov: Bool, weightDecay: T,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(parameter.shape == gradient.shape, "sgdMomentumUpdate: shapes differ")
-    KernelTrace.record("sgdMomentumUpdate", "[\(parameter.rows),\(parameter.columns)]")
+    KernelTrace.record("sgdMomentumUpdate", "[\(parameter.rows),\(parameter.columns)]",
+                       file: file, line: line, function: function)
     let firstStep = velocity == nil
     var v = velocity ?? Matrix(rows: parameter.rows, columns: parameter.columns)
     gradient.storage.withUnsafeBufferPointer { gs in
@@ -91,12 +98,14 @@ public func sgdMomentumUpdate<T: NeuralScalar>(
 @_specialize(where T == Float)
 public func adamUpdate<T: NeuralScalar>(
     _ parameter: inout Matrix<T>, gradient: Matrix<T>, m: inout Matrix<T>, v: inout Matrix<T>,
-    step t: Int, learningRate: T, beta1: T, beta2: T, epsilon: T, weightDecay: T
+    step t: Int, learningRate: T, beta1: T, beta2: T, epsilon: T, weightDecay: T,
+    file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(parameter.shape == gradient.shape && m.shape == gradient.shape && v.shape == gradient.shape,
                  "adamUpdate: shapes differ")
     precondition(t >= 1, "adamUpdate: steps count from 1")
-    KernelTrace.record("adamUpdate", "[\(parameter.rows),\(parameter.columns)]")
+    KernelTrace.record("adamUpdate", "[\(parameter.rows),\(parameter.columns)]",
+                       file: file, line: line, function: function)
     let correction1 = 1 - T.pow(beta1, t)
     let correction2 = 1 - T.pow(beta2, t)
     gradient.storage.withUnsafeBufferPointer { gs in

@@ -12,7 +12,7 @@
 // MARK: - Forward (Float only)
 
 extension FastKernels {
-    /// ``tanhForward(_:into:)`` in Float: `a[i] = fastTanh(z[i])`, split across threads when
+    /// ``tanhForward(_:into:file:line:function:)`` in Float: `a[i] = fastTanh(z[i])`, split across threads when
     /// large. Returns false, and does nothing, for Double or when the fast forms are off.
     @inlinable
     static func tanhForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>) -> Bool {
@@ -29,7 +29,7 @@ extension FastKernels {
         return true
     }
 
-    /// ``sigmoidForward(_:into:)`` in Float: `a[i] = fastSigmoid(z[i])`, split across threads
+    /// ``sigmoidForward(_:into:file:line:function:)`` in Float: `a[i] = fastSigmoid(z[i])`, split across threads
     /// when large. Returns false, and does nothing, for Double or when the fast forms are off.
     @inlinable
     static func sigmoidForward<T: NeuralScalar>(_ z: Matrix<T>, into a: inout Matrix<T>) -> Bool {
@@ -50,7 +50,7 @@ extension FastKernels {
 // MARK: - Backward (any scalar type: the same arithmetic, so the same bits)
 
 extension FastKernels {
-    /// ``tanhBackward(output:outputGradient:into:)``: `dz[i] = da[i]·(1 − a[i]·a[i])`.
+    /// ``tanhBackward(output:outputGradient:into:file:line:function:)``: `dz[i] = da[i]·(1 − a[i]·a[i])`.
     @inlinable
     static func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
                                               into dz: inout Matrix<T>) -> Bool {
@@ -68,7 +68,7 @@ extension FastKernels {
         return true
     }
 
-    /// ``sigmoidBackward(output:outputGradient:into:)``: `dz[i] = da[i]·a[i]·(1 − a[i])`.
+    /// ``sigmoidBackward(output:outputGradient:into:file:line:function:)``: `dz[i] = da[i]·a[i]·(1 − a[i])`.
     @inlinable
     static func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
                                                  into dz: inout Matrix<T>) -> Bool {

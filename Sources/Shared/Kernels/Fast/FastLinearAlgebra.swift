@@ -16,7 +16,7 @@
 // MARK: - gemm
 
 extension FastKernels {
-    /// ``gemm(_:transposeA:_:transposeB:into:alpha:beta:)`` split into `parts` blocks of C (by
+    /// ``gemm(_:transposeA:_:transposeB:into:alpha:beta:file:line:function:)`` split into `parts` blocks of C (by
     /// default as many as ``KernelThreads/parts(forWork:minimumPerPart:)`` gives), one BLAS call
     /// each, at the same time. Returns false, and does nothing, when the fast forms are off or
     /// the product is too small to split: the readable form's single call is then the fast one.
@@ -60,7 +60,7 @@ extension FastKernels {
 // MARK: - Bias
 
 extension FastKernels {
-    /// ``addBias(_:to:)``: `y[i, j] += b[j]`, row after row, split by rows when large.
+    /// ``addBias(_:to:file:line:function:)``: `y[i, j] += b[j]`, row after row, split by rows when large.
     @inlinable
     static func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to y: inout Matrix<T>) -> Bool {
         guard isEnabled else { return false }
@@ -81,7 +81,7 @@ extension FastKernels {
         return true
     }
 
-    /// ``addBias(_:to:into:)``: `y[i, j] = x[i, j] + b[j]`, row after row, split by rows when large.
+    /// ``addBias(_:to:into:file:line:function:)``: `y[i, j] = x[i, j] + b[j]`, row after row, split by rows when large.
     @inlinable
     static func addBias<T: NeuralScalar>(_ bias: Matrix<T>, to x: Matrix<T>, into y: inout Matrix<T>) -> Bool {
         guard isEnabled else { return false }
@@ -106,7 +106,7 @@ extension FastKernels {
         return true
     }
 
-    /// ``columnSums(of:into:)``: `db[j] = Σᵢ dy[i, j]`, each column over the rows in order (so
+    /// ``columnSums(of:into:file:line:function:)``: `db[j] = Σᵢ dy[i, j]`, each column over the rows in order (so
     /// the same bits), split by columns when large.
     @inlinable
     static func columnSums<T: NeuralScalar>(of dy: Matrix<T>, into db: inout Matrix<T>) -> Bool {

@@ -10,7 +10,7 @@
 import RealModule
 
 extension FastKernels {
-    /// ``softmaxCrossEntropyForward(logits:labels:probabilities:)`` in Float, in three passes:
+    /// ``softmaxCrossEntropyForward(logits:labels:probabilities:file:line:function:)`` in Float, in three passes:
     /// pass 1 writes `zᵢⱼ − mᵢ` into `p`; pass 2 exponentiates `p` in place, vectorised; pass 3
     /// sums and normalises each row and adds its loss term, row after row as the readable form
     /// does. Returns nil, and does nothing, for Double or when the fast forms are off.

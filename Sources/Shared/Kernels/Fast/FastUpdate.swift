@@ -12,7 +12,7 @@
 // Leaves out: the stateful optimizers (momentum, Adam), which stay readable loops.
 
 extension FastKernels {
-    /// ``sgdUpdate(_:gradient:learningRate:)`` by BLAS `axpy` over blocks of 64 elements, split
+    /// ``sgdUpdate(_:gradient:learningRate:file:line:function:)`` by BLAS `axpy` over blocks of 64 elements, split
     /// across threads when large, and a fused multiply-add for the rest. Returns false, and does
     /// nothing, when the fast forms are off.
     @inlinable

@@ -132,13 +132,13 @@ public class Model<Scalar: NeuralScalar>: Module {
     /// The forward pass with every activation, the head's too (`model(x)` in Keras and Level 2):
     /// `x: [B, I] → [B, O]`. A softmax head is computed from primitives here; ``predict(_:batchSize:)``
     /// gives the fused kernel's probabilities instead.
-    public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    public final func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
         forward(x, applyingHeadActivation: true)
     }
 
     /// `aₗ = activationₗ(aₗ₋₁·Wₗᵀ + bₗ)`, `a₀ = x`; the last activation only if asked (a softmax
     /// head whose softmax the loss fuses).
-    func forward(_ x: Tensor<Scalar>, applyingHeadActivation: Bool) -> Tensor<Scalar> {
+    final func forward(_ x: Tensor<Scalar>, applyingHeadActivation: Bool) -> Tensor<Scalar> {
         var a = x
         for (index, (layer, linear)) in zip(layers, linears).enumerated() {
             let z = linear(a)                                     // [B, I]·[I, O] + [1, O]

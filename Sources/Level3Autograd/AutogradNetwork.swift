@@ -60,10 +60,17 @@ public final class AutogradNetwork<T: NeuralScalar> {
 
     /// The current weights, in the shared layout.
     public var currentParameters: NetworkParameters<T> {
-        NetworkParameters(shape: shape,
-                          fc1: LinearParameters(weight: w1.value, bias: b1.value),
-                          fc2: LinearParameters(weight: w2.value, bias: b2.value),
-                          fc3: LinearParameters(weight: w3.value, bias: b3.value))
+        NetworkParameters(shape: shape, valuesOf: parameters)
+    }
+}
+
+extension NetworkParameters {
+    /// The values of six parameter tensors, in checkpoint order: `fc1`'s weight and bias, then
+    /// `fc2`'s, then `fc3`'s (a network's current weights, in the shared layout).
+    public init(shape: NetworkShape, valuesOf tensors: [Tensor<Scalar>]) {
+        precondition(tensors.count == 6, "six tensors: fc1.weight, fc1.bias, …, fc3.bias")
+        let layer = { (i: Int) in LinearParameters(weight: tensors[2 * i].value, bias: tensors[2 * i + 1].value) }
+        self.init(shape: shape, fc1: layer(0), fc2: layer(1), fc3: layer(2))
     }
 }
 

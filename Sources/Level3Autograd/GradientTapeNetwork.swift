@@ -53,10 +53,7 @@ public struct GradientTapeNetwork<T: NeuralScalar> {
 
     /// The current weights, in the shared layout.
     public var currentParameters: NetworkParameters<T> {
-        NetworkParameters(shape: shape,
-                          fc1: LinearParameters(weight: w1.value, bias: b1.value),
-                          fc2: LinearParameters(weight: w2.value, bias: b2.value),
-                          fc3: LinearParameters(weight: w3.value, bias: b3.value))
+        NetworkParameters(shape: shape, valuesOf: variables)
     }
 }
 

@@ -91,7 +91,7 @@ public final class Dense {
     // MARK: The functional API
 
     /// Connects this layer to `input` in a functional model: records a node of shape
-    /// `(None, units)`. No arithmetic runs, and no weights are made until ``Model/init(inputs:outputs:name:seed:)``.
+    /// `(None, units)`. No arithmetic runs, and no weights are made until `Model(inputs:outputs:)`.
     public func callAsFunction(_ input: KerasTensor) -> KerasTensor {
         KerasTensor(width: units, layer: self, input: input)
     }

@@ -99,7 +99,7 @@ public class Model<Scalar: NeuralScalar>: Module {
     /// `keras.Model(inputs=…, outputs=…)`), built as ``Sequential`` builds its layers.
     ///
     /// - Throws: ``HighLevelError/invalidModel(_:)`` when `outputs` was not computed from
-    ///   `inputs`, when no layer lies between them, or as ``Sequential/init(_:inputSize:name:seed:)``.
+    ///   `inputs`, when no layer lies between them, or as `Sequential(_:inputSize:)`.
     public convenience init(inputs: KerasTensor, outputs: KerasTensor, name: String = "functional",
                             seed: UInt64 = 42) throws {
         try self.init(building: Self.layers(from: inputs, to: outputs), inputSize: inputs.width, name: name,
@@ -318,7 +318,7 @@ public final class Sequential<Scalar: NeuralScalar>: Model<Scalar> {
 // MARK: - Float unless said otherwise
 
 extension Model where Scalar == Float {
-    /// ``Model/init(inputs:outputs:name:seed:)`` in Float, Keras's default dtype: what
+    /// `Model(inputs:outputs:)` in Float, Keras's default dtype: what
     /// `Model(inputs:outputs:)` without a type builds.
     public convenience init(inputs: KerasTensor, outputs: KerasTensor, name: String = "functional",
                             seed: UInt64 = 42) throws {
@@ -328,7 +328,7 @@ extension Model where Scalar == Float {
 }
 
 extension Sequential where Scalar == Float {
-    /// ``Sequential/init(_:inputSize:name:seed:)`` in Float, Keras's default dtype: what
+    /// `Sequential(_:inputSize:)` in Float, Keras's default dtype: what
     /// `Sequential([…], inputSize:)` without a type builds.
     public convenience init(_ layers: [Dense], inputSize: Int, name: String = "sequential", seed: UInt64 = 42) throws {
         try self.init(building: layers, inputSize: inputSize, name: name, inputLayerName: nil, seed: seed)

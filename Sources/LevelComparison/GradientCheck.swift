@@ -83,7 +83,11 @@ public enum GradientCheck {
     /// its loss against the reference loss, and every element of every tensor against the
     /// central differences.
     ///
-    /// - Parameter label: names what was checked in the report, e.g. "Level 4 · manual".
+    /// - Parameters:
+    ///   - gradients: the loss and gradients to check, in Double.
+    ///   - label: names what was checked in the report, e.g. "Level 4 · manual".
+    ///   - parameters: the weights to check them at.
+    ///   - batch: the samples the loss averages over.
     /// - Throws: whatever `gradients` throws.
     public static func check(_ gradients: GradientFunction, label: String, parameters: NetworkParameters<Double>,
                              batch: Batch<Double>) throws -> GradientCheckReport {

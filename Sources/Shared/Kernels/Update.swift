@@ -53,6 +53,9 @@ public func sgdUpdate<T: NeuralScalar>(
 ///   - dampening: `τ`.
 ///   - nesterov: use the Nesterov form `d ← g + μ·v`.
 ///   - weightDecay: `λ` (0: none).
+///   - file: the calling file, for `compare-levels --trace` (leave the default).
+///   - line: the calling line, likewise.
+///   - function: the calling function, likewise.
 @inlinable
 @_specialize(where T == Float)
 public func sgdMomentumUpdate<T: NeuralScalar>(

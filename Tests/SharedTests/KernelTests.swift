@@ -241,10 +241,9 @@ struct KernelTests {
         gemm(a, b, transposeB: true, into: &c)                  // not recorded
         let line = #line + 1
         let (_, calls) = KernelTrace.recording { gemm(a, b, transposeB: true, into: &c) }
-        // Other tests run in parallel and may add calls of their own; ours is there once, and
-        // with no framework around it, its origin is the line that called it.
+        // With no framework around it, a call's origin is the line that called it.
         let ours = KernelTrace.Call(kernel: "gemm", shapes: "A[2,3]·Bᵀ[4,3]", origin: "KernelTests.swift:\(line) tracing")
-        #expect(calls.filter { $0 == ours }.count == 1, "\(calls.filter { $0.shapes == ours.shapes })")
+        #expect(calls == [ours])
         // A name entered around a call becomes its origin; names nest, and leave.
         let (_, named) = KernelTrace.recording {
             KernelTrace.within("outer") {
@@ -255,5 +254,28 @@ struct KernelTests {
             }
         }
         #expect(named.filter { $0.shapes == ours.shapes }.map(\.origin) == ["outer → inner", "outer"])
+    }
+
+    @Test("recordings on two threads at once each get their own calls, and no one else's")
+    func tracingPerThread() async {
+        // Swift Testing runs tests in parallel: compare-levels' trace tests record at the same
+        // time, and each must see only its own step.
+        let results = await withTaskGroup(of: (Int, [KernelTrace.Call]).self) { group in
+            for rows in [2, 3, 5, 7] {
+                group.addTask {
+                    let a = Matrix<Float>(rows: rows, columns: 3), b = Matrix<Float>(rows: 4, columns: 3)
+                    var c = Matrix<Float>(rows: rows, columns: 4)
+                    let (_, calls) = KernelTrace.recording {
+                        for _ in 0..<200 { gemm(a, b, transposeB: true, into: &c) }
+                    }
+                    return (rows, calls)
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for (rows, calls) in results {
+            #expect(calls.count == 200)
+            #expect(calls.allSatisfy { $0.shapes == "A[\(rows),3]·Bᵀ[4,3]" })
+        }
     }
 }

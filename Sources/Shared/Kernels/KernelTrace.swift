@@ -17,7 +17,7 @@ import Darwin
 #endif
 import Synchronization
 
-/// A process-wide list of kernel calls, recorded only while ``isEnabled`` is true.
+/// A record of kernel calls, kept for each thread inside ``recording(_:)``.
 public enum KernelTrace {
     /// One recorded call: kernel name, a shape description, e.g. `gemm`, `A[64,784]·Bᵀ[128,784]`,
     /// and where it came from, e.g. `model.fit → optimizer.step()`.
@@ -36,22 +36,29 @@ public enum KernelTrace {
         }
     }
 
-    @usableFromInline static let enabled = Atomic<Bool>(false)
-    static let calls = Mutex<[Call]>([])
-    /// The names entered and not yet left, per thread (tests record in parallel, each on its own
-    /// thread, and one style's names must not end up beside another's calls).
+    /// How many threads are recording (``recording(_:)``); kernels check it first.
+    @usableFromInline static let recorders = Atomic<Int>(0)
+    /// The calls recorded so far, per recording thread: tests trace in parallel, each on its own
+    /// thread, and one style's calls must not end up in another's list. A kernel runs its parts
+    /// on helper threads, but is called, and recorded, on the thread that calls it.
+    static let calls = Mutex<[UInt: [Call]]>([:])
+    /// The names entered and not yet left, per thread (for the same reason).
     static let frames = Mutex<[UInt: [String]]>([:])
 
-    /// Whether calls are being recorded.
-    @inlinable public static var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+    /// Whether some thread is recording calls.
+    @inlinable public static var isEnabled: Bool { recorders.load(ordering: .relaxed) > 0 }
 
-    /// Records the calls `body` makes and returns them.
+    /// Records the calls `body` makes on this thread and returns them.
     public static func recording<R>(_ body: () throws -> R) rethrows -> (result: R, calls: [Call]) {
-        calls.withLock { $0.removeAll() }
-        enabled.store(true, ordering: .relaxed)
-        defer { enabled.store(false, ordering: .relaxed) }
+        let thread = currentThread
+        calls.withLock { $0[thread] = [] }
+        recorders.add(1, ordering: .relaxed)
+        defer {
+            recorders.subtract(1, ordering: .relaxed)
+            _ = calls.withLock { $0.removeValue(forKey: thread) }
+        }
         let result = try body()
-        return (result, calls.withLock { $0 })
+        return (result, calls.withLock { $0[thread] ?? [] })
     }
 
     // MARK: Recording a call
@@ -66,9 +73,11 @@ public enum KernelTrace {
 
     @usableFromInline
     static func append(_ kernel: String, _ shapes: String, file: StaticString, line: UInt, function: StaticString) {
-        let names = frames.withLock { $0[currentThread] ?? [] }
+        let thread = currentThread
+        guard calls.withLock({ $0[thread] != nil }) else { return }     // another thread records
+        let names = frames.withLock { $0[thread] ?? [] }
         let origin = names.isEmpty ? site(file: file, line: line, function: function) : names.joined(separator: " → ")
-        calls.withLock { $0.append(Call(kernel: kernel, shapes: shapes, origin: origin)) }
+        calls.withLock { $0[thread]?.append(Call(kernel: kernel, shapes: shapes, origin: origin)) }
     }
 
     /// `ManualNetwork.swift:30 linearForward`, from `Level4Manual/ManualNetwork.swift`, 30 and

@@ -60,17 +60,7 @@ public final class AutogradNetwork<T: NeuralScalar> {
 
     /// The current weights, in the shared layout.
     public var currentParameters: NetworkParameters<T> {
-        NetworkParameters(shape: shape, valuesOf: parameters)
-    }
-}
-
-extension NetworkParameters {
-    /// The values of six parameter tensors, in checkpoint order: `fc1`'s weight and bias, then
-    /// `fc2`'s, then `fc3`'s (a network's current weights, in the shared layout).
-    public init(shape: NetworkShape, valuesOf tensors: [Tensor<Scalar>]) {
-        precondition(tensors.count == 6, "six tensors: fc1.weight, fc1.bias, …, fc3.bias")
-        let layer = { (i: Int) in LinearParameters(weight: tensors[2 * i].value, bias: tensors[2 * i + 1].value) }
-        self.init(shape: shape, fc1: layer(0), fc2: layer(1), fc3: layer(2))
+        NetworkParameters(shape: shape, checkpointOrder: parameters.map(\.value))
     }
 }
 

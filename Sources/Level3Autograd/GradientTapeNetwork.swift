@@ -53,7 +53,7 @@ public struct GradientTapeNetwork<T: NeuralScalar> {
 
     /// The current weights, in the shared layout.
     public var currentParameters: NetworkParameters<T> {
-        NetworkParameters(shape: shape, valuesOf: variables)
+        NetworkParameters(shape: shape, checkpointOrder: variables.map(\.value))
     }
 }
 

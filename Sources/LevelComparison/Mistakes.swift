@@ -241,10 +241,8 @@ enum UpdateOnTape {
             }
             if memory.count == stepLimit { try log.epochEnded(evaluate(parameters, network, on: job.test)) }
         }
-        let p = parameters.map(\.value)
         let trained = TrainedLevel(result: log.result, parameters: NetworkParameters(
-            shape: job.initialParameters.shape, fc1: LinearParameters(weight: p[0], bias: p[1]),
-            fc2: LinearParameters(weight: p[2], bias: p[3]), fc3: LinearParameters(weight: p[4], bias: p[5])))
+            shape: job.initialParameters.shape, checkpointOrder: parameters.map(\.value)))
         return MeasuredRun(trained: trained, memory: memory)
     }
 

@@ -61,7 +61,7 @@ public enum StyleGradients {
             try network.loss(network.model(Tensor(batch.inputs)), batch).loss
         }
         let gradients = tape.gradient(value, network.variables)            // ∂ℓ/∂w for each, in order
-        return (value.scalar, layout(gradients, shape: parameters.shape))
+        return (value.scalar, NetworkParameters(shape: parameters.shape, checkpointOrder: gradients))
     }
 
     /// Level 3, JAX: `value_and_grad` of the loss, derived by the compiler.
@@ -115,12 +115,7 @@ public enum StyleGradients {
     /// The `.grad` of six parameter tensors in checkpoint order, in the shared layout; a tensor
     /// the loss did not reach has gradient zero.
     static func grads(of tensors: [Tensor<Double>], shape: NetworkShape) -> NetworkParameters<Double> {
-        layout(tensors.map { $0.grad ?? Matrix(rows: $0.value.rows, columns: $0.value.columns) }, shape: shape)
-    }
-
-    /// Six matrices in checkpoint order (`fc1.weight`, `fc1.bias`, …) as `NetworkParameters`.
-    static func layout(_ m: [Matrix<Double>], shape: NetworkShape) -> NetworkParameters<Double> {
-        NetworkParameters(shape: shape, fc1: LinearParameters(weight: m[0], bias: m[1]),
-                          fc2: LinearParameters(weight: m[2], bias: m[3]), fc3: LinearParameters(weight: m[4], bias: m[5]))
+        NetworkParameters(shape: shape,
+                          checkpointOrder: tensors.map { $0.grad ?? Matrix(rows: $0.value.rows, columns: $0.value.columns) })
     }
 }

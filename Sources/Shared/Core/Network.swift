@@ -91,6 +91,14 @@ public struct NetworkParameters<Scalar: NeuralScalar>: Equatable, Sendable {
         self.fc3 = fc3
     }
 
+    /// Six matrices in checkpoint order — `fc1.weight`, `fc1.bias`, `fc2.weight`, … — as the
+    /// network's parameters (the matrices of ``namedTensors``, put back).
+    public init(shape: NetworkShape, checkpointOrder matrices: [Matrix<Scalar>]) {
+        precondition(matrices.count == 6, "six matrices: fc1.weight, fc1.bias, …, fc3.bias")
+        func layer(_ i: Int) -> LinearParameters<Scalar> { LinearParameters(weight: matrices[2 * i], bias: matrices[2 * i + 1]) }
+        self.init(shape: shape, fc1: layer(0), fc2: layer(1), fc3: layer(2))
+    }
+
     /// The three layers in order.
     public var layers: [LinearParameters<Scalar>] { [fc1, fc2, fc3] }
 

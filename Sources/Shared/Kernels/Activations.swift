@@ -32,8 +32,8 @@ public func tanhForward<T: NeuralScalar>(
 /// `dz = da ⊙ (1 − a²)`, from the forward output `a`. Shapes: `a, da, dz: [B, O]`.
 @inlinable
 @_specialize(where T == Float)
-public func tanhBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
-                                          into dz: inout Matrix<T>,
+public func tanhBackward<T: NeuralScalar>(
+    output a: Matrix<T>, outputGradient da: Matrix<T>, into dz: inout Matrix<T>,
     file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(a.shape == da.shape && a.shape == dz.shape, "tanhBackward: shapes differ")
@@ -65,8 +65,8 @@ public func sigmoidForward<T: NeuralScalar>(
 /// `dz = da ⊙ a ⊙ (1 − a)`, from the forward output `a`. Shapes: `a, da, dz: [B, O]`.
 @inlinable
 @_specialize(where T == Float)
-public func sigmoidBackward<T: NeuralScalar>(output a: Matrix<T>, outputGradient da: Matrix<T>,
-                                             into dz: inout Matrix<T>,
+public func sigmoidBackward<T: NeuralScalar>(
+    output a: Matrix<T>, outputGradient da: Matrix<T>, into dz: inout Matrix<T>,
     file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(a.shape == da.shape && a.shape == dz.shape, "sigmoidBackward: shapes differ")

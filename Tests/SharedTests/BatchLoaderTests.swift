@@ -1,7 +1,8 @@
-// BatchLoaderTests.swift — the loader that prefetches the next batch while a step computes:
+// BatchLoaderTests.swift — the loader that gathers the next batch while a step computes:
 // every batch it hands out is the one `gather` gives for that step (images, real inputs with
-// targets, the last partial batch, steps asked for out of order), and a batch the caller kept
-// is never written to.
+// targets, the last partial batch, steps asked for out of order), whether the helper gathered
+// it ahead, the loader did, or both a part; the helper does gather it without being asked; and
+// a batch the caller kept is never written to.
 
 import Foundation
 import Synchronization
@@ -18,6 +19,15 @@ struct BatchLoaderTests {
                                labels: (0..<rows).map { Int32($0 % 10) }, classCount: 10)
     }()
 
+    /// 203 images of 784 bytes, as Fashion-MNIST's (batch 50 = 39,200 inputs: gathered ahead
+    /// by the helper, over ``BatchLoader``'s 16,384).
+    static let wideImages: Dataset<Float> = {
+        let (rows, columns) = (203, 784)
+        let bytes = (0..<(rows * columns)).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ $0 / 787) }
+        return .classification(pixels: bytes, rows: rows, columns: columns,
+                               labels: (0..<rows).map { Int32($0 % 10) }, classCount: 10)
+    }()
+
     /// Real inputs `[150, 40]` and targets `[150, 2]` (batch 128 = 5,120 inputs).
     static let values: Dataset<Float> = {
         let inputs = Matrix<Float>(rows: 150, columns: 40, storage: (0..<6_000).map { Float($0) * 0.5 })
@@ -29,9 +39,9 @@ struct BatchLoaderTests {
     static func wakeHelpers() { KernelThreads.run(parts: 2) { _ in } }
 
     @Test("every batch equals the gather of its rows: two epochs, shuffled, last batch partial",
-          arguments: [("images", 50), ("values", 128), ("values", 7), ("images", 1_000)])
+          arguments: [("images", 50), ("values", 128), ("values", 7), ("images", 1_000), ("wide", 50), ("wide", 64)])
     func sameAsGather(set: String, batchSize: Int) {
-        let dataset = set == "images" ? Self.images : Self.values
+        let dataset = set == "images" ? Self.images : set == "wide" ? Self.wideImages : Self.values
         let schedule = BatchSchedule(sampleCount: dataset.count, batchSize: batchSize, shuffle: true, seed: 7)
         let loader = BatchLoader(dataset, schedule: schedule)
         var batch = dataset.makeBatch(capacity: batchSize), expected = dataset.makeBatch(capacity: batchSize)
@@ -49,9 +59,43 @@ struct BatchLoaderTests {
         }
     }
 
+    @Test("the helper gathers the next batch by itself, and the batch it hands over is the gather's",
+          .enabled(if: KernelThreads.count > 1, "one core: no helper"))
+    func helperGathersAhead() throws {
+        let dataset = Self.wideImages
+        Self.wakeHelpers()                                   // the helper exists
+        let next = NextBatch(dataset, capacity: 64)
+        let rows = Array((0..<64).map { ($0 * 37) % dataset.count })
+        #expect(next.start(rows[...], epoch: 1, step: 3))
+        let deadline = Date().addingTimeInterval(10)
+        while next.state.withLock({ $0.gathered }) < rows.count && Date() < deadline { usleep(100) }
+        #expect(next.state.withLock { $0.gathered } == rows.count, "the helper gathered every row without being asked")
+
+        var batch = dataset.makeBatch(capacity: 64), expected = dataset.makeBatch(capacity: 64)
+        #expect(!next.take(epoch: 1, step: 4, into: &batch), "another step's batch is not handed over")
+        #expect(next.take(epoch: 1, step: 3, into: &batch))
+        dataset.gather(rows, into: &expected)
+        #expect(batch.inputs == expected.inputs && batch.labels == expected.labels)
+        #expect(!next.take(epoch: 1, step: 3, into: &batch), "a batch is handed over once")
+    }
+
+    @Test("a batch the helper has only partly gathered is finished by the loader, with the same values")
+    func loaderFinishesPartialBatch() {
+        let dataset = Self.wideImages
+        let next = NextBatch(dataset, capacity: 50)
+        let rows = Array((0..<50).map { ($0 * 53 + 11) % dataset.count })
+        _ = next.start(rows[...], epoch: 2, step: 1)
+        // Whatever the helper has done by now, do three steps here too (as it would), then take.
+        for _ in 0..<3 { _ = next.step() }
+        var batch = dataset.makeBatch(capacity: 50), expected = dataset.makeBatch(capacity: 50)
+        #expect(next.take(epoch: 2, step: 1, into: &batch))
+        dataset.gather(rows, into: &expected)
+        #expect(batch.inputs == expected.inputs && batch.labels == expected.labels)
+    }
+
     @Test("steps asked for out of order, again, or from another epoch are still the right batches")
     func outOfOrder() {
-        let dataset = Self.images
+        let dataset = Self.wideImages
         let schedule = BatchSchedule(sampleCount: dataset.count, batchSize: 50, shuffle: true, seed: 3)
         let loader = BatchLoader(dataset, schedule: schedule)
         var batch = dataset.makeBatch(capacity: 50), expected = dataset.makeBatch(capacity: 50)
@@ -64,7 +108,7 @@ struct BatchLoaderTests {
 
     @Test("a batch the caller kept is not written to by the gathers that follow")
     func keptBatchUnchanged() {
-        let dataset = Self.images
+        let dataset = Self.wideImages
         let schedule = BatchSchedule(sampleCount: dataset.count, batchSize: 50, shuffle: true, seed: 5)
         let loader = BatchLoader(dataset, schedule: schedule)
         var batch = dataset.makeBatch(capacity: 50)

@@ -103,6 +103,45 @@ struct ParallelTests {
         #expect(pool.startedHelpers.map { $0.calls.load(ordering: .relaxed) } == [11, 1, 1])
     }
 
+    /// Counts its steps, up to `total`, and which threads did them.
+    final class CountingWork: IdleWork {
+        let total: Int
+        let done = Locked<(steps: Int, threads: Set<Int32>)>((0, []))
+        init(total: Int) { self.total = total }
+        func step() -> Bool {
+            done.withLock { done in
+                guard done.steps < total else { return false }
+                done.steps += 1
+                if let id = currentThreadID() { done.threads.insert(id) }
+                return true
+            }
+        }
+    }
+
+    @Test("offered work is done by the first helper between calls, and calls meanwhile still run every part")
+    func idleWork() throws {
+        let pool = WorkerPool(parts: 2)
+        let work = CountingWork(total: 5_000)
+        #expect(!pool.offer(work), "no helper yet: nothing is handed over")
+        pool.run(parts: 2) { _ in }
+        #expect(pool.offer(work))
+        let parts = Locked<[Int]>([])
+        for _ in 0..<100 { pool.run(parts: 2) { part in parts.withLock { $0.append(part) } } }
+        #expect(parts.withLock { $0.filter { $0 == 1 }.count } == 100)
+        let deadline = Date().addingTimeInterval(10)
+        while work.done.withLock({ $0.steps }) < work.total && Date() < deadline { usleep(1_000) }
+        let done = work.done.withLock { $0 }
+        #expect(done.steps == work.total)
+        #expect(done.threads.count == 1 && !done.threads.contains(currentThreadID() ?? -1), "the helper did them")
+
+        // A newer offer is not cleared when the older one runs out, and a sleeping helper wakes for it.
+        while !pool.startedHelpers.allSatisfy({ $0.parker.isSleeping }) && Date() < deadline { usleep(1_000) }
+        let second = CountingWork(total: 10)
+        #expect(pool.offer(second))
+        while second.done.withLock({ $0.steps }) < second.total && Date() < deadline { usleep(1_000) }
+        #expect(second.done.withLock { $0.steps } == second.total)
+    }
+
     @Test("an idle pool sleeps: after a call, its helpers stop spinning and wait on a semaphore")
     func idlePoolSleeps() throws {
         let pool = WorkerPool(parts: 3)

@@ -160,6 +160,13 @@ public struct Dataset<Scalar: NeuralScalar>: Sendable {
         batch.withRows(indices.count, for: task) { rows in gatherRows(indices, into: rows) }
     }
 
+    /// Copies the rows `indices` into `batch` from its row `first` on, without resizing it (the
+    /// batch loader gathers a batch a few rows at a time this way).
+    @inlinable func gather<Indices: Collection<Int>>(_ indices: Indices, into batch: inout Batch<Scalar>,
+                                                     startingAt first: Int) {
+        batch.withRows { rows in gatherRows(indices, into: rows.dropFirst(first)) }
+    }
+
     /// Writes the rows `indices` (inputs, and their labels or targets) to `rows`, one after
     /// another: the one gather loop every batch goes through, whole or a few rows at a time.
     @inlinable func gatherRows<Indices: Collection<Int>>(_ indices: Indices, into rows: BatchRows<Scalar>) {
@@ -270,6 +277,12 @@ public struct Batch<Scalar: NeuralScalar>: Sendable {
     /// calls `body` with where they go. The buffers are made unique first, so writing there
     /// changes no other batch; the addresses are valid only inside `body`.
     @inlinable mutating func withRows(_ rows: Int, for task: Task, _ body: (BatchRows<Scalar>) -> Void) {
+        resize(rows: rows, for: task)
+        withRows(body)
+    }
+
+    /// Sizes the batch for `rows` samples of a `task` set, keeping its buffers' capacity.
+    @inlinable mutating func resize(rows: Int, for task: Task) {
         inputs.resize(rows: rows)
         labels.removeAll(keepingCapacity: true)
         if task == .classification {
@@ -278,7 +291,11 @@ public struct Batch<Scalar: NeuralScalar>: Sendable {
         } else {
             targets.resize(rows: rows)
         }
-        let (inputWidth, targetWidth) = (inputs.columns, targets.columns)
+    }
+
+    /// Calls `body` with where the batch's rows go, as it is sized now (see above).
+    @inlinable mutating func withRows(_ body: (BatchRows<Scalar>) -> Void) {
+        let (rows, inputWidth, targetWidth) = (count, inputs.columns, targets.columns)
         inputs.storage.withUnsafeMutableBufferPointer { inputs in
             labels.withUnsafeMutableBufferPointer { labels in
                 targets.storage.withUnsafeMutableBufferPointer { targets in
@@ -300,6 +317,13 @@ struct BatchRows<Scalar: NeuralScalar> {
     @usableFromInline var inputs: UnsafeMutablePointer<Scalar>?
     @usableFromInline var labels: UnsafeMutablePointer<Int32>?
     @usableFromInline var targets: UnsafeMutablePointer<Scalar>?
+
+    /// The rows after the first `n`.
+    @inlinable func dropFirst(_ n: Int) -> BatchRows {
+        BatchRows(count: count - n, inputWidth: inputWidth, targetWidth: targetWidth,
+                  inputs: inputs.map { $0 + n * inputWidth }, labels: labels.map { $0 + n },
+                  targets: targets.map { $0 + n * targetWidth })
+    }
 
     @inlinable init(count: Int, inputWidth: Int, targetWidth: Int, inputs: UnsafeMutablePointer<Scalar>?,
                     labels: UnsafeMutablePointer<Int32>?, targets: UnsafeMutablePointer<Scalar>?) {

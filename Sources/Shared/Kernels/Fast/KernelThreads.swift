@@ -16,6 +16,10 @@
 // helper for the next call, the caller for the helpers) first spins for about 200 µs, since
 // the next kernel call usually comes sooner than that, and then sleeps on a
 // semaphore until it is woken: a process waiting between kernel calls uses no CPU.
+// While the first helper spins it can do work offered to it (`offer`, `IdleWork`) in steps of
+// about a microsecond, checking for the next call between steps: the batch loader has it gather
+// the next batch there (BatchLoader.swift), in time the helper would otherwise spend spinning
+// while the caller runs the kernels too small to split.
 // Leaves out: work stealing, nested parallelism (a part that itself splits runs serially).
 
 import Foundation
@@ -64,6 +68,11 @@ public enum KernelThreads {
         return min(total, part * share)..<min(total, (part + 1) * share)
     }
 
+    /// Hands `work` to a helper, which does it step by step while it waits for kernel calls
+    /// (replacing any work handed over before). Returns false, and hands nothing over, when there
+    /// is no helper to do it: one thread, or no call has split yet.
+    public static func offer(_ work: any IdleWork) -> Bool { pool.offer(work) }
+
     @usableFromInline static let pool = WorkerPool(parts: ProcessInfo.processInfo.activeProcessorCount)
 }
 
@@ -76,6 +85,14 @@ public enum KernelThreads {
 /// The same for a kernel that is costly per element (tanh and sigmoid: a polynomial and a
 /// division each): tanh's forward on [64, 128] gains from the split (3.7 → 2.3 ms per epoch).
 @usableFromInline let costlyKernelMinimumPerPart = 4_096
+
+/// Work that a helper does in small steps between kernel calls, while it would otherwise spin
+/// (``KernelThreads/offer(_:)``; the batch loader gathers the next batch this way).
+public protocol IdleWork: AnyObject, Sendable {
+    /// Does one small step of the work, if any is left, and answers whether it did: a step
+    /// takes about a microsecond (a kernel call that comes meanwhile waits for it to end).
+    func step() -> Bool
+}
 
 // MARK: - Waiting: spin a little, then sleep
 
@@ -93,9 +110,17 @@ final class Parker: Sendable {
     static let spins = 400_000
 
     /// Returns once `ready()` is true. The thread that makes it true must call ``wake()`` after.
-    func wait(until ready: () -> Bool) {
-        for _ in 0..<Self.spins where ready() { return }
+    /// While it spins it calls `meanwhile()` now and then (every 64 rounds): work to do while
+    /// waiting, in steps of about a microsecond, which answers whether it did any (a step of
+    /// work restarts the spin, so the thread does not fall asleep with work left).
+    func wait(until ready: () -> Bool, meanwhile: () -> Bool = { false }) {
         while true {
+            var round = 0
+            while round < Self.spins {
+                if ready() { return }
+                round += 1
+                if round & 63 == 0, meanwhile() { round = 0 }
+            }
             sleeping.store(true, ordering: .sequentiallyConsistent)
             if ready() {
                 // Ready after all: take back the sleep, unless a waker already did (then it
@@ -103,8 +128,7 @@ final class Parker: Sendable {
                 if !sleeping.exchange(false, ordering: .sequentiallyConsistent) { semaphore.wait() }
                 return
             }
-            semaphore.wait()
-            if ready() { return }
+            semaphore.wait()                       // woken: ready now, or work was offered
         }
     }
 
@@ -135,6 +159,11 @@ final class WorkerPool: @unchecked Sendable {
     private let helpers = Mutex<[Helper]>([])
     private let remaining = Atomic<Int>(0)
     private let caller = Parker()
+    // Work for the first helper while it waits (`offer`), numbered so that finishing one offer
+    // cannot clear a newer one, and whether there is any.
+    private let idleWork = Mutex<(work: any IdleWork, number: Int)?>(nil)
+    private let offers = Atomic<Int>(0)
+    private let hasIdleWork = Atomic<Bool>(false)
     // The current call, written by the caller before it hands out parts (`calls`, releasing),
     // read by the helpers after they see it (acquiring), cleared after they are all done.
     private var body: ((Int) -> Void)?
@@ -201,10 +230,35 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// See ``KernelThreads/offer(_:)``. The first helper takes the work.
+    func offer(_ work: any IdleWork) -> Bool {
+        guard parts.load(ordering: .relaxed) > 1, !usesDispatch,
+              let helper = helpers.withLock({ $0.first }) else { return false }
+        let number = offers.add(1, ordering: .relaxed).newValue
+        idleWork.withLock { $0 = (work, number) }
+        hasIdleWork.store(true, ordering: .sequentiallyConsistent)
+        helper.parker.wake()
+        return true
+    }
+
+    /// One step of the offered work, if any; whether there was one.
+    private func idleStep() -> Bool {
+        guard hasIdleWork.load(ordering: .sequentiallyConsistent), let offer = idleWork.withLock({ $0 }) else { return false }
+        if offer.work.step() { return true }
+        idleWork.withLock { current in
+            if current?.number == offer.number {
+                current = nil
+                hasIdleWork.store(false, ordering: .sequentiallyConsistent)
+            }
+        }
+        return false
+    }
+
     private func helperLoop(_ helper: Helper) {
         var seen = 0
         while true {
-            helper.parker.wait { helper.calls.load(ordering: .sequentiallyConsistent) != seen }
+            helper.parker.wait(until: { helper.calls.load(ordering: .sequentiallyConsistent) != seen },
+                               meanwhile: { helper.part == 1 && self.idleStep() })
             seen += 1
             if let body, helper.part < threads {           // parts part, part + threads, … of this call
                 for index in stride(from: helper.part, to: requested, by: threads) { body(index) }

@@ -16,8 +16,6 @@
 // CPU to start loading its rows into the caches one step before (a software prefetch).
 // Leaves out: worker processes, data that does not fit in memory, more than one batch ahead.
 
-import Synchronization
-
 /// The batches of a data set, epoch by epoch, in the order of a ``BatchSchedule``: the loop
 /// every level trains with (Shared's `train`, `fit`, the Lightning trainer's `DataLoader`).
 ///
@@ -76,14 +74,14 @@ final class NextBatch<Scalar: NeuralScalar>: IdleWork {
     }
 
     let dataset: Dataset<Scalar>
-    let state: Mutex<State>
+    let state: Guarded<State>
 
     /// Rows per step of the helper: 4 Fashion-MNIST rows are about a microsecond.
     static var rowsPerStep: Int { 4 }
 
     init(_ dataset: Dataset<Scalar>, capacity: Int) {
         self.dataset = dataset
-        state = Mutex(State(batch: dataset.makeBatch(capacity: capacity)))
+        state = Guarded(State(batch: dataset.makeBatch(capacity: capacity)))
     }
 
     /// Starts on batch `step` of `epoch`, the rows `indices`; whether a helper took the work.

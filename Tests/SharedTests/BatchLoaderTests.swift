@@ -67,6 +67,7 @@ struct BatchLoaderTests {
         let next = NextBatch(dataset, capacity: 64)
         let rows = Array((0..<64).map { ($0 * 37) % dataset.count })
         #expect(next.start(rows[...], epoch: 1, step: 3))
+        Self.wakeHelpers()                                   // the step's first product; the gather starts after it
         let deadline = Date().addingTimeInterval(10)
         while next.state.withLock({ $0.gathered }) < rows.count && Date() < deadline { usleep(100) }
         #expect(next.state.withLock { $0.gathered } == rows.count, "the helper gathered every row without being asked")

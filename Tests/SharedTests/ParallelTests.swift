@@ -118,13 +118,15 @@ struct ParallelTests {
         }
     }
 
-    @Test("offered work is done by the first helper between calls, and calls meanwhile still run every part")
+    @Test("offered work is done by the first helper between calls, from the call after the offer on; calls meanwhile still run every part")
     func idleWork() throws {
         let pool = WorkerPool(parts: 2)
         let work = CountingWork(total: 5_000)
         #expect(!pool.offer(work), "no helper yet: nothing is handed over")
         pool.run(parts: 2) { _ in }
         #expect(pool.offer(work))
+        usleep(20_000)
+        #expect(work.done.withLock { $0.steps } == 0, "not before the next call")
         let parts = Locked<[Int]>([])
         for _ in 0..<100 { pool.run(parts: 2) { part in parts.withLock { $0.append(part) } } }
         #expect(parts.withLock { $0.filter { $0 == 1 }.count } == 100)
@@ -134,10 +136,12 @@ struct ParallelTests {
         #expect(done.steps == work.total)
         #expect(done.threads.count == 1 && !done.threads.contains(currentThreadID() ?? -1), "the helper did them")
 
-        // A newer offer is not cleared when the older one runs out, and a sleeping helper wakes for it.
+        // A newer offer is not cleared when the older one runs out, and a sleeping helper starts
+        // on it after the call that wakes it.
         while !pool.startedHelpers.allSatisfy({ $0.parker.isSleeping }) && Date() < deadline { usleep(1_000) }
         let second = CountingWork(total: 10)
         #expect(pool.offer(second))
+        pool.run(parts: 2) { _ in }
         while second.done.withLock({ $0.steps }) < second.total && Date() < deadline { usleep(1_000) }
         #expect(second.done.withLock { $0.steps } == second.total)
     }

@@ -2,27 +2,14 @@
 // exactly once, callers on many threads at once neither deadlock nor lose parts, a part that
 // splits again runs serially, a kernel gives the same bits whether the pool was free or busy,
 // helpers start only when needed (never more than threads − 1), a call involves only the
-// helpers it gives parts to, and an idle pool sleeps.
+// helpers it gives parts to, offered idle work is done between calls, and an idle pool sleeps.
 
 import Foundation
 import Synchronization
 import Testing
 @testable import Shared
 
-/// A value behind a lock, shared by reference, for the parts the pool runs at once. The lock is
-/// an `NSLock` (a pthread mutex), which ThreadSanitizer understands; Synchronization's `Mutex`
-/// waits on a futex of its own on Linux, so ThreadSanitizer cannot see that it orders the
-/// accesses, and reports them as a race.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}
+// Values the parts share are kept in Shared's `Guarded` (an NSLock ThreadSanitizer understands).
 
 @Suite("Kernel threads (Fast/KernelThreads.swift)")
 struct ParallelTests {
@@ -37,15 +24,15 @@ struct ParallelTests {
 
     @Test("run calls the body once for every part, from several threads at once, nested calls included")
     func everyPartOnce() {
-        let counts = Locked<[Int: Int]>([:])
+        let counts = Guarded<[Int: Int]>([:])
         DispatchQueue.concurrentPerform(iterations: 8) { caller in
             for round in 0..<200 {
                 let parts = 1 + (caller + round) % 5
-                let seen = Locked<[Int]>([])
+                let seen = Guarded<[Int]>([])
                 KernelThreads.run(parts: parts) { part in
                     seen.withLock { $0.append(part) }
                     if part == 0 && round % 50 == 0 {          // a part that splits again
-                        let inner = Locked(0)
+                        let inner = Guarded(0)
                         KernelThreads.run(parts: 3) { _ in inner.withLock { $0 += 1 } }
                         #expect(inner.withLock { $0 } == 3)
                     }
@@ -80,7 +67,7 @@ struct ParallelTests {
     @Test("helpers start when a call first needs them, never more than threads − 1, none for one thread")
     func helpersOnDemand() {
         let single = WorkerPool(parts: 1)
-        let parts = Locked<[Int]>([])
+        let parts = Guarded<[Int]>([])
         single.run(parts: 4) { part in parts.withLock { $0.append(part) } }
         #expect(parts.withLock { $0 } == [0, 1, 2, 3])                   // serially, on the caller
         #expect(single.helperCount == 0)
@@ -89,7 +76,7 @@ struct ParallelTests {
         #expect(pool.helperCount == 0)
         pool.run(parts: 2) { _ in }
         #expect(pool.helperCount == 1)
-        let seen = Locked<[Int]>([])
+        let seen = Guarded<[Int]>([])
         pool.run(parts: 8) { part in seen.withLock { $0.append(part) } }
         #expect(pool.helperCount == 2)                                    // 3 threads: 2 helpers
         #expect(seen.withLock { $0.sorted() } == Array(0..<8))
@@ -106,7 +93,7 @@ struct ParallelTests {
     /// Counts its steps, up to `total`, and which threads did them.
     final class CountingWork: IdleWork {
         let total: Int
-        let done = Locked<(steps: Int, threads: Set<Int32>)>((0, []))
+        let done = Guarded<(steps: Int, threads: Set<Int32>)>((0, []))
         init(total: Int) { self.total = total }
         func step() -> Bool {
             done.withLock { done in
@@ -127,7 +114,7 @@ struct ParallelTests {
         #expect(pool.offer(work))
         usleep(20_000)
         #expect(work.done.withLock { $0.steps } == 0, "not before the next call")
-        let parts = Locked<[Int]>([])
+        let parts = Guarded<[Int]>([])
         for _ in 0..<100 { pool.run(parts: 2) { part in parts.withLock { $0.append(part) } } }
         #expect(parts.withLock { $0.filter { $0 == 1 }.count } == 100)
         let deadline = Date().addingTimeInterval(10)
@@ -149,7 +136,7 @@ struct ParallelTests {
     @Test("an idle pool sleeps: after a call, its helpers stop spinning and wait on a semaphore")
     func idlePoolSleeps() throws {
         let pool = WorkerPool(parts: 3)
-        let threadIDs = Locked<[Int32]>([])
+        let threadIDs = Guarded<[Int32]>([])
         pool.run(parts: 3) { part in
             if part > 0, let id = currentThreadID() { threadIDs.withLock { $0.append(id) } }
         }

@@ -46,9 +46,8 @@ public final class BatchLoader<Scalar: NeuralScalar> {
         if epoch != self.epoch {
             (self.epoch, order) = (epoch, schedule.order(epoch: epoch))
         }
-        let indices = order[schedule.range(ofStep: step)]
-        if !next.take(epoch: epoch, step: step, into: &batch) {
-            dataset.gather(indices, into: &batch)
+        if !next.take(epoch: epoch, step: step, into: &batch) {                 // not gathered ahead
+            dataset.gather(order[schedule.range(ofStep: step)], into: &batch)
         }
         guard step + 1 < schedule.stepsPerEpoch else { return }
         let following = order[schedule.range(ofStep: step + 1)]

@@ -3,10 +3,11 @@
 // Teaches: how to use BLAS for an elementwise update without changing a bit. BLAS's `axpy`,
 // `y ← α·x + y` with `α = −η`, does the update, one call per part of a large tensor
 // (KernelThreads.swift), so fc1's 100,352 weights and fc2's 8,192 are updated by both cores,
-// half each, each core the rows it computed the gradient of (fc1: 10.3 → 5.1 ms per epoch). OpenBLAS's x86-64 kernels fuse the
-// multiply-add in their unrolled loop (blocks of 16 or 32) but not in the leftover elements
-// after it, so every part is a whole number of blocks of 64, and the last `count mod 64`
-// elements are done here with the same fused operation as the readable form. Each element is
+// half each, each core the rows it computed the gradient of (fc1: 10.3 → 5.1 ms per epoch).
+// OpenBLAS's x86-64 kernels fuse the multiply-add in their unrolled loop (blocks of 16 or 32)
+// but not in the leftover elements after it, so every part is a whole number of blocks of 64,
+// and the last `count mod 64` elements are done here with the same fused operation as the
+// readable form. Each element is
 // then `fma(−η, g, w)`, the readable form's bits, whatever the thread count (KernelTests checks
 // correct rounding at sizes that leave every kind of remainder).
 // Leaves out: the stateful optimizers (momentum, Adam), which stay readable loops.

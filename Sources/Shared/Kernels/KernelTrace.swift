@@ -41,9 +41,9 @@ public enum KernelTrace {
     /// The calls recorded so far, per recording thread: tests trace in parallel, each on its own
     /// thread, and one style's calls must not end up in another's list. A kernel runs its parts
     /// on helper threads, but is called, and recorded, on the thread that calls it.
-    static let calls = Mutex<[UInt: [Call]]>([:])
+    static let calls = Guarded<[UInt: [Call]]>([:])
     /// The names entered and not yet left, per thread (for the same reason).
-    static let frames = Mutex<[UInt: [String]]>([:])
+    static let frames = Guarded<[UInt: [String]]>([:])
 
     /// Whether some thread is recording calls.
     @inlinable public static var isEnabled: Bool { recorders.load(ordering: .relaxed) > 0 }

@@ -97,24 +97,6 @@ public protocol IdleWork: AnyObject, Sendable {
     func step() -> Bool
 }
 
-// MARK: - A lock ThreadSanitizer understands
-
-/// A value behind a lock, for state that two threads take turns with (the offered work, the
-/// batch being gathered). The lock is an `NSLock`, a pthread mutex, which ThreadSanitizer
-/// understands; Synchronization's `Mutex` waits on a futex of its own on Linux, so
-/// ThreadSanitizer cannot see that it orders the accesses, and reports them as races.
-final class Guarded<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
 // MARK: - Waiting: spin a little, then sleep
 
 /// One thread's place to wait for a condition another thread makes true: it spins for a while
@@ -177,7 +159,7 @@ final class WorkerPool: @unchecked Sendable {
 
     @usableFromInline let parts: Atomic<Int>
     private let busy = Atomic<Bool>(false)
-    private let helpers = Mutex<[Helper]>([])
+    private let helpers = Guarded<[Helper]>([])
     private let remaining = Atomic<Int>(0)
     private let caller = Parker()
     // Work for the first helper while it waits (`offer`), numbered so that finishing one offer

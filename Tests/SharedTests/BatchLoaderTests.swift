@@ -94,6 +94,40 @@ struct BatchLoaderTests {
         #expect(batch.inputs == expected.inputs && batch.labels == expected.labels)
     }
 
+    @Test("while the loader takes the batch, the helper starts no rows; it goes on after")
+    func noStepWhileTaking() {
+        let dataset = Self.wideImages
+        let next = NextBatch(dataset, capacity: 40)
+        let rows = Array((0..<40).map { ($0 * 29 + 5) % dataset.count })
+        next.state.withLock { state in                      // as start(_:epoch:step:), without offering it
+            state.indices = rows
+            (state.gathered, state.epoch, state.step) = (0, 1, 0)
+            state.batch.resize(rows: rows.count, for: dataset.task)
+        }
+        next.taking.store(true, ordering: .sequentiallyConsistent)
+        #expect(!next.step(), "no step while the loader takes the batch")
+        #expect(next.state.withLock { $0.gathered } == 0)
+        next.taking.store(false, ordering: .sequentiallyConsistent)
+        #expect(next.step())
+        #expect(next.state.withLock { $0.gathered } == NextBatch<Float>.rowsPerStep)
+        // A step also declines, rather than waits, while another thread holds the lock.
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            next.state.withLock { _ in
+                held.signal()
+                release.wait()
+            }
+        }
+        holder.start()
+        held.wait()
+        #expect(!next.step(), "the lock is held: no step")
+        release.signal()
+        var batch = dataset.makeBatch(capacity: 40), expected = dataset.makeBatch(capacity: 40)
+        #expect(next.take(epoch: 1, step: 0, into: &batch))    // waits for the holder, then finishes
+        dataset.gather(rows, into: &expected)
+        #expect(batch.inputs == expected.inputs && batch.labels == expected.labels)
+    }
+
     @Test("steps asked for out of order, again, or from another epoch are still the right batches")
     func outOfOrder() {
         let dataset = Self.wideImages

@@ -159,6 +159,38 @@ struct ParallelTests {
     }
 }
 
+@Suite("Guarded (Core/Guarded.swift)")
+struct GuardedTests {
+    @Test("withLock excludes: four threads adding 20,000 times each, spinning and sleeping, lose nothing")
+    func mutualExclusion() {
+        let total = Guarded(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<20_000 { total.withLock { $0 += 1 } }
+        }
+        #expect(total.withLock { $0 } == 80_000)
+    }
+
+    @Test("withLockIfAvailable runs the body when the lock is free and declines at once when it is held")
+    func ifAvailable() {
+        let value = Guarded(1)
+        #expect(value.withLockIfAvailable { v -> Int in v += 1; return v } == 2)
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+        Thread {
+            value.withLock { v in
+                held.signal()
+                release.wait()
+                v = 10
+            }
+            finished.signal()
+        }.start()
+        held.wait()
+        #expect(value.withLockIfAvailable { $0 } == nil, "held by the other thread")
+        release.signal()
+        #expect(value.withLock { $0 } == 10, "withLock waits for the holder (past its spins, asleep if need be)")
+        finished.wait()
+    }
+}
+
 /// CPU seconds (user + system) of thread `id` of this process, from /proc (−1 if unreadable).
 func threadCPUSeconds(_ id: Int32) -> Double {
     guard let stat = try? String(contentsOfFile: "/proc/self/task/\(id)/stat", encoding: .utf8),

@@ -67,8 +67,14 @@ public final class Tensor<T: NeuralScalar> {
     // MARK: Leaves
 
     /// A leaf tensor over `value`: data (the default), or a parameter with `requiresGrad: true`.
+    ///
+    /// A parameter gets a copy of `value` of its own at once. (Sharing the caller's until the
+    /// first update writes to it, copy-on-write would make that copy in the middle of the first
+    /// step, right after the gradient buffers: memory placed that way was measured to make
+    /// fc1's update twice as slow, docs/performance.md.)
     public init(_ value: Matrix<T>, requiresGrad: Bool = false) {
         self.value = value
+        if requiresGrad { self.value.makeStorageUnique() }
         self.requiresGrad = requiresGrad
         self.parents = []
         self.operation = "leaf"

@@ -25,6 +25,20 @@ struct TapeTests {
         #expect(bits(try #require(x.grad)) == bits(once))
     }
 
+    @Test("a parameter owns its values from the start; a data tensor shares the caller's")
+    func parameterOwnsStorage() {
+        let weights = randomMatrix(4, 3, seed: 2, as: Float.self)
+        func address(_ m: Matrix<Float>) -> UnsafePointer<Float>? { m.storage.withUnsafeBufferPointer { $0.baseAddress } }
+        let parameter = Tensor(weights, requiresGrad: true), data = Tensor(weights)
+        #expect(address(parameter.value) != address(weights), "copied when made, not at its first update")
+        #expect(address(data.value) == address(weights), "data is not copied")
+        #expect(parameter.value == weights)
+        let before = address(parameter.value)
+        withNoGrad { sgdUpdate(&parameter.value, gradient: weights, learningRate: 0.5) }
+        #expect(address(parameter.value) == before, "the update writes in place: no copy mid-training")
+        #expect(data.value == weights, "the caller's matrix is untouched")
+    }
+
     @Test("the first gradient is stored, not added to zeros: −0.0 stays −0.0")
     func negativeZero() throws {
         let x = Tensor(Matrix<Float>([[1, 2]]), requiresGrad: true)

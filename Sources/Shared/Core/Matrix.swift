@@ -65,6 +65,13 @@ public struct Matrix<Scalar: NeuralScalar>: Equatable, Sendable {
         set { storage[row * columns + column] = newValue }
     }
 
+    /// Gives this matrix a copy of its elements of its own if it shares them with another
+    /// matrix, now, rather than at its first write (when copy-on-write would make the copy).
+    @inlinable
+    public mutating func makeStorageUnique() {
+        storage.withUnsafeMutableBufferPointer { _ in }     // a mutable access copies shared storage
+    }
+
     /// Changes the number of rows in place, keeping the buffer's capacity: the last, partial
     /// batch of an epoch shrinks the batch buffers without freeing them, and the next epoch's
     /// first batch grows them again without allocating. New rows are zero.

@@ -110,7 +110,8 @@ struct BatchLoaderTests {
         next.taking.store(false, ordering: .sequentiallyConsistent)
         #expect(next.step())
         #expect(next.state.withLock { $0.gathered } == NextBatch<Float>.rowsPerStep)
-        // A step also declines, rather than waits, while another thread holds the lock.
+        // While another thread holds the lock, a step gathers nothing rather than wait for it,
+        // and keeps the work (answers true): a moment's contention must not drop the batch.
         let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let holder = Thread {
             next.state.withLock { _ in
@@ -120,8 +121,10 @@ struct BatchLoaderTests {
         }
         holder.start()
         held.wait()
-        #expect(!next.step(), "the lock is held: no step")
+        #expect(next.step(), "the lock is held: the work is kept")
+        #expect(next.state.withLockIfAvailable { $0.gathered } == nil)   // still held: nothing gathered meanwhile
         release.signal()
+        #expect(next.state.withLock { $0.gathered } == NextBatch<Float>.rowsPerStep)
         var batch = dataset.makeBatch(capacity: 40), expected = dataset.makeBatch(capacity: 40)
         #expect(next.take(epoch: 1, step: 0, into: &batch))    // waits for the holder, then finishes
         dataset.gather(rows, into: &expected)

@@ -104,7 +104,8 @@ final class NextBatch<Scalar: NeuralScalar>: IdleWork {
     }
 
     /// Gathers the next few rows, if any are left and the loader is not taking the batch (then
-    /// it answers false: the loader gathers the rest). (Called through ``IdleWork``, which runs the
+    /// it answers false: the loader gathers the rest). If another thread holds the lock for a
+    /// moment, it gathers nothing this time and answers true: the work is not done. (Called through ``IdleWork``, which runs the
     /// generic body: `@_specialize` gives it the Float one, else every pixel is converted by a
     /// generic call, 30 times slower.)
     @_specialize(where Scalar == Float)
@@ -119,7 +120,7 @@ final class NextBatch<Scalar: NeuralScalar>: IdleWork {
             dataset.gather(state.indices[rows], into: &state.batch, startingAt: first)
             state.gathered = rows.upperBound
             return true
-        } ?? false
+        } ?? true                                                  // the lock was taken: try again later
     }
 
     /// If this is batch `step` of `epoch`: gathers the rows the helper has not, swaps the batch

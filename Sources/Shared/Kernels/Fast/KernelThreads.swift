@@ -92,7 +92,8 @@ public enum KernelThreads {
 /// Work that a helper does in small steps between kernel calls, while it would otherwise spin
 /// (``KernelThreads/offer(_:)``; the batch loader gathers the next batch this way).
 public protocol IdleWork: AnyObject, Sendable {
-    /// Does one small step of the work, if any is left, and answers whether it did: a step
+    /// Does one small step of the work, if any is left, and answers whether there may be more
+    /// (false: the work is done, or no longer wanted, and the helper lets go of it). A step
     /// takes about a microsecond (a kernel call that comes meanwhile waits for it to end).
     func step() -> Bool
 }

@@ -105,9 +105,9 @@ final class NextBatch<Scalar: NeuralScalar>: IdleWork {
 
     /// Gathers the next few rows, if any are left and the loader is not taking the batch (then
     /// it answers false: the loader gathers the rest). If another thread holds the lock for a
-    /// moment, it gathers nothing this time and answers true: the work is not done. (Called through ``IdleWork``, which runs the
-    /// generic body: `@_specialize` gives it the Float one, else every pixel is converted by a
-    /// generic call, 30 times slower.)
+    /// moment, it gathers nothing this time and answers true: the work is not done. (Called
+    /// through ``IdleWork``, which runs the generic body: `@_specialize` gives it the Float one,
+    /// else every pixel is converted by a generic call, 30 times slower.)
     @_specialize(where Scalar == Float)
     func step() -> Bool {
         guard !taking.load(ordering: .sequentiallyConsistent) else { return false }

@@ -66,10 +66,18 @@ struct BatchLoaderTests {
         Self.wakeHelpers()                                   // the helper exists
         let next = NextBatch(dataset, capacity: 64)
         let rows = Array((0..<64).map { ($0 * 37) % dataset.count })
-        #expect(next.start(rows[...], epoch: 1, step: 3))
-        Self.wakeHelpers()                                   // the step's first product; the gather starts after it
-        let deadline = Date().addingTimeInterval(10)
-        while next.state.withLock({ $0.gathered }) < rows.count && Date() < deadline { usleep(100) }
+        var offered = next.start(rows[...], epoch: 1, step: 3)
+        // Tests running meanwhile share the pool: a call of theirs makes ours run its parts
+        // serially (the helper is then handed no call to start after), and a loader of theirs
+        // offers its own batch in place of ours. So, as a training loop would, keep making
+        // calls, and offer ours again, until the helper has gathered every row. Never `take`.
+        let deadline = Date().addingTimeInterval(20)
+        while next.state.withLock({ $0.gathered }) < rows.count && Date() < deadline {
+            Self.wakeHelpers()                               // a step's product; the gather goes on after it
+            usleep(200)
+            offered = KernelThreads.offer(next) || offered
+        }
+        #expect(offered)
         #expect(next.state.withLock { $0.gathered } == rows.count, "the helper gathered every row without being asked")
 
         var batch = dataset.makeBatch(capacity: 64), expected = dataset.makeBatch(capacity: 64)

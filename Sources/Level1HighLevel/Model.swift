@@ -178,8 +178,8 @@ public class Model<Scalar: NeuralScalar>: Module {
             }
         }
         for (linear, value) in zip(linears, weights) {
-            linear.weight.value = value.weight
-            linear.bias.value = value.bias
+            linear.weight.assign(value.weight)                // into the layer's own buffers
+            linear.bias.assign(value.bias)
         }
     }
 

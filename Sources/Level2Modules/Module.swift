@@ -99,7 +99,7 @@ extension Module {
         if let extra = state.keys.sorted().first(where: { !expected.contains($0) }) {
             throw NeuralLevelsError.badCheckpoint(file: source, reason: "unexpected tensor \(extra)")
         }
-        for (name, tensor) in named { tensor.value = state[name]! }   // present: checked above
+        for (name, tensor) in named { tensor.assign(state[name]!) }   // present and of its shape: checked above
     }
 
     /// Writes the state dict as safetensors (atomically). A `[1, n]` bias is stored as `[n]`,

@@ -81,6 +81,17 @@ public final class Tensor<T: NeuralScalar> {
         self.pushGradientToParents = nil
     }
 
+    /// Copies the elements of `newValue` into this tensor's own buffer, as PyTorch's
+    /// `tensor.copy_(newValue)` and Keras's `variable.assign(newValue)` do: how `setWeights` and
+    /// `loadStateDict` load a parameter. The parameter keeps the buffer it was made with, and its
+    /// place in memory (`value = newValue` would share the caller's elements until the first
+    /// update copied them, placed as described at ``init(_:requiresGrad:)``).
+    /// Shapes: `newValue` has this tensor's shape (callers check it first).
+    public func assign(_ newValue: Matrix<T>) {
+        precondition(newValue.shape == value.shape, "assign: \(newValue.shape) into a tensor of shape \(value.shape)")
+        for i in 0..<value.count { value.storage[i] = newValue.storage[i] }
+    }
+
     /// A `[1, 1]` leaf holding `scalar` (broadcasts against any shape in `+ − * /`).
     public convenience init(scalar: T, requiresGrad: Bool = false) {
         self.init(Matrix(rows: 1, columns: 1, repeating: scalar), requiresGrad: requiresGrad)

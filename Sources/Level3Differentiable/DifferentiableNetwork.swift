@@ -45,6 +45,8 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
 
         /// The shared initial weights (or any checkpoint) as the six tensors.
         public init(_ parameters: NetworkParameters<T>) {
+            var parameters = parameters
+            parameters.makeStorageUnique()                 // copies of their own, before any gradient
             (w1, b1) = (parameters.fc1.weight, parameters.fc1.bias)
             (w2, b2) = (parameters.fc2.weight, parameters.fc2.bias)
             (w3, b3) = (parameters.fc3.weight, parameters.fc3.bias)

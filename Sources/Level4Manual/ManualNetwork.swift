@@ -81,6 +81,7 @@ public struct ManualNetwork<T: NeuralScalar> {
 
     public init(parameters: NetworkParameters<T>, learningRate: T) {
         self.parameters = parameters
+        self.parameters.makeStorageUnique()                    // its own weights, before the gradients
         self.learningRate = learningRate
         let s = parameters.shape
         gradients = NetworkParameters(

@@ -83,6 +83,22 @@ struct Level1ModelTests {
                 == "error: checkpoint \(folder)/missing.safetensors: cannot read the file")
     }
 
+    @Test("setWeights copies into each layer's own buffers (Keras's assign): they keep their addresses, not the caller's")
+    func setWeightsKeepsBuffers() throws {
+        let model = try Sequential<Float>([Dense(5, activation: .tanh), Dense(4, activation: .sigmoid),
+                                           Dense(2, activation: .softmax)], inputSize: 3)
+        func addresses() -> [UnsafeRawPointer?] {
+            model.namedParameters.map { $0.tensor.value.storage.withUnsafeBytes { $0.baseAddress } }
+        }
+        let before = addresses()
+        let weights = NetworkParameters<Float>.glorotNormal(
+            shape: NetworkShape(task: .classification, inputSize: 3, hidden: [5, 4], outputSize: 2), seed: 9)
+        try model.setWeights(weights)
+        #expect(addresses() == before)
+        #expect(model.weights == weights.layers)
+        #expect(weights.fc1.weight.storage.withUnsafeBytes { $0.baseAddress } != before[0], "not shared with the caller")
+    }
+
     @Test("each Dense is a Level 2 Linear underneath; the model is a Level 2 Module")
     func moduleTree() throws {
         let model = try KerasNetwork.makeModel(startingFrom: initialWeights(.classification), learningRate: 0.1)

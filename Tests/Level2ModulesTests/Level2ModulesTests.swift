@@ -179,6 +179,19 @@ struct StateDictTests {
         #expect(trained(x).value == fresh(x).value)
     }
 
+    @Test("loadStateDict copies into each parameter's own buffer (PyTorch's copy_), not the state dict's")
+    func loadKeepsBuffers() throws {
+        let model = MLP(NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression), seed: 1))
+        func addresses() -> [UnsafeRawPointer?] {
+            model.namedParameters.map { $0.tensor.value.storage.withUnsafeBytes { $0.baseAddress } }
+        }
+        let before = addresses()
+        let state = MLP(NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression), seed: 2)).stateDict()
+        try model.loadStateDict(state)
+        #expect(addresses() == before)
+        #expect(model.stateDict() == state)
+    }
+
     @Test("a state dict with a wrong name or shape is refused, naming the tensor, and nothing changes")
     func refusals() throws {
         let model = MLP(NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression), seed: 1))

@@ -39,6 +39,21 @@ struct TapeTests {
         #expect(data.value == weights, "the caller's matrix is untouched")
     }
 
+    @Test("assign copies into the parameter's own buffer (PyTorch's copy_): same address, new values, the source not shared")
+    func assignKeepsBuffer() {
+        func address(_ m: Matrix<Float>) -> UnsafePointer<Float>? { m.storage.withUnsafeBufferPointer { $0.baseAddress } }
+        let parameter = Tensor(randomMatrix(4, 3, seed: 2, as: Float.self), requiresGrad: true)
+        let loaded = randomMatrix(4, 3, seed: 3, as: Float.self)
+        let before = address(parameter.value)
+        parameter.assign(loaded)
+        #expect(parameter.value == loaded)
+        #expect(address(parameter.value) == before, "the parameter keeps its buffer")
+        #expect(address(loaded) != before)
+        withNoGrad { sgdUpdate(&parameter.value, gradient: loaded, learningRate: 0.5) }
+        #expect(address(parameter.value) == before, "and the update writes there")
+        #expect(loaded == randomMatrix(4, 3, seed: 3, as: Float.self), "the source is untouched")
+    }
+
     @Test("the first gradient is stored, not added to zeros: −0.0 stays −0.0")
     func negativeZero() throws {
         let x = Tensor(Matrix<Float>([[1, 2]]), requiresGrad: true)

@@ -41,4 +41,13 @@ struct UpdateTests {
         let g = gradient.w1.storage[0]                          // two steps of w ← w − η·g, each rounded once
         #expect(parameters.w1.storage[0] == kept.w1.storage[0].addingProduct(-0.1, g).addingProduct(-0.1, g))
     }
+
+    @Test("parameters made from the shared weights have elements of their own, so the first update writes in place")
+    func ownsElements() {
+        let initial = NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression), seed: 3)
+        let parameters = DifferentiableNetwork<Float>.Parameters(initial)
+        #expect(parameters.networkParameters(shape: initial.shape) == initial)
+        let mine = parameters.tensors.map(Self.address), theirs = initial.namedTensors.map { Self.address($0.matrix) }
+        #expect(zip(mine, theirs).allSatisfy { $0 != $1 })
+    }
 }

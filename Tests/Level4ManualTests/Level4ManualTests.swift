@@ -112,6 +112,23 @@ struct Level4ManualTests {
         #expect(network.trainStep(on: batch).isFinite)       // and grow back
     }
 
+    @Test("the network owns its weights from the start: copied when made, updated in place, the caller's untouched")
+    func ownsWeights() {
+        let shape = NetworkShape(task: .classification, inputSize: 6, hidden: [5, 4], outputSize: 3)
+        let initial = NetworkParameters<Double>.glorotNormal(shape: shape, seed: 1)
+        func addresses(_ p: NetworkParameters<Double>) -> [UnsafeRawPointer?] {
+            p.namedTensors.map { $0.matrix.storage.withUnsafeBytes { $0.baseAddress } }
+        }
+        var network = ManualNetwork(parameters: initial, learningRate: 0.5)
+        let owned = addresses(network.parameters)
+        #expect(network.parameters == initial)
+        #expect(zip(owned, addresses(initial)).allSatisfy { $0 != $1 }, "no matrix shared with the caller")
+        _ = network.trainStep(on: randomBatch(shape, count: 7, seed: 2))
+        #expect(addresses(network.parameters) == owned, "the update writes in place: no copy mid-training")
+        #expect(network.parameters != initial)
+        #expect(initial == .glorotNormal(shape: shape, seed: 1))
+    }
+
     @Test("same seed, same data: identical weights, run after run")
     func determinism() throws {
         let (train, test) = SyntheticRegression.make(seed: 5, trainCount: 2000, testCount: 200, as: Float.self)

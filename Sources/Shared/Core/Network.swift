@@ -102,6 +102,18 @@ public struct NetworkParameters<Scalar: NeuralScalar>: Equatable, Sendable {
     /// The three layers in order.
     public var layers: [LinearParameters<Scalar>] { [fc1, fc2, fc3] }
 
+    /// Gives every matrix a copy of its elements of its own now, if it shares them (see
+    /// ``Matrix/makeStorageUnique()``). A network that will update these parameters in place calls
+    /// it before it allocates its gradient buffers: left to copy-on-write, the first update
+    /// would copy fc1's weights into memory placed right after its gradient, where the update
+    /// was measured to run twice as slowly (docs/performance.md).
+    public mutating func makeStorageUnique() {
+        for keyPath: WritableKeyPath<Self, LinearParameters<Scalar>> in [\.fc1, \.fc2, \.fc3] {
+            self[keyPath: keyPath].weight.makeStorageUnique()
+            self[keyPath: keyPath].bias.makeStorageUnique()
+        }
+    }
+
     /// `(name, matrix)` for every tensor, in checkpoint order: `fc1.weight`, `fc1.bias`, ….
     public var namedTensors: [(name: String, matrix: Matrix<Scalar>)] {
         [("fc1.weight", fc1.weight), ("fc1.bias", fc1.bias),

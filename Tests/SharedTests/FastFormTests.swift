@@ -137,6 +137,50 @@ struct FastFormTests {
         }
     }
 
+    @Test("a row-split part computes its rows away from its neighbours first, then its edges; every row once")
+    func rowBlockOrder() {
+        func blocks(_ rows: Range<Int>, first: Bool, last: Bool, margin: Int) -> [Range<Int>] {
+            var seen: [Range<Int>] = []
+            forEachRowBlock(of: rows, isFirst: first, isLast: last, margin: margin) { seen.append($0) }
+            return seen
+        }
+        #expect(boundaryMargin(rowBytes: 784 * 4) == 16)            // fc1's gradient: 11 rows of 3,136 B, in 16s
+        #expect(boundaryMargin(rowBytes: 128 * 4) == 64)
+        #expect(boundaryMargin(rowBytes: 40_000) == 16)
+        // fc1's gradient, 128 rows in two parts: 0..<48 then 48..<64; 80..<128 then 64..<80.
+        #expect(blocks(0..<64, first: true, last: false, margin: 16) == [0..<48, 48..<64])
+        #expect(blocks(64..<128, first: false, last: true, margin: 16) == [80..<128, 64..<80])
+        #expect(blocks(48..<160, first: false, last: false, margin: 16) == [64..<144, 144..<160, 48..<64])
+        // Too small to leave margins, or nothing next to it: one block.
+        #expect(blocks(0..<32, first: true, last: false, margin: 16) == [0..<32])
+        #expect(blocks(0..<128, first: true, last: true, margin: 16) == [0..<128])
+        #expect(blocks(48..<112, first: false, last: false, margin: 16) == [48..<112])
+        #expect(blocks(0..<0, first: true, last: false, margin: 16) == [0..<0])
+    }
+
+    @Test("a row-split product (Aᵀ·B) in blocks, edges last, has the bits of one BLAS call per part",
+          arguments: [2, 3])
+    func rowSplitBits(parts: Int) {
+        let (m, k, n) = (128, 64, 784)                               // fc1's weight gradient dz1ᵀ·x
+        let a = randomMatrix(k, m, seed: 21, as: Float.self), b = randomMatrix(k, n, seed: 22, as: Float.self)
+        var split = Matrix<Float>(rows: m, columns: n)
+        #expect(FastKernels.gemm(a, transposeA: true, b, transposeB: false, into: &split, alpha: 1, beta: 0, parts: parts))
+        var perPart = Matrix<Float>(rows: m, columns: n)
+        for part in 0..<parts {                                      // one call per part, as before the blocks
+            let r = KernelThreads.range(part, of: parts, count: m, alignment: 16)
+            a.storage.withUnsafeBufferPointer { pa in
+                b.storage.withUnsafeBufferPointer { pb in
+                    perPart.storage.withUnsafeMutableBufferPointer { pc in
+                        Float.blasGemm(transposeA: true, transposeB: false, m: r.count, n: n, k: k, alpha: 1,
+                                       a: pa.baseAddress! + r.lowerBound, lda: m, b: pb.baseAddress!, ldb: n,
+                                       beta: 0, c: pc.baseAddress! + r.lowerBound * n, ldc: n)
+                    }
+                }
+            }
+        }
+        #expect(split == perPart)
+    }
+
     @Test("softmax cross-entropy (Float): probabilities within 4 ulp, loss within 1e-6 relative, of the readable form",
           arguments: [(0, 10), (1, 1), (7, 10), (64, 10), (3, 17), (5, 1_000)])
     func softmax(rows: Int, classes: Int) {

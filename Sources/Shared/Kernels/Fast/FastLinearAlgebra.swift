@@ -8,7 +8,9 @@
 // 0.152–0.164 s for one epoch's products), and it lets the elementwise kernels use both cores
 // too. Each element of C is then a dot product computed by a BLAS kernel on a block instead of
 // the whole matrix, which can round differently in the last bits (FastKernelTests bounds it);
-// a product too small to split is the readable form's one call, bit for bit.
+// a product too small to split is the readable form's one call, bit for bit. A part of a
+// row-split product computes its rows away from its neighbours' first and the rows at its edges
+// last: two threads writing neighbouring blocks at once slow each other (see the MARK below).
 // The bias kernels are the readable formulas as pointer loops (no bounds checks: they
 // vectorise), the same arithmetic in the same order, so the same bits.
 // Leaves out: splitting the inner dimension k (it would change the order of every sum).
@@ -33,14 +35,17 @@ extension FastKernels {
         guard parts > 1, m > 0, n > 0, k > 0 else { return false }
         let (lda, ldb, ldc) = (a.columns, b.columns, c.columns)
         let splitRows = transposeA
+        let margin = boundaryMargin(rowBytes: ldc * MemoryLayout<T>.stride)
         withBaseAddresses(a, b, &c) { pa, pb, pc in
             KernelThreads.run(parts: parts) { part in
                 let r = KernelThreads.range(part, of: parts, count: splitRows ? m : n, alignment: 16)
                 guard !r.isEmpty else { return }
                 if splitRows {                                 // C[r, :] = op(A)[r, :]·op(B)
-                    T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: r.count, n: n, k: k,
-                               alpha: alpha, a: pa + (transposeA ? r.lowerBound : r.lowerBound * lda), lda: lda,
-                               b: pb, ldb: ldb, beta: beta, c: pc + r.lowerBound * ldc, ldc: ldc)
+                    forEachRowBlock(of: r, isFirst: part == 0, isLast: r.upperBound == m, margin: margin) { rows in
+                        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k,
+                                   alpha: alpha, a: pa + (transposeA ? rows.lowerBound : rows.lowerBound * lda), lda: lda,
+                                   b: pb, ldb: ldb, beta: beta, c: pc + rows.lowerBound * ldc, ldc: ldc)
+                    }
                 } else {                                       // C[:, r] = op(A)·op(B)[:, r]
                     T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: r.count, k: k,
                                alpha: alpha, a: pa, lda: lda,
@@ -56,6 +61,44 @@ extension FastKernels {
 /// Multiply-adds per part below which a product is not split (the hand-over costs about a
 /// microsecond).
 @usableFromInline let gemmMinimumPerPart = 131_072
+
+// MARK: - Neighbouring row blocks, written at different times
+//
+// Two threads writing neighbouring row blocks of C at once slow the second one down: the
+// first thread's hardware prefetcher, following its writes down the rows, runs tens of KB
+// past the end of its block and takes those lines of the next block into its own cache, and
+// the thread that writes them must take each one back. Measured on fc1's weight gradient
+// (`dz1ᵀ·x`, two blocks of 64 rows of 784 Floats, 196 KB each): the second block took 77–80 µs
+// against the first's 67–70; with the blocks placed 1 MB apart, both took 67–68 µs
+// (docs/performance.md). So each part first computes its rows more than a margin away from its
+// neighbours' (at least 64 KB between any two blocks being written), then the rows of the
+// margins, by then away from whatever the neighbours write: the whole call then took 69.5–72.6
+// µs instead of 77.5–80.6. Every element of C is still the same BLAS kernel's dot product over
+// the same k (blocks start at multiples of 16 rows), so the bits are those of one call per part
+// (FastFormTests checks it on fc1's gradient).
+
+/// Rows kept for last at each inner edge of a part: 32 KB of C's rows or more, in whole
+/// 16-row blocks (so two parts' first blocks are at least 64 KB apart).
+@inlinable
+func boundaryMargin(rowBytes: Int) -> Int {
+    let rows = (32_768 + rowBytes - 1) / max(1, rowBytes)
+    return (rows + 15) / 16 * 16
+}
+
+/// Calls `body` with the rows of a part in the order it computes them: the rows more than
+/// `margin` from a neighbouring part, then the ones next to the part after, then the ones
+/// next to the part before. A part with no more rows than twice its margins is one block (the
+/// extra BLAS calls would cost more than they save).
+@inlinable
+func forEachRowBlock(of rows: Range<Int>, isFirst: Bool, isLast: Bool, margin: Int,
+                     _ body: (Range<Int>) -> Void) {
+    let head = isFirst ? 0 : margin, tail = isLast ? 0 : margin
+    guard head + tail > 0, rows.count > 2 * (head + tail) else { body(rows); return }
+    let inner = (rows.lowerBound + head)..<(rows.upperBound - tail)
+    body(inner)
+    if tail > 0 { body(inner.upperBound..<rows.upperBound) }
+    if head > 0 { body(rows.lowerBound..<inner.lowerBound) }
+}
 
 // MARK: - Bias
 

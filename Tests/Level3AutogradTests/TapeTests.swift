@@ -10,6 +10,9 @@ import Testing
 
 @Suite("Level 3: the tape")
 struct TapeTests {
+    /// Where a matrix's elements are (to see whether a buffer was copied or kept).
+    func address(_ m: Matrix<Float>) -> UnsafePointer<Float>? { m.storage.withUnsafeBufferPointer { $0.baseAddress } }
+
     @Test("gradients accumulate across backward calls until zeroGrad; intermediates are recomputed")
     func accumulation() throws {
         let x = Tensor(randomMatrix(3, 4, seed: 1, as: Float.self), requiresGrad: true)
@@ -28,7 +31,6 @@ struct TapeTests {
     @Test("a parameter owns its values from the start; a data tensor shares the caller's")
     func parameterOwnsStorage() {
         let weights = randomMatrix(4, 3, seed: 2, as: Float.self)
-        func address(_ m: Matrix<Float>) -> UnsafePointer<Float>? { m.storage.withUnsafeBufferPointer { $0.baseAddress } }
         let parameter = Tensor(weights, requiresGrad: true), data = Tensor(weights)
         #expect(address(parameter.value) != address(weights), "copied when made, not at its first update")
         #expect(address(data.value) == address(weights), "data is not copied")
@@ -41,7 +43,6 @@ struct TapeTests {
 
     @Test("assign copies into the parameter's own buffer (PyTorch's copy_): same address, new values, the source not shared")
     func assignKeepsBuffer() {
-        func address(_ m: Matrix<Float>) -> UnsafePointer<Float>? { m.storage.withUnsafeBufferPointer { $0.baseAddress } }
         let parameter = Tensor(randomMatrix(4, 3, seed: 2, as: Float.self), requiresGrad: true)
         let loaded = randomMatrix(4, 3, seed: 3, as: Float.self)
         let before = address(parameter.value)

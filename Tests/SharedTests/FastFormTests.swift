@@ -168,14 +168,9 @@ struct FastFormTests {
         var perPart = Matrix<Float>(rows: m, columns: n)
         for part in 0..<parts {                                      // one call per part, as before the blocks
             let r = KernelThreads.range(part, of: parts, count: m, alignment: 16)
-            a.storage.withUnsafeBufferPointer { pa in
-                b.storage.withUnsafeBufferPointer { pb in
-                    perPart.storage.withUnsafeMutableBufferPointer { pc in
-                        Float.blasGemm(transposeA: true, transposeB: false, m: r.count, n: n, k: k, alpha: 1,
-                                       a: pa.baseAddress! + r.lowerBound, lda: m, b: pb.baseAddress!, ldb: n,
-                                       beta: 0, c: pc.baseAddress! + r.lowerBound * n, ldc: n)
-                    }
-                }
+            withBaseAddresses(a, b, &perPart) { pa, pb, pc in
+                Float.blasGemm(transposeA: true, transposeB: false, m: r.count, n: n, k: k, alpha: 1,
+                               a: pa + r.lowerBound, lda: m, b: pb, ldb: n, beta: 0, c: pc + r.lowerBound * n, ldc: n)
             }
         }
         #expect(split == perPart)

@@ -108,10 +108,9 @@ public struct NetworkParameters<Scalar: NeuralScalar>: Equatable, Sendable {
     /// would copy fc1's weights into memory placed right after its gradient, where the update
     /// was measured to run twice as slowly (docs/performance.md).
     public mutating func makeStorageUnique() {
-        for keyPath: WritableKeyPath<Self, LinearParameters<Scalar>> in [\.fc1, \.fc2, \.fc3] {
-            self[keyPath: keyPath].weight.makeStorageUnique()
-            self[keyPath: keyPath].bias.makeStorageUnique()
-        }
+        fc1.weight.makeStorageUnique(); fc1.bias.makeStorageUnique()
+        fc2.weight.makeStorageUnique(); fc2.bias.makeStorageUnique()
+        fc3.weight.makeStorageUnique(); fc3.bias.makeStorageUnique()
     }
 
     /// `(name, matrix)` for every tensor, in checkpoint order: `fc1.weight`, `fc1.bias`, ….

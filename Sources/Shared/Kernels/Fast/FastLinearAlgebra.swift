@@ -41,7 +41,7 @@ extension FastKernels {
                 let r = KernelThreads.range(part, of: parts, count: splitRows ? m : n, alignment: 16)
                 guard !r.isEmpty else { return }
                 if splitRows {                                 // C[r, :] = op(A)[r, :]·op(B)
-                    forEachRowBlock(of: r, isFirst: part == 0, isLast: r.upperBound == m, margin: margin) { rows in
+                    forEachRowBlock(of: r, isFirst: r.lowerBound == 0, isLast: r.upperBound == m, margin: margin) { rows in
                         T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k,
                                    alpha: alpha, a: pa + (transposeA ? rows.lowerBound : rows.lowerBound * lda), lda: lda,
                                    b: pb, ldb: ldb, beta: beta, c: pc + rows.lowerBound * ldc, ldc: ldc)

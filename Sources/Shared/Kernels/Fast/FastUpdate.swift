@@ -7,9 +7,8 @@
 // OpenBLAS's x86-64 kernels fuse the multiply-add in their unrolled loop (blocks of 16 or 32)
 // but not in the leftover elements after it, so every part is a whole number of blocks of 64,
 // and the last `count mod 64` elements are done here with the same fused operation as the
-// readable form. Each element is
-// then `fma(−η, g, w)`, the readable form's bits, whatever the thread count (KernelTests checks
-// correct rounding at sizes that leave every kind of remainder).
+// readable form. Each element is then `fma(−η, g, w)`, the readable form's bits, whatever the
+// thread count (KernelTests checks correct rounding at sizes that leave every kind of remainder).
 // Leaves out: the stateful optimizers (momentum, Adam), which stay readable loops.
 
 extension FastKernels {

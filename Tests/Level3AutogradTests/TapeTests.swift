@@ -11,7 +11,7 @@ import Testing
 @Suite("Level 3: the tape")
 struct TapeTests {
     /// Where a matrix's elements are (to see whether a buffer was copied or kept).
-    func address(_ m: Matrix<Float>) -> UnsafePointer<Float>? { m.storage.withUnsafeBufferPointer { $0.baseAddress } }
+    func address<T: NeuralScalar>(_ m: Matrix<T>) -> UnsafeRawPointer? { m.storage.withUnsafeBytes { $0.baseAddress } }
 
     @Test("gradients accumulate across backward calls until zeroGrad; intermediates are recomputed")
     func accumulation() throws {
@@ -189,7 +189,6 @@ struct TapeTests {
     func gradientMemoryIsReused() throws {
         let x = Tensor(Matrix<Double>([[1, 2, 3], [4, 5, 6]]))                        // [2, 3]
         let w = Tensor(Matrix<Double>([[0.5, -1, 2], [1, 0, -0.5]]), requiresGrad: true)   // [2, 3]
-        func address(_ m: Matrix<Double>) -> UnsafeRawPointer? { m.storage.withUnsafeBytes { $0.baseAddress } }
 
         x.matmul(w, transposeB: true).sum().backward()                                // ∂/∂W = 1ᵀ·x
         let first = try #require(w.grad)

@@ -1,13 +1,15 @@
 // Benchmark.swift — compare-levels --benchmark: how fast is each style, measured fairly.
 //
-// Teaches: how to time code on a shared, noisy machine. One epoch is one sample; every style,
-// and the BLAS ceiling, is measured once per round, round after round, so a burst of load from
-// elsewhere hits all of them alike; medians (with min–max) summarise the rounds. Speed is shown
-// four ways: seconds per epoch, samples per second, GFLOP/s of the epoch's matrix products, and
-// the fraction of the in-run ceiling (the epoch's gemm calls alone). Process CPU time per epoch
-// is reported beside wall time: it is what a loaded machine changes least. A second,
-// small-network figure (the regression net at batch 32) measures per-step overhead, where
-// arithmetic is negligible and every abstraction shows.
+// Teaches: how to time code on a shared, noisy machine. One epoch is one sample. Every style,
+// and the BLAS ceiling, is measured once per round, round after round, and `manual` (the
+// reference) just before and just after each of them: a ratio compares a measurement with the
+// reference's two nearest in time, so a machine whose speed drifts from second to second moves
+// it least. Medians (with min–max) summarise the rounds. Speed is shown four ways: seconds per
+// epoch, samples per second, GFLOP/s of the epoch's matrix products, and the fraction of the
+// in-run ceiling (the epoch's gemm calls alone). Process CPU time per epoch is reported beside
+// wall time: it is what a loaded machine changes least. A second, small-network figure (the
+// regression net at batch 32) measures per-step overhead, where arithmetic is negligible and
+// every abstraction shows.
 // Leaves out: the styles' correctness (compare-levels checks that in the same run).
 
 import Foundation
@@ -68,7 +70,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public struct StyleResult: Codable, Sendable {
         public var level: Int
         public var style: String
-        /// Wall-clock seconds per epoch (training steps only) over the rounds.
+        /// Wall-clock seconds per epoch (training steps only) over the rounds (`manual`: over
+        /// all of its epochs, before and after every other entry).
         public var secondsPerEpoch: Spread
         /// Process CPU seconds per epoch (every thread, OpenBLAS's included).
         public var cpuSecondsPerEpoch: Spread
@@ -76,9 +79,13 @@ public struct BenchmarkReport: Codable, Sendable {
         public var samplesPerSecond: Spread
         /// GFLOP/s of the epoch's matrix products at that speed.
         public var gflops: Spread
-        /// Ceiling time / style time, per round (each round's own ceiling), in percent.
+        /// Ceiling time / style time, in percent. With `manual` in the run: for `manual`, the
+        /// ceiling over the mean of `manual`'s epochs just before and after it, per round; for
+        /// another style, `manual`'s median over the style's ``ratioToManual`` (min and max: the
+        /// same per round). Without it: over the same round's ceiling.
         public var percentOfCeiling: Spread
-        /// Style time / `manual`'s time (median of per-round ratios); nil without `manual`.
+        /// Style time / the mean of `manual`'s epochs just before and after it (the median over
+        /// the rounds); nil without `manual`.
         public var ratioToManual: Double?
         /// The process's peak resident memory after this style's rounds (MiB; it only grows).
         public var peakRssMib: Double
@@ -88,7 +95,8 @@ public struct BenchmarkReport: Codable, Sendable {
         public var style: String
         /// Training steps per second at the median epoch of each round, over the rounds.
         public var stepsPerSecond: Spread
-        /// Steps per second / `manual`'s (median of per-round ratios); nil without `manual`.
+        /// Steps per second / the mean of `manual`'s runs just before and after (median over the
+        /// rounds); nil without `manual`.
         public var ratioToManual: Double?
     }
     public struct SmallNetwork: Codable, Sendable {
@@ -157,42 +165,76 @@ public enum Benchmark {
         recipe.epochs = 1
         let schedule = BatchSchedule(sampleCount: experiment.train.count, batchSize: recipe.batchSize,
                                      shuffle: recipe.shuffle, seed: recipe.seed)
+        let reference = styles.first { $0.id == "manual" }
+        let others = styles.filter { $0.id != "manual" }
+        // Each round: `manual`, the ceiling, `manual`, every other style each followed by `manual`.
+        let entries: [Entry] = reference == nil
+            ? others.map { .style($0) } + [.ceiling]
+            : [.ceiling] + others.map { .style($0) }
         var wall = [String: [Double]](), cpu = [String: [Double]](), peak = [String: Double]()
+        var ratios = [String: [Double]](), percents = [String: [Double]]()
         var ceilings: [Double] = []
         var flops = 0.0
         log("\nBenchmark: \(settings.repeats) rounds of one epoch per style, \(KernelThreads.count) thread(s), "
-            + "\(BLASLibrary.kernels) kernels")
+            + "\(BLASLibrary.kernels) kernels" + (reference == nil ? "" : "; manual before and after each"))
         for round in 1...settings.repeats {
             var line = "  round \(round):"
-            for style in styles {
-                let (seconds, cpuSeconds) = try timeOneEpoch(style, experiment: experiment, recipe: recipe,
-                                                             shouldStop: shouldStop)
-                wall[style.id, default: []].append(seconds)
-                cpu[style.id, default: []].append(cpuSeconds)
-                peak[style.id] = peakResidentMiB()
-                line += " \(style.id) \(format(seconds, 3))s"
-                if shouldStop() { throw NeuralLevelsError.failure("benchmark interrupted in round \(round)") }
+            let measured = try measureBracketed(entries, reference: reference.map { .style($0) }) { entry in
+                switch entry {
+                case .ceiling:
+                    let ceiling = BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
+                                                      batchSize: recipe.batchSize, repeats: 1)
+                    flops = ceiling.flopsPerEpoch
+                    line += " ceiling \(format(ceiling.secondsPerEpoch, 3))s"
+                    return (ceiling.secondsPerEpoch, Double.nan)
+                case .style(let style):
+                    let time = try timeOneEpoch(style, experiment: experiment, recipe: recipe, shouldStop: shouldStop)
+                    peak[style.id] = peakResidentMiB()
+                    line += " \(style.id) \(format(time.0, 3))s"
+                    if shouldStop() { throw NeuralLevelsError.failure("benchmark interrupted in round \(round)") }
+                    return time
+                }
             }
-            let ceiling = BLASCeiling.measure(shape: experiment.shape, sampleCount: experiment.train.count,
-                                              batchSize: recipe.batchSize, repeats: 1)
-            ceilings.append(ceiling.secondsPerEpoch)
-            flops = ceiling.flopsPerEpoch
-            log(line + "  ceiling \(format(ceiling.secondsPerEpoch, 3))s")
+            log(line)
+            for (entry, time) in zip(entries, measured.items) {
+                guard case .style(let style) = entry else { ceilings.append(time.0); continue }
+                wall[style.id, default: []].append(time.0)
+                cpu[style.id, default: []].append(time.1)
+            }
+            guard let reference else { continue }
+            wall[reference.id, default: []] += measured.referenceRuns.map(\.0)
+            cpu[reference.id, default: []] += measured.referenceRuns.map(\.1)
+            // Every ratio compares an entry with the mean of `manual`'s epochs just before and after it.
+            let around = measured.items.indices.map { i in measured.around(i) { $0.0 } }
+            let ceilingIndex = entries.firstIndex { if case .ceiling = $0 { true } else { false } } ?? 0
+            let manualPercent = 100 * measured.items[ceilingIndex].0 / around[ceilingIndex]
+            percents[reference.id, default: []].append(manualPercent)
+            ratios[reference.id, default: []].append(1)
+            for (i, entry) in entries.enumerated() {
+                guard case .style(let style) = entry else { continue }
+                let ratio = measured.items[i].0 / around[i]
+                ratios[style.id, default: []].append(ratio)
+                percents[style.id, default: []].append(manualPercent / ratio)
+            }
         }
 
         let samples = Double(experiment.train.count)
-        let reference = wall["manual"]
         let results = styles.map { style -> BenchmarkReport.StyleResult in
-            let times = wall[style.id] ?? []
-            let seconds = Spread(times)
-            let ratios = reference.map { ref in zip(times, ref).map { $0 / $1 } }
+            let seconds = Spread(wall[style.id] ?? [])
+            var percent = Spread(reference == nil
+                ? zip(ceilings, wall[style.id] ?? []).map { 100 * $0 / $1 }     // the same round's ceiling
+                : percents[style.id] ?? [])
+            if let reference, style.id != reference.id {     // Level 4's median % over the style's median ratio
+                percent.median = median(percents[reference.id] ?? []) / median(ratios[style.id] ?? [])
+                (percent.min, percent.max) = (Swift.min(percent.min, percent.median), Swift.max(percent.max, percent.median))
+            }
             return BenchmarkReport.StyleResult(
                 level: style.level, style: style.id, secondsPerEpoch: seconds,
                 cpuSecondsPerEpoch: Spread(cpu[style.id] ?? []),
                 samplesPerSecond: seconds.map { samples / $0 },
                 gflops: seconds.map { flops / $0 / 1e9 },
-                percentOfCeiling: Spread(zip(ceilings, times).map { 100 * $0 / $1 }),
-                ratioToManual: ratios.map { median($0) },
+                percentOfCeiling: percent,
+                ratioToManual: reference == nil ? nil : median(ratios[style.id] ?? []),
                 peakRssMib: peak[style.id] ?? peakResidentMiB())
         }
         let ceiling = Spread(ceilings)
@@ -208,6 +250,12 @@ public enum Benchmark {
         }
         report.peakRssMib = peakResidentMiB()
         return report
+    }
+
+    /// What a round measures: one epoch of a style, or the ceiling's products for one epoch.
+    enum Entry {
+        case ceiling
+        case style(Style)
     }
 
     /// One style, one epoch from the initial weights: (wall seconds of the training steps,
@@ -227,7 +275,7 @@ public enum Benchmark {
     }
 
     /// The regression net (3 → 64 → 32 → 1) at batch 32 on `smallSamples` synthetic samples:
-    /// steps per second per style, rounds interleaved as above.
+    /// steps per second per style, each style beside `manual` as above.
     static func smallNetwork(styles: [Style], settings: BenchmarkSettings, seed: UInt64,
                              shouldStop: @escaping () -> Bool,
                              log: (String) -> Void) throws -> BenchmarkReport.SmallNetwork {
@@ -241,19 +289,28 @@ public enum Benchmark {
                                   seed: seed).stepsPerEpoch
         log("\nSmall network: regression \(shape.sizes.map(String.init).joined(separator: "-")), batch "
             + "\(recipe.batchSize), \(data.train.count) samples, \(recipe.epochs) epochs per round")
-        var rates = [String: [Double]]()
+        let reference = styles.first { $0.id == "manual" }
+        let others = styles.filter { $0.id != "manual" }
+        var rates = [String: [Double]](), ratios = [String: [Double]]()
         for round in 1...settings.repeats {
             var line = "  round \(round):"
-            for style in styles {
+            let measured = try measureBracketed(others, reference: reference) { style in
                 let job = TrainingJob(style: style.id, train: data.train, test: data.test,
                                       initialParameters: initial, recipe: recipe, shouldStop: shouldStop)
                 let trained = try style.run(job)
                 if let error = trained.result.stopError { throw error }
                 let rate = Double(steps) / median(trained.result.epochs.map(\.seconds))
-                rates[style.id, default: []].append(rate)
                 line += " \(style.id) \(Int(rate.rounded())) steps/s"
+                return rate
             }
             log(line)
+            for (style, rate) in zip(others, measured.items) { rates[style.id, default: []].append(rate) }
+            guard let reference else { continue }
+            rates[reference.id, default: []] += measured.referenceRuns
+            ratios[reference.id, default: []].append(1)
+            for (i, style) in others.enumerated() {          // against manual's runs just before and after
+                ratios[style.id, default: []].append(measured.items[i] / measured.around(i) { $0 })
+            }
         }
         return BenchmarkReport.SmallNetwork(
             description: "regression \(shape.sizes.map(String.init).joined(separator: "-")), batch \(recipe.batchSize), "
@@ -261,12 +318,44 @@ public enum Benchmark {
             samples: data.train.count, batchSize: recipe.batchSize, stepsPerEpoch: steps,
             epochsPerRound: recipe.epochs,
             styles: styles.map { style in
-                let own = rates[style.id] ?? []
-                let ratios = rates["manual"].map { manual in zip(own, manual).map { $0 / $1 } }
-                return .init(level: style.level, style: style.id, stepsPerSecond: Spread(own),
-                             ratioToManual: ratios.map { median($0) })
+                .init(level: style.level, style: style.id, stepsPerSecond: Spread(rates[style.id] ?? []),
+                      ratioToManual: reference == nil ? nil : median(ratios[style.id] ?? []))
             })
     }
+}
+
+// MARK: - Measuring beside a reference
+
+/// One round's measurements, taken as `R a R b … R`: the reference `R` before and after every
+/// item, so that each item can be compared with the reference measured nearest to it in time.
+/// On a shared machine the speed drifts within seconds; a ratio of two neighbours hardly moves
+/// with it, a ratio of two measurements a round apart does.
+struct BracketedMeasurements<Value> {
+    /// One value per item, in the items' order.
+    var items: [Value]
+    /// The reference's values in the order measured: `items.count + 1` of them (none without a
+    /// reference). `referenceRuns[i]` came just before item `i`, `referenceRuns[i + 1]` just after.
+    var referenceRuns: [Value]
+
+    /// The mean of `key` over the reference's runs on either side of item `i` (NaN without a
+    /// reference).
+    func around(_ i: Int, _ key: (Value) -> Double) -> Double {
+        guard i + 1 < referenceRuns.count else { return .nan }
+        return (key(referenceRuns[i]) + key(referenceRuns[i + 1])) / 2
+    }
+}
+
+/// Measures every item once, in order, and the reference (when given) before the first item and
+/// after each: `R a R b … R`.
+func measureBracketed<Item, Value>(_ items: [Item], reference: Item?,
+                                   _ measure: (Item) throws -> Value) rethrows -> BracketedMeasurements<Value> {
+    var result = BracketedMeasurements<Value>(items: [], referenceRuns: [])
+    if let reference { result.referenceRuns.append(try measure(reference)) }
+    for item in items {
+        result.items.append(try measure(item))
+        if let reference { result.referenceRuns.append(try measure(reference)) }
+    }
+    return result
 }
 
 /// Process CPU time from an epoch's start to its last step (evaluation excluded), via the

@@ -73,7 +73,7 @@ public struct Summary: Codable, Sendable {
     public var levels: [StyleSummary]
     public var agreement: Agreement
     public var blasCeiling: Ceiling
-    /// `--benchmark` only: repeated, interleaved timings (see Benchmark.swift).
+    /// `--benchmark` only: repeated timings, each beside `manual`'s (see Benchmark.swift).
     public var benchmark: BenchmarkReport?
     /// The saturated shares of the hidden layers per epoch (0 = initial weights), from `manual`.
     public var saturation: [SaturationRecord]? = nil
@@ -210,7 +210,8 @@ extension ComparisonOutcome {
         }
         if let benchmark {
             lines += ["", "## Benchmark", "",
-                      "Median of \(benchmark.repeats) interleaved rounds of one epoch, batch \(benchmark.batchSize), "
+                      "Median of \(benchmark.repeats) rounds of one epoch (manual before and after each other entry), "
+                        + "batch \(benchmark.batchSize), "
                         + "\(benchmark.threads) thread(s)"
                         + (benchmark.blasKernels.map { " (\($0) kernels)" } ?? "")
                         + ", \(format(benchmark.gflopPerEpoch, 2)) GFLOP per epoch; "

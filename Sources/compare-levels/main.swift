@@ -45,8 +45,9 @@ struct CompareLevelsCommand: ParsableCommand {
     @Option(help: .hidden)      // test hook: make this style's learning rate differ slightly
     var perturbStyle: String?
 
-    @Flag(help: ArgumentHelp("After the comparison, time every style over --repeats interleaved one-epoch rounds "
-        + "(medians, min–max, GFLOP/s, % of ceiling, peak RSS) and the small regression net at batch 32."))
+    @Flag(help: ArgumentHelp("After the comparison, time every style over --repeats one-epoch rounds, manual "
+        + "before and after each (medians, min–max, GFLOP/s, % of ceiling, × manual, peak RSS), and the small "
+        + "regression net at batch 32."))
     var benchmark = false
 
     @Option(help: "Rounds of the benchmark (with --benchmark).")

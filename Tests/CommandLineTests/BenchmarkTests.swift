@@ -19,6 +19,11 @@ struct BenchmarkTests {
         #expect(output.status == 0, "\(output.standardError)")
         #expect(output.standardOutput.contains("Benchmark: median of 2 rounds"))
         #expect(output.standardOutput.contains("Small network"))
+        // Each round: manual, the ceiling, manual, the other style, manual.
+        let rounds = output.standardOutput.split(separator: "\n").filter { $0.hasPrefix("  round ") }
+        #expect(rounds.count == 4)                                               // 2 big-network, 2 small
+        let order = rounds.first.map { $0.split(separator: " ").filter { $0.allSatisfy(\.isLetter) || $0.contains("-") } }
+        #expect(order == ["round", "manual", "ceiling", "manual", "gradient-tape", "manual"])
 
         let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -79,6 +84,36 @@ struct BenchmarkTests {
         #expect(busy.unsteadyWarning?.contains("0.146–0.223 s") == true)
         #expect(busy.text.hasSuffix(busy.unsteadyWarning ?? "missing"))
         #expect(report(ceilings: [0.100, 0.105]).isSteady && !report(ceilings: [0.100, 0.107]).isSteady)   // the 6% line
+    }
+
+    @Test("a round measures the reference before and after every item; each item's neighbours are its own")
+    func bracketedOrder() throws {
+        var calls: [String] = []
+        var clock = 0.0
+        let measured = measureBracketed(["a", "b", "c"], reference: "R") { item -> Double in
+            calls.append(item)
+            clock += 1
+            return clock                                                         // the time of the call
+        }
+        #expect(calls == ["R", "a", "R", "b", "R", "c", "R"])
+        #expect(measured.items == [2, 4, 6] && measured.referenceRuns == [1, 3, 5, 7])
+        #expect((0..<3).map { measured.around($0) { $0 } } == [2, 4, 6])      // R's mean around each item
+        #expect(measured.around(3) { $0 }.isNaN)
+
+        calls = []
+        let alone = measureBracketed(["a", "b"], reference: nil) { item -> Double in calls.append(item); return 1 }
+        #expect(calls == ["a", "b"] && alone.referenceRuns.isEmpty && alone.around(0) { $0 }.isNaN)
+
+        struct Failure: Error {}
+        calls = []
+        #expect(throws: Failure.self) {                                          // stops at the first error
+            _ = try measureBracketed(["a", "b"], reference: "R") { item -> Double in
+                calls.append(item)
+                if item == "a" { throw Failure() }
+                return 1
+            }
+        }
+        #expect(calls == ["R", "a"])
     }
 
     @Test("--repeats is validated")

@@ -151,9 +151,9 @@ let package = Package(
             ]),
 
         // MARK: Tests
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Shared"], path: "Tests/TestSupport"),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "CCairo"]),
-        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport"]),
         .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
         .testTarget(
             name: "CommandLineTests",
@@ -161,13 +161,14 @@ let package = Package(
                 "Shared", "Charts", "TestSupport", "LevelComparison", "level4-manual", "level3-autograd", "level2-modules",
                 "level1-high-level", "compare-levels", "gradcheck",
             ]),
-        .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
-        .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared"]),
-        .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared"]),
-        .testTarget(name: "Level3DifferentiableTests", dependencies: ["Level3Differentiable", "Level4Manual", "Shared"]),
+        .testTarget(name: "Level2ModulesTests", dependencies: ["Level2Modules", "Level3Autograd", "Level4Manual", "Shared", "TestSupport"]),
+        .testTarget(name: "Level1HighLevelTests", dependencies: ["Level1HighLevel", "Level2Modules", "Level3Autograd", "Level4Manual", "Shared",
+                                                                 "TestSupport"]),
+        .testTarget(name: "Level3AutogradTests", dependencies: ["Level3Autograd", "Level4Manual", "Shared", "TestSupport"]),
+        .testTarget(name: "Level3DifferentiableTests", dependencies: ["Level3Differentiable", "Level4Manual", "Shared", "TestSupport"]),
         // Every style against manual, with its own loop.
         .testTarget(name: "StyleTests", dependencies: ["LevelComparison", "Level1HighLevel", "Level2Modules", "Level3Autograd",
-                                                       "Level4Manual", "Shared"]),
+                                                       "Level4Manual", "Shared", "TestSupport"]),
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
         .testTarget(
             name: "ReliabilityTests",

@@ -6,6 +6,7 @@ import Level1HighLevel
 import Level2Modules
 import Level3Autograd
 import Shared
+import TestSupport
 
 @Suite("Level 1: compile/fit and the Trainer agree with Level 2 bit for bit")
 struct Level1AgreementTests {

@@ -6,6 +6,7 @@ import Testing
 import Level1HighLevel
 import Level2Modules
 import Shared
+import TestSupport
 
 /// A one-weight module whose weight records "the epoch the weights are from".
 private func markerModule() -> Linear<Float> {

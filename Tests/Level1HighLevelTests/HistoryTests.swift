@@ -8,6 +8,7 @@ import Level2Modules
 import Level3Autograd
 import Level4Manual
 import Shared
+import TestSupport
 
 /// Per-epoch numbers of a Level 2 run computed outside Level 1: the training loss and metrics
 /// from each batch's outputs before its update, and the validation numbers after the epoch.

@@ -7,6 +7,7 @@ import Level1HighLevel
 import Level2Modules
 import Level3Autograd
 import Shared
+import TestSupport
 
 @Suite("Level 1: summary, weights and the module tree")
 struct Level1ModelTests {

@@ -9,19 +9,14 @@ import Testing
 import Level1HighLevel
 import Level2Modules
 import Shared
+import TestSupport
 
 /// The recipe of the agreement tests: 2 epochs, batch 64, lr 0.1, seed 42.
 let agreementRecipe = Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42)
 
-/// A 2,000-sample training slice and a 500-sample test slice of the task's data. The MNIST-format
-/// files are installed here and in CI: a missing file fails the test, it does not skip it.
+/// A 2,000-sample training slice and a 500-sample test slice of the task's data.
 func slice(_ task: Task) throws -> (train: Dataset<Float>, test: Dataset<Float>) {
-    switch task {
-    case .classification:
-        return try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 2000, testLimit: 500)
-    case .regression:
-        return SyntheticRegression.make(seed: 42, trainCount: 2000, testCount: 500, as: Float.self)
-    }
+    try slice(task, train: 2000, test: 500)
 }
 
 /// The shared initial weights for the task's standard network (seed 42).
@@ -64,11 +59,6 @@ func lightningFit(train: Dataset<Float>, test: Dataset<Float>, initial: NetworkP
 extension Model {
     /// The weights in the shared layout (``Model/networkParameters()``).
     var currentParameters: NetworkParameters<Scalar> { get throws { try networkParameters() } }
-}
-
-/// The raw bits of every element of every tensor.
-func bits(_ parameters: NetworkParameters<Float>) -> [[UInt32]] {
-    parameters.namedTensors.map { $0.matrix.storage.map(\.bitPattern) }
 }
 
 /// The description of the error `body` throws, or nil if it throws none.

@@ -7,22 +7,14 @@ import Testing
 import Level3Autograd
 import Level4Manual
 import Shared
-
-func slice(_ task: Task) throws -> (train: Dataset<Float>, test: Dataset<Float>) {
-    switch task {
-    case .classification:
-        return try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 2000, testLimit: 500)
-    case .regression:
-        return SyntheticRegression.make(seed: 42, trainCount: 2000, testCount: 500, as: Float.self)
-    }
-}
+import TestSupport
 
 @Suite("Level 2: modules and the hand-written loop")
 struct Level2AgreementTests {
     @Test("2 epochs on a 2,000-sample slice: Level 2's own loop ends with the same losses, test numbers and weights as Levels 3 and 4, bit for bit",
           arguments: Task.allCases)
     func agreesWithLowerLevels(task: Task) throws {
-        let (train, test) = try slice(task)
+        let (train, test) = try slice(task, train: 2000, test: 500)
         let job = TrainingJob(style: "test", train: train, test: test,
                               initialParameters: .glorotNormal(shape: .standard(for: task), seed: 42),
                               recipe: Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42))

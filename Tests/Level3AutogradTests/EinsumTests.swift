@@ -7,6 +7,7 @@
 import Testing
 @testable import Level3Autograd
 @testable import Shared
+import TestSupport
 
 /// A spec that is a matrix product, the shapes of its operands, and the gemm call it must be.
 struct ProductSpec: Sendable, CustomTestStringConvertible {

@@ -9,6 +9,7 @@
 import Testing
 @testable import Level3Autograd
 @testable import Shared
+import TestSupport
 
 /// One graph to check: its inputs and the scalar it builds from them.
 struct GradientCase: Sendable, CustomTestStringConvertible {

@@ -9,6 +9,7 @@ import Testing
 @testable import Level3Autograd
 @testable import Level4Manual
 @testable import Shared
+import TestSupport
 
 @Suite("Level 3 agrees with Level 4 (Float)")
 struct LevelAgreementTests {

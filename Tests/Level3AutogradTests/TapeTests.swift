@@ -7,6 +7,7 @@
 import Testing
 @testable import Level3Autograd
 @testable import Shared
+import TestSupport
 
 @Suite("Level 3: the tape")
 struct TapeTests {

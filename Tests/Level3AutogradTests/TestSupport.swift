@@ -1,5 +1,5 @@
-// TestSupport.swift — random matrices, bit-pattern comparison and the finite-difference checker
-// the Level 3 suites share.
+// TestSupport.swift — the finite-difference checker and the weighted sum the Level 3 autograd
+// suites share (random matrices, data and bits are in the TestSupport target).
 //
 // Teaches: how a gradient is checked: nudge one number by ±h, see how the loss moves.
 // Leaves out: tests of its own (it is only used by the suites).
@@ -8,20 +8,7 @@ import Foundation
 import Testing
 @testable import Level3Autograd
 @testable import Shared
-
-/// A seeded random matrix with entries uniform in `[low, high]`.
-func randomMatrix<T: NeuralScalar>(_ rows: Int, _ columns: Int, seed: UInt64, in range: ClosedRange<Double> = -1...1,
-                                   as _: T.Type = T.self) -> Matrix<T> {
-    var generator = SeededGenerator(seed: seed, stream: .custom(31))
-    return Matrix(rows: rows, columns: columns, storage: (0..<(rows * columns)).map { _ in
-        T(range.lowerBound + (range.upperBound - range.lowerBound) * generator.nextUnitInterval())
-    })
-}
-
-/// The raw bits of every element: equal only if the two matrices are identical bit for bit
-/// (unlike `==`, this tells −0.0 from +0.0, and NaN equals itself).
-func bits(_ matrix: Matrix<Float>) -> [UInt32] { matrix.storage.map(\.bitPattern) }
-func bits(_ parameters: NetworkParameters<Float>) -> [[UInt32]] { parameters.namedTensors.map { bits($0.matrix) } }
+import TestSupport
 
 /// Checks the gradient `backward()` gives every element of every input against central
 /// differences `(f(x + h) − f(x − h)) / 2h`, in Double.
@@ -66,15 +53,3 @@ func weightedSum(_ y: Tensor<Double>, seed: UInt64 = 77) -> Tensor<Double> {
     (y * Tensor(randomMatrix(y.value.rows, y.value.columns, seed: seed, as: Double.self))).sum()
 }
 
-/// `count` samples of `shape`'s task in Float: the first rows of Fashion-MNIST, or synthetic
-/// regression data.
-func realBatch(_ task: Task, count: Int) throws -> Batch<Float> {
-    switch task {
-    case .classification:
-        let (train, _) = try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: count, testLimit: 1)
-        return train.batch(rows: 0..<count)
-    case .regression:
-        let (train, _) = SyntheticRegression.make(seed: 3, trainCount: count, testCount: 1, as: Float.self)
-        return train.batch(rows: 0..<count)
-    }
-}

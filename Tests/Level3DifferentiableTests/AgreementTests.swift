@@ -11,6 +11,7 @@ import Testing
 @testable import Level3Differentiable
 @testable import Level4Manual
 @testable import Shared
+import TestSupport
 
 @Suite("Level 3 differentiable agrees with Level 4 (Float)")
 struct AgreementTests {

@@ -10,6 +10,7 @@ import _Differentiation
 import Testing
 @testable import Level3Differentiable
 @testable import Shared
+import TestSupport
 
 @Suite("Level 3 differentiable: gradients against finite differences (Double)")
 struct GradientCheckTests {

@@ -10,15 +10,7 @@ import _Differentiation
 import Testing
 @testable import Level3Differentiable
 @testable import Shared
-
-/// A seeded random matrix with entries uniform in `[low, high]`.
-func randomMatrix<T: NeuralScalar>(_ rows: Int, _ columns: Int, seed: UInt64, in range: ClosedRange<Double> = -1...1,
-                                   as _: T.Type = T.self) -> Matrix<T> {
-    var generator = SeededGenerator(seed: seed, stream: .custom(31))
-    return Matrix(rows: rows, columns: columns, storage: (0..<(rows * columns)).map { _ in
-        T(range.lowerBound + (range.upperBound - range.lowerBound) * generator.nextUnitInterval())
-    })
-}
+import TestSupport
 
 /// The first element in which two matrices differ in any bit (unlike `==`, this tells −0.0
 /// from +0.0, and NaN equals itself), as `[17]: a ≠ b`, or nil if they are identical: a short
@@ -75,18 +67,6 @@ func worstGradientError(_ inputs: [Matrix<Double>], analytic: [Matrix<Double>], 
         }
     }
     return worst
-}
-
-/// `count` samples of `task` in Float: the first rows of Fashion-MNIST, or synthetic regression data.
-func realBatch(_ task: Task, count: Int) throws -> Batch<Float> {
-    switch task {
-    case .classification:
-        let (train, _) = try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: count, testLimit: 1)
-        return train.batch(rows: 0..<count)
-    case .regression:
-        let (train, _) = SyntheticRegression.make(seed: 3, trainCount: count, testCount: 1, as: Float.self)
-        return train.batch(rows: 0..<count)
-    }
 }
 
 extension DifferentiableNetwork.Parameters {

@@ -10,6 +10,7 @@ import _Differentiation
 import Testing
 @testable import Level3Differentiable
 @testable import Shared
+import TestSupport
 
 @Suite("Level 3 differentiable: the functional update")
 struct UpdateTests {

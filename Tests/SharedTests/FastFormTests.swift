@@ -9,6 +9,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Shared
+import TestSupport
 
 /// Shapes with no rows, one element, odd widths, and sizes every fast form splits across threads.
 let edgeShapes = [(0, 5), (5, 0), (1, 1), (3, 7), (2, 33), (5, 129), (64, 128), (1, 20_001), (130, 130)]
@@ -43,7 +44,7 @@ struct FastFormTests {
     @Test("tanh and sigmoid forward (Float): within 5 ulp of the readable libm form; Double: the readable form",
           arguments: edgeShapes)
     func forwardActivations(rows: Int, columns: Int) {
-        let z = randomMatrix(rows, columns, seed: UInt64(rows * 1000 + columns), scale: 9, as: Float.self)
+        let z = randomMatrix(rows, columns, seed: UInt64(rows * 1000 + columns), in: -9...9, as: Float.self)
         for (name, kernel) in [("tanh", { tanhForward($0, into: &$1) } as (Matrix<Float>, inout Matrix<Float>) -> Void),
                                ("sigmoid", { sigmoidForward($0, into: &$1) })] {
             var fast = Matrix<Float>(rows: rows, columns: columns, repeating: .nan)
@@ -102,8 +103,8 @@ struct FastFormTests {
     @Test("sgdUpdate: the same bits as the readable fma loop, at every kind of remainder",
           arguments: [0, 1, 63, 64, 65, 1_000, 32_768, 100_353])
     func sgd(count: Int) {
-        let g = randomMatrix(1, count, seed: 9, scale: 0.05, as: Float.self)
-        let w0 = randomMatrix(1, count, seed: 10, scale: 0.3, as: Float.self)
+        let g = randomMatrix(1, count, seed: 9, in: -0.05...0.05, as: Float.self)
+        let w0 = randomMatrix(1, count, seed: 10, in: -0.3...0.3, as: Float.self)
         var fast = w0, slow = w0
         sgdUpdate(&fast, gradient: g, learningRate: 0.1)
         readable { sgdUpdate(&slow, gradient: g, learningRate: 0.1) }
@@ -179,7 +180,7 @@ struct FastFormTests {
     @Test("softmax cross-entropy (Float): probabilities within 4 ulp, loss within 1e-6 relative, of the readable form",
           arguments: [(0, 10), (1, 1), (7, 10), (64, 10), (3, 17), (5, 1_000)])
     func softmax(rows: Int, classes: Int) {
-        let z = randomMatrix(rows, classes, seed: UInt64(classes), scale: 20, as: Float.self)
+        let z = randomMatrix(rows, classes, seed: UInt64(classes), in: -20...20, as: Float.self)
         let labels = (0..<rows).map { Int32(($0 * 7) % classes) }
         var fast = Matrix<Float>(rows: rows, columns: classes, repeating: .nan), slow = fast
         let fastLoss = softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &fast)
@@ -230,8 +231,8 @@ struct FloatGradientTests {
         let x = randomMatrix(64, 300, seed: 41, as: Float.self)
         let labels = (0..<64).map { Int32($0 % 10) }
         let sizes = [(128, 300), (64, 128), (10, 64)]
-        let weights = sizes.enumerated().map { i, s in randomMatrix(s.0, s.1, seed: UInt64(50 + i), scale: 0.2, as: Float.self) }
-        let biases = sizes.enumerated().map { i, s in randomMatrix(1, s.0, seed: UInt64(60 + i), scale: 0.1, as: Float.self) }
+        let weights = sizes.enumerated().map { i, s in randomMatrix(s.0, s.1, seed: UInt64(50 + i), in: -0.2...0.2, as: Float.self) }
+        let biases = sizes.enumerated().map { i, s in randomMatrix(1, s.0, seed: UInt64(60 + i), in: -0.1...0.1, as: Float.self) }
         let (loss, floatGrads) = Self.gradients(Float.self, inputs: x, labels: labels, weights: weights, biases: biases)
         let (lossD, doubleGrads) = Self.gradients(Double.self, inputs: x.converted(), labels: labels,
                                                   weights: weights.map { $0.converted() }, biases: biases.map { $0.converted() })

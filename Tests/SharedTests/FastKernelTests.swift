@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 @testable import Shared
+import TestSupport
 
 /// `|approx − exact|` in units of the last place of the Float binade that holds `exact`.
 func ulpError(_ approx: Float, _ exact: Double) -> Double {
@@ -80,7 +81,7 @@ struct FastKernelTests {
     @Test("Float softmax cross-entropy is the formula computed with fastExp, row by row, bit for bit")
     func softmaxMatchesPlainLoop() {
         for classes in [1, 2, 10, 17] {
-            let z = randomMatrix(7, classes, seed: UInt64(classes), scale: 30, as: Float.self)
+            let z = randomMatrix(7, classes, seed: UInt64(classes), in: -30...30, as: Float.self)
             let labels = (0..<7).map { Int32($0 % classes) }
             var p = Matrix<Float>(rows: 7, columns: classes, repeating: .nan)
             let loss = softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &p)
@@ -109,7 +110,7 @@ struct FastKernelTests {
     @Test("Float tanhForward/sigmoidForward are the fast functions element by element, at any length")
     func kernelsMatchPlainLoops() {
         for columns in [1, 3, 4, 7, 64, 129] {
-            let z = randomMatrix(5, columns, seed: UInt64(columns), scale: 12, as: Float.self)
+            let z = randomMatrix(5, columns, seed: UInt64(columns), in: -12...12, as: Float.self)
             var a = Matrix<Float>(rows: 5, columns: columns)
             tanhForward(z, into: &a)
             #expect(a.storage == z.storage.map(fastTanh))
@@ -120,7 +121,7 @@ struct FastKernelTests {
 
     @Test("Float activations: backward from the output matches central finite differences of the forward")
     func activationDerivatives() {
-        let z = randomMatrix(4, 33, seed: 12, scale: 3, as: Float.self)
+        let z = randomMatrix(4, 33, seed: 12, in: -3...3, as: Float.self)
         let h: Float = 1e-2
         var a = Matrix<Float>(rows: 4, columns: 33), plus = a, minus = a, dz = a
         let ones = Matrix<Float>(rows: 4, columns: 33, repeating: 1)

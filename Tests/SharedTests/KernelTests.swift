@@ -3,14 +3,7 @@
 import Foundation
 import Testing
 @testable import Shared
-
-/// A seeded random matrix with entries uniform in [-scale, scale].
-func randomMatrix<T: NeuralScalar>(_ rows: Int, _ columns: Int, seed: UInt64, scale: Double = 1,
-                                   as _: T.Type = T.self) -> Matrix<T> {
-    var generator = SeededGenerator(seed: seed, stream: .custom(99))
-    return Matrix(rows: rows, columns: columns,
-                  storage: (0..<(rows * columns)).map { _ in T((2 * generator.nextUnitInterval() - 1) * scale) })
-}
+import TestSupport
 
 func maxAbsDifference<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>) -> Double {
     precondition(a.shape == b.shape)
@@ -88,7 +81,7 @@ struct KernelTests {
 
     @Test("tanh and sigmoid: forward by formula, backward by the derivative from the output")
     func activations() {
-        let z = randomMatrix(5, 4, seed: 5, scale: 4, as: Double.self)
+        let z = randomMatrix(5, 4, seed: 5, in: -4...4, as: Double.self)
         let upstream = randomMatrix(5, 4, seed: 6, as: Double.self)
         var a = Matrix<Double>(rows: 5, columns: 4)
         var dz = Matrix<Double>(rows: 5, columns: 4)
@@ -123,7 +116,7 @@ struct KernelTests {
 
     @Test("softmax cross-entropy: loss against a direct formula, gradient against finite differences")
     func softmaxCrossEntropy() {
-        let z = randomMatrix(4, 5, seed: 7, scale: 3, as: Double.self)
+        let z = randomMatrix(4, 5, seed: 7, in: -3...3, as: Double.self)
         let labels: [Int32] = [0, 4, 2, 2]
         var p = Matrix<Double>(rows: 4, columns: 5)
         let loss = softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &p)

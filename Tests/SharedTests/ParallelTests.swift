@@ -8,6 +8,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Shared
+import TestSupport
 
 // Values the parts share are kept in Shared's `Guarded` (an NSLock ThreadSanitizer understands).
 

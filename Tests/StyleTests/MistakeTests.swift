@@ -8,6 +8,7 @@ import Level4Manual
 @testable import LevelComparison
 import Shared
 import Testing
+import TestSupport
 
 @Suite("Mistakes against their clean runs")
 struct MistakeTests {

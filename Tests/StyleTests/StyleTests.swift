@@ -10,16 +10,12 @@ import Level1HighLevel
 import LevelComparison
 import Shared
 import Testing
+import TestSupport
 
 /// A slice of the task's data: 1,000 training samples (15 batches of 64 and a partial one of 40)
 /// and 300 test samples.
 func slice(_ task: Task) throws -> (train: Dataset<Float>, test: Dataset<Float>) {
-    switch task {
-    case .classification:
-        return try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 1000, testLimit: 300)
-    case .regression:
-        return SyntheticRegression.make(seed: 9, trainCount: 1000, testCount: 300, as: Float.self)
-    }
+    try slice(task, train: 1000, test: 300, regressionSeed: 9)
 }
 
 func makeJob(_ task: Task, recipe: Recipe = Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42, shuffle: true),
@@ -33,10 +29,6 @@ func makeJob(_ task: Task, recipe: Recipe = Recipe(epochs: 2, batchSize: 64, lea
 /// The style's epoch records without their timings.
 func numbers(_ epochs: [EpochRecord]) -> [[UInt64]] {
     epochs.map { [Double($0.epoch), $0.trainLoss, $0.testLoss, $0.testAccuracy ?? -1, $0.testR2 ?? -1].map(\.bitPattern) }
-}
-
-func bits(_ parameters: NetworkParameters<Float>) -> [[UInt32]] {
-    parameters.namedTensors.map { $0.matrix.storage.map(\.bitPattern) }
 }
 
 /// Counts what `fit` or `Trainer.fit` tells a user's callback.

@@ -60,9 +60,7 @@ struct LevelAgreementTests {
     @Test("2 epochs on a 2,000-sample slice, both Level 3 styles: identical weights, losses and test metrics",
           arguments: Task.allCases)
     func training(task: Task) throws {
-        let (train, test) = task == .classification
-            ? try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 2000, testLimit: 500)
-            : SyntheticRegression.make(seed: 7, trainCount: 2000, testCount: 500, as: Float.self)
+        let (train, test) = try slice(task, train: 2000, test: 500, regressionSeed: 7)
         let job = TrainingJob(style: "test", train: train, test: test,
                               initialParameters: .glorotNormal(shape: .standard(for: task), seed: 42),
                               recipe: Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42))

@@ -11,15 +11,14 @@ import Testing
 @testable import Level3Autograd
 @testable import Level4Manual
 @testable import Shared
+import TestSupport
 
 @Suite("Level 3: step timing (opt-in)", .serialized,
        .enabled(if: ProcessInfo.processInfo.environment["NEURAL_LEVELS_STEP_TIMING"] == "1"))
 struct StepTiming {
     @Test("one training step, Level 4 against Level 3 (batch 64)", arguments: Task.allCases)
     func steps(task: Task) throws {
-        let (train, _) = task == .classification
-            ? try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 6400, testLimit: 1)
-            : SyntheticRegression.make(seed: 1, trainCount: 6400, testCount: 1, as: Float.self)
+        let (train, _) = try slice(task, train: 6400, test: 1, regressionSeed: 1)
         let batches = (0..<100).map { train.batch(rows: ($0 * 64)..<($0 * 64 + 64)) }
         let parameters = NetworkParameters<Float>.glorotNormal(shape: .standard(for: task), seed: 42)
         var manual = ManualNetwork(parameters: parameters, learningRate: 0.01)

@@ -92,9 +92,7 @@ struct AgreementTests {
     @Test("2 epochs of 200 samples in batches of 64 (the last has 8): every step loss, the final weights and the test metrics, bit for bit",
           arguments: Task.allCases)
     func training(task: Task) throws {
-        let (train, test) = task == .classification
-            ? try MNISTFiles.load(directory: MNISTFiles.defaultDirectory, trainLimit: 200, testLimit: 100)
-            : SyntheticRegression.make(seed: 7, trainCount: 200, testCount: 100, as: Float.self)
+        let (train, test) = try slice(task, train: 200, test: 100, regressionSeed: 7)
         let job = TrainingJob(style: "test", train: train, test: test,
                               initialParameters: .glorotNormal(shape: .standard(for: task), seed: 42),
                               recipe: Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42))

@@ -206,8 +206,7 @@ public enum Benchmark {
             cpu[reference.id, default: []] += measured.referenceRuns.map(\.1)
             // Every ratio compares an entry with the mean of `manual`'s epochs just before and after it.
             let around = measured.items.indices.map { i in measured.around(i) { $0.0 } }
-            let ceilingIndex = entries.firstIndex { if case .ceiling = $0 { true } else { false } } ?? 0
-            let manualPercent = 100 * measured.items[ceilingIndex].0 / around[ceilingIndex]
+            let manualPercent = 100 * measured.items[0].0 / around[0]        // entries[0] is the ceiling
             percents[reference.id, default: []].append(manualPercent)
             ratios[reference.id, default: []].append(1)
             for (i, entry) in entries.enumerated() {

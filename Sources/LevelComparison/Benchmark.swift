@@ -165,8 +165,7 @@ public enum Benchmark {
         recipe.epochs = 1
         let schedule = BatchSchedule(sampleCount: experiment.train.count, batchSize: recipe.batchSize,
                                      shuffle: recipe.shuffle, seed: recipe.seed)
-        let reference = styles.first { $0.id == "manual" }
-        let others = styles.filter { $0.id != "manual" }
+        let (reference, others) = manualAndOthers(styles)
         // Each round: `manual`, the ceiling, `manual`, every other style each followed by `manual`.
         let entries: [Entry] = reference == nil
             ? others.map { .style($0) } + [.ceiling]
@@ -205,13 +204,12 @@ public enum Benchmark {
             wall[reference.id, default: []] += measured.referenceRuns.map(\.0)
             cpu[reference.id, default: []] += measured.referenceRuns.map(\.1)
             // Every ratio compares an entry with the mean of `manual`'s epochs just before and after it.
-            let around = measured.items.indices.map { i in measured.around(i) { $0.0 } }
-            let manualPercent = 100 * measured.items[0].0 / around[0]        // entries[0] is the ceiling
+            let roundRatios = measured.ratiosToReference { $0.0 }
+            let manualPercent = 100 * roundRatios[0]                          // entries[0] is the ceiling
             percents[reference.id, default: []].append(manualPercent)
             ratios[reference.id, default: []].append(1)
-            for (i, entry) in entries.enumerated() {
+            for (entry, ratio) in zip(entries, roundRatios) {
                 guard case .style(let style) = entry else { continue }
-                let ratio = measured.items[i].0 / around[i]
                 ratios[style.id, default: []].append(ratio)
                 percents[style.id, default: []].append(manualPercent / ratio)
             }
@@ -251,6 +249,11 @@ public enum Benchmark {
         return report
     }
 
+    /// `manual`, the reference of every ratio, if it runs; and the other styles, in order.
+    static func manualAndOthers(_ styles: [Style]) -> (manual: Style?, others: [Style]) {
+        (styles.first { $0.id == "manual" }, styles.filter { $0.id != "manual" })
+    }
+
     /// What a round measures: one epoch of a style, or the ceiling's products for one epoch.
     enum Entry {
         case ceiling
@@ -288,8 +291,7 @@ public enum Benchmark {
                                   seed: seed).stepsPerEpoch
         log("\nSmall network: regression \(shape.sizes.map(String.init).joined(separator: "-")), batch "
             + "\(recipe.batchSize), \(data.train.count) samples, \(recipe.epochs) epochs per round")
-        let reference = styles.first { $0.id == "manual" }
-        let others = styles.filter { $0.id != "manual" }
+        let (reference, others) = manualAndOthers(styles)
         var rates = [String: [Double]](), ratios = [String: [Double]]()
         for round in 1...settings.repeats {
             var line = "  round \(round):"
@@ -307,8 +309,8 @@ public enum Benchmark {
             guard let reference else { continue }
             rates[reference.id, default: []] += measured.referenceRuns
             ratios[reference.id, default: []].append(1)
-            for (i, style) in others.enumerated() {          // against manual's runs just before and after
-                ratios[style.id, default: []].append(measured.items[i] / measured.around(i) { $0 })
+            for (style, ratio) in zip(others, measured.ratiosToReference { $0 }) {   // against manual's runs beside it
+                ratios[style.id, default: []].append(ratio)
             }
         }
         return BenchmarkReport.SmallNetwork(
@@ -341,6 +343,11 @@ struct BracketedMeasurements<Value> {
     func around(_ i: Int, _ key: (Value) -> Double) -> Double {
         guard i + 1 < referenceRuns.count else { return .nan }
         return (key(referenceRuns[i]) + key(referenceRuns[i + 1])) / 2
+    }
+
+    /// Each item's `key` over ``around(_:_:)``, in the items' order (NaNs without a reference).
+    func ratiosToReference(_ key: (Value) -> Double) -> [Double] {
+        items.indices.map { key(items[$0]) / around($0, key) }
     }
 }
 

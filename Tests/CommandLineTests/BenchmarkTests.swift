@@ -99,10 +99,16 @@ struct BenchmarkTests {
         #expect(measured.items == [2, 4, 6] && measured.referenceRuns == [1, 3, 5, 7])
         #expect((0..<3).map { measured.around($0) { $0 } } == [2, 4, 6])      // R's mean around each item
         #expect(measured.around(3) { $0 }.isNaN)
+        #expect(measured.ratiosToReference { $0 } == [1, 1, 1])                 // 2/2, 4/4, 6/6
+        let squares: [Double] = measured.ratiosToReference { $0 * $0 }
+        let expected: [Double] = [4.0 / 5, 16.0 / 17, 36.0 / 37]                 // 4/((1+9)/2), 16/((9+25)/2), …
+        #expect(squares == expected)
 
         calls = []
         let alone = measureBracketed(["a", "b"], reference: nil) { item -> Double in calls.append(item); return 1 }
         #expect(calls == ["a", "b"] && alone.referenceRuns.isEmpty && alone.around(0) { $0 }.isNaN)
+        let aloneRatios = alone.ratiosToReference { $0 }
+        #expect(aloneRatios.count == 2 && aloneRatios.allSatisfy { $0.isNaN })
 
         struct Failure: Error {}
         calls = []

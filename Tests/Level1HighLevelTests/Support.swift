@@ -1,7 +1,6 @@
-// Support.swift — the data slices, recipe and Level 2 reference the Level 1 suites compare with.
+// Support.swift — the data slice, recipe and Level 2 reference the Level 1 suites compare with
+// (random matrices, slices and raw bits are in the TestSupport target).
 //
-// Teaches: what "bit for bit" means in a test: the raw bits of every weight are equal, not just
-// close (`==` on floats would call −0.0 and +0.0 equal).
 // Leaves out: tests of its own.
 
 import Foundation

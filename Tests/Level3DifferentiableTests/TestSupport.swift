@@ -1,6 +1,6 @@
-// TestSupport.swift — random matrices, bit patterns, a weighted sum the compiler can
-// differentiate, the finite-difference checker and real batches, for the Level3Differentiable
-// suites.
+// TestSupport.swift — first differing bits, a weighted sum the compiler can differentiate and
+// the finite-difference checker, for the Level3Differentiable suites (random matrices and real
+// batches are in the TestSupport target).
 //
 // Teaches: how a compiler-derived gradient is checked: nudge one number by ±h, see how the
 // function moves.

@@ -11,7 +11,8 @@
 // single-threaded `gemm` calls on parts of the output (FastLinearAlgebra.swift).
 //
 // The helpers rest when there is nothing to do. A helper is started the first time a call
-// needs it, so there are never more than `--threads − 1` of them (none with `--threads 1`). A
+// needs it, so there are never more than `--threads − 1` of them (none with `--threads 1`;
+// a program that lowers the count later keeps the helpers it started, asleep). A
 // call wakes only the helpers it gives a part to, and waits only for those. Whoever waits (a
 // helper for the next call, the caller for the helpers) first spins for about 200 µs, since
 // the next kernel call usually comes sooner than that, and then sleeps on a

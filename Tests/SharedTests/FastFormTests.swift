@@ -112,6 +112,42 @@ struct FastFormTests {
         #expect(count == 0 || fast != w0)
     }
 
+    @Test("momentum and Adam: the same bits as the readable loops, first and later steps, with and without decay",
+          arguments: [0, 1, 17, 4_097, 100_353])
+    func statefulUpdates(count: Int) {
+        let w0 = randomMatrix(1, count, seed: 13, in: -0.3...0.3, as: Float.self)
+        for (decay, nesterov) in [(Float(0), false), (1e-2, true), (1e-2, false)] {
+            var fast = w0, slow = w0
+            var fastVelocity: Matrix<Float>?, slowVelocity: Matrix<Float>?
+            for step in 1...3 {                                      // step 1 sets v = g; later steps use it
+                let g = randomMatrix(1, count, seed: UInt64(20 + step), in: -0.05...0.05, as: Float.self)
+                sgdMomentumUpdate(&fast, gradient: g, velocity: &fastVelocity, learningRate: 0.1, momentum: 0.9,
+                                  dampening: 0.1, nesterov: nesterov, weightDecay: decay)
+                readable {
+                    sgdMomentumUpdate(&slow, gradient: g, velocity: &slowVelocity, learningRate: 0.1, momentum: 0.9,
+                                      dampening: 0.1, nesterov: nesterov, weightDecay: decay)
+                }
+            }
+            #expect(fast == slow && fastVelocity == slowVelocity, "momentum, decay \(decay), nesterov \(nesterov)")
+            #expect(count == 0 || fast != w0)
+
+            var (fastAdam, slowAdam) = (w0, w0)
+            var (fastM, fastV) = (Matrix<Float>(rows: 1, columns: count), Matrix<Float>(rows: 1, columns: count))
+            var (slowM, slowV) = (fastM, fastV)
+            for step in 1...3 {
+                let g = randomMatrix(1, count, seed: UInt64(30 + step), in: -0.05...0.05, as: Float.self)
+                adamUpdate(&fastAdam, gradient: g, m: &fastM, v: &fastV, step: step, learningRate: 1e-3,
+                           beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: decay)
+                readable {
+                    adamUpdate(&slowAdam, gradient: g, m: &slowM, v: &slowV, step: step, learningRate: 1e-3,
+                               beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: decay)
+                }
+            }
+            #expect(fastAdam == slowAdam && fastM == slowM && fastV == slowV, "Adam, decay \(decay)")
+            #expect(count == 0 || fastAdam != w0)
+        }
+    }
+
     @Test("gemm: one part is the readable call bit for bit; split in parts, within k·1e-6 of it (|a|, |b| ≤ 1)",
           arguments: [(false, false), (true, false), (false, true), (true, true)])
     func gemmParts(transposeA: Bool, transposeB: Bool) {
@@ -197,7 +233,7 @@ struct FastFormTests {
 
 // MARK: - Gradients in Float, as training computes them, against Double
 
-@Suite("Float gradients (fast forms) against Double")
+@Suite("Float gradients (fast forms) against Double", .enabled(if: FastKernels.allowedByEnvironment))
 struct FloatGradientTests {
     /// One forward and backward pass of a 300 → 128 (tanh) → 64 (σ) → 10 (softmax) network on a
     /// batch of 64, with the Shared kernels in the order Level 4 calls them. Large enough that

@@ -138,15 +138,6 @@ public func columnSums<T: NeuralScalar>(
 
 // MARK: - Elementwise helpers
 
-/// `x ← s·x`.
-@inlinable
-@_specialize(where T == Float)
-public func scale<T: NeuralScalar>(_ x: inout Matrix<T>, by s: T) {
-    x.storage.withUnsafeMutableBufferPointer { p in
-        for i in p.indices { p[i] *= s }
-    }
-}
-
 /// Accumulate, `y ← y + x` (gradients of a value used twice add up).
 @inlinable
 @_specialize(where T == Float)
@@ -156,9 +147,5 @@ public func accumulate<T: NeuralScalar>(
 ) {
     precondition(x.rows == y.rows && x.columns == y.columns, "accumulate: shapes differ")
     KernelTrace.record("accumulate", "[\(y.rows),\(y.columns)]", file: file, line: line, function: function)
-    x.storage.withUnsafeBufferPointer { src in
-        y.storage.withUnsafeMutableBufferPointer { dst in
-            for i in dst.indices { dst[i] += src[i] }
-        }
-    }
+    for i in 0..<y.count { y.storage[i] += x.storage[i] }
 }

@@ -26,6 +26,7 @@ public func softmaxCrossEntropyForward<T: NeuralScalar>(
     file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) -> T {
     precondition(z.shape == p.shape && labels.count == z.rows, "softmaxCrossEntropyForward: shapes differ")
+    precondition(labels.allSatisfy { $0 >= 0 && Int($0) < z.columns }, "softmaxCrossEntropyForward: a label is not in 0..<\(z.columns)")
     KernelTrace.record("softmaxCrossEntropyForward", "[\(z.rows),\(z.columns)]",
                        file: file, line: line, function: function)
     if let loss = FastKernels.softmaxCrossEntropyForward(logits: z, labels: labels, probabilities: &p) {
@@ -59,20 +60,14 @@ public func softmaxCrossEntropyBackward<T: NeuralScalar>(
     file: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
 ) {
     precondition(p.shape == dz.shape && labels.count == p.rows, "softmaxCrossEntropyBackward: shapes differ")
+    precondition(labels.allSatisfy { $0 >= 0 && Int($0) < p.columns }, "softmaxCrossEntropyBackward: a label is not in 0..<\(p.columns)")
     KernelTrace.record("softmaxCrossEntropyBackward", "[\(p.rows),\(p.columns)]",
                        file: file, line: line, function: function)
-    let classes = p.columns
     let batch = T(p.rows)
-    p.storage.withUnsafeBufferPointer { ps in
-        dz.storage.withUnsafeMutableBufferPointer { out in
-            for i in 0..<p.rows {
-                let row = i * classes
-                let label = Int(labels[i])
-                for j in 0..<classes {
-                    let target: T = j == label ? 1 : 0
-                    out[row + j] = (ps[row + j] - target) / batch * g
-                }
-            }
+    for i in 0..<p.rows {
+        for j in 0..<p.columns {
+            let target: T = j == Int(labels[i]) ? 1 : 0              // yᵢ one-hot
+            dz[i, j] = (p[i, j] - target) / batch * g
         }
     }
 }
@@ -93,13 +88,9 @@ public func meanSquaredErrorForward<T: NeuralScalar>(
     KernelTrace.record("meanSquaredErrorForward", "[\(predictions.rows),\(predictions.columns)]",
                        file: file, line: line, function: function)
     var total: T = 0
-    predictions.storage.withUnsafeBufferPointer { yHat in
-        targets.storage.withUnsafeBufferPointer { y in
-            for i in yHat.indices {
-                let d = yHat[i] - y[i]
-                total += d * d
-            }
-        }
+    for i in 0..<predictions.count {
+        let d = predictions.storage[i] - targets.storage[i]
+        total += d * d
     }
     return total / T(predictions.count)
 }
@@ -118,11 +109,7 @@ public func meanSquaredErrorBackward<T: NeuralScalar>(
     KernelTrace.record("meanSquaredErrorBackward", "[\(predictions.rows),\(predictions.columns)]",
                        file: file, line: line, function: function)
     let count = T(predictions.count)
-    predictions.storage.withUnsafeBufferPointer { yHat in
-        targets.storage.withUnsafeBufferPointer { y in
-            dPredictions.storage.withUnsafeMutableBufferPointer { out in
-                for i in out.indices { out[i] = 2 * (yHat[i] - y[i]) / count * g }
-            }
-        }
+    for i in 0..<predictions.count {
+        dPredictions.storage[i] = 2 * (predictions.storage[i] - targets.storage[i]) / count * g
     }
 }

@@ -5,6 +5,8 @@
 // reason they agree bit for bit.
 // Below it, the two stateful updates Level 2's optimizers offer: SGD with momentum (PyTorch's
 // convention, with Keras's difference stated) and Adam.
+// Each update's fast form (Fast/FastUpdate.swift) computes the same bits over raw pointers, split
+// across threads; `NEURAL_LEVELS_READABLE_KERNELS=1` runs the loops below instead.
 // Every kernel takes `file`, `line`, `function` defaulted to its caller, for `--trace` (LinearAlgebra.swift).
 // Leaves out: learning-rate schedules and other optimizers (RMSprop, AdamW, …).
 
@@ -68,22 +70,19 @@ public func sgdMomentumUpdate<T: NeuralScalar>(
                        file: file, line: line, function: function)
     let firstStep = velocity == nil
     var v = velocity ?? Matrix(rows: parameter.rows, columns: parameter.columns)
-    gradient.storage.withUnsafeBufferPointer { gs in
-        v.storage.withUnsafeMutableBufferPointer { vs in
-            parameter.storage.withUnsafeMutableBufferPointer { w in
-                for i in w.indices {
-                    var g = gs[i]
-                    if weightDecay != 0 { g += weightDecay * w[i] }
-                    if momentum != 0 {
-                        vs[i] = firstStep ? g : momentum * vs[i] + (1 - dampening) * g
-                        g = nesterov ? g + momentum * vs[i] : vs[i]
-                    }
-                    w[i] -= learningRate * g
-                }
-            }
+    defer { velocity = v }
+    if FastKernels.sgdMomentumUpdate(&parameter, gradient: gradient, velocity: &v, isFirstStep: firstStep,
+                                     learningRate: learningRate, momentum: momentum, dampening: dampening,
+                                     nesterov: nesterov, weightDecay: weightDecay) { return }   // Fast/FastUpdate.swift
+    for i in 0..<parameter.count {
+        var g = gradient.storage[i]
+        if weightDecay != 0 { g += weightDecay * parameter.storage[i] }
+        if momentum != 0 {
+            v.storage[i] = firstStep ? g : momentum * v.storage[i] + (1 - dampening) * g
+            g = nesterov ? g + momentum * v.storage[i] : v.storage[i]
         }
+        parameter.storage[i] -= learningRate * g
     }
-    velocity = v
 }
 
 // MARK: - Adam
@@ -111,21 +110,16 @@ public func adamUpdate<T: NeuralScalar>(
                        file: file, line: line, function: function)
     let correction1 = 1 - T.pow(beta1, t)
     let correction2 = 1 - T.pow(beta2, t)
-    gradient.storage.withUnsafeBufferPointer { gs in
-        m.storage.withUnsafeMutableBufferPointer { ms in
-            v.storage.withUnsafeMutableBufferPointer { vs in
-                parameter.storage.withUnsafeMutableBufferPointer { w in
-                    for i in w.indices {
-                        var g = gs[i]
-                        if weightDecay != 0 { g += weightDecay * w[i] }
-                        ms[i] = beta1 * ms[i] + (1 - beta1) * g
-                        vs[i] = beta2 * vs[i] + (1 - beta2) * g * g
-                        let mHat = ms[i] / correction1
-                        let vHat = vs[i] / correction2
-                        w[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-                    }
-                }
-            }
-        }
+    if FastKernels.adamUpdate(&parameter, gradient: gradient, m: &m, v: &v, correction1: correction1,
+                              correction2: correction2, learningRate: learningRate, beta1: beta1, beta2: beta2,
+                              epsilon: epsilon, weightDecay: weightDecay) { return }   // Fast/FastUpdate.swift
+    for i in 0..<parameter.count {
+        var g = gradient.storage[i]
+        if weightDecay != 0 { g += weightDecay * parameter.storage[i] }
+        m.storage[i] = beta1 * m.storage[i] + (1 - beta1) * g
+        v.storage[i] = beta2 * v.storage[i] + (1 - beta2) * g * g
+        let mHat = m.storage[i] / correction1
+        let vHat = v.storage[i] / correction2
+        parameter.storage[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
     }
 }

@@ -5,8 +5,9 @@
 // bounds or uniqueness checks (raw pointers), and, for a large matrix, one contiguous range
 // per thread (KernelThreads.swift).
 // Forward in Float: within 2.3 ulp (tanh) and 2.5 ulp (σ) of the exact value, so within 5 ulp
-// of the readable form's libm result (FastKernelTests checks both). Backward, any scalar type:
-// the readable formula's arithmetic in the same order, so the same bits.
+// of the readable form's libm result (FastKernelTests checks the first, FastFormTests the
+// second). Backward, any scalar type: the readable formula's arithmetic in the same order, so
+// the same bits.
 // Leaves out: Double fast forms (Double is for gradient checks, where the formula is the point).
 
 // MARK: - Forward (Float only)

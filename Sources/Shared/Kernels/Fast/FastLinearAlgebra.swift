@@ -7,7 +7,7 @@
 // network, splitting here is faster than OpenBLAS's own threads (0.143–0.148 against
 // 0.152–0.164 s for one epoch's products), and it lets the elementwise kernels use both cores
 // too. Each element of C is then a dot product computed by a BLAS kernel on a block instead of
-// the whole matrix, which can round differently in the last bits (FastKernelTests bounds it);
+// the whole matrix, which can round differently in the last bits (FastFormTests bounds it);
 // a product too small to split is the readable form's one call, bit for bit. A part of a
 // row-split product computes its rows away from its neighbours' first and the rows at its edges
 // last: two threads writing neighbouring blocks at once slow each other (see the MARK below).

@@ -4,7 +4,7 @@
 // loop over the whole `[B, C]` matrix, with a branch-free `fastExp` (FastMath.swift, within
 // 1 ulp of e^y) instead of libm's scalar `expf` (2.3 → 0.75 ms per epoch on this network).
 // The rest is the readable formula in the same order, so the probabilities are within a few
-// ulps of the readable form's and the loss agrees to about 1e-6 relative (FastKernelTests).
+// ulps of the readable form's and the loss agrees to about 1e-6 relative (FastFormTests).
 // Leaves out: a fast Double form (Double is for gradient checks).
 
 import RealModule

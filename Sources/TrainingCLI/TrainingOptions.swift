@@ -73,8 +73,8 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         "Threads the kernels split their work across (default: one per core).",
         discussion: "Every large kernel call (matrix products, activations, the update) is cut into this many "
             + "parts, computed at once, and a helper gathers the next batch between calls; OpenBLAS itself runs "
-            + "single-threaded. On an idle 2-core machine 2 threads train this network about 1.7× faster than 1; "
-            + "when other processes keep the second core busy, 1 thread is faster."))
+            + "single-threaded. On an idle machine more threads are faster (docs/performance.md has measurements); "
+            + "when other processes keep the cores busy, fewer can be faster: compare with --benchmark."))
     public var threads: Int?
 
     public init() {}

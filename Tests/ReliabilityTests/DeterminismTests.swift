@@ -2,7 +2,7 @@
 // (summary.json's `weights_sha256`), run after run; and what changes with `--threads`.
 //
 // Teaches: reproducibility has a precondition one rarely sees — the number of threads. The
-// kernels split a product in one part per thread only when m·n·k ≥ 262,144 (Parallel.swift),
+// kernels split a product in one part per thread only when m·n·k ≥ 262,144 (`gemmMinimumPerPart`, Fast/FastLinearAlgebra.swift),
 // so the regression network (3 → 64 → 32 → 1, batch 64: every product of a training step is at
 // most 64·64·32) trains to identical weights with 1 or 2 threads. The classification network's
 // products (64·128·784 and larger) are split, each part a single-threaded OpenBLAS call, and

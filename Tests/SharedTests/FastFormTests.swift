@@ -25,6 +25,8 @@ func readable<R>(_ body: () -> R) -> R { FastKernels.withReadableKernels(body) }
 
 @Suite("Fast forms against readable forms", .enabled(if: FastKernels.allowedByEnvironment))
 struct FastFormTests {
+    init() { splitKernelsAcrossTwoThreads() }
+
     @Test("the switch: fast forms on by default, off inside withReadableKernels (this thread only)")
     func theSwitch() {
         #expect(FastKernels.isEnabled)
@@ -235,6 +237,8 @@ struct FastFormTests {
 
 @Suite("Float gradients (fast forms) against Double", .enabled(if: FastKernels.allowedByEnvironment))
 struct FloatGradientTests {
+    init() { splitKernelsAcrossTwoThreads() }
+
     /// One forward and backward pass of a 300 → 128 (tanh) → 64 (σ) → 10 (softmax) network on a
     /// batch of 64, with the Shared kernels in the order Level 4 calls them. Large enough that
     /// the products, tanh and the update split across threads. Returns the loss and the

@@ -14,6 +14,8 @@ import TestSupport
 
 @Suite("Kernel threads (Fast/KernelThreads.swift)")
 struct ParallelTests {
+    init() { splitKernelsAcrossTwoThreads() }
+
     @Test("range splits 0..<count into contiguous, aligned, non-overlapping parts",
           arguments: [(0, 2, 16), (1, 2, 16), (100, 2, 16), (784, 2, 16), (100_352, 3, 64), (7, 4, 1)])
     func ranges(count: Int, parts: Int, alignment: Int) {

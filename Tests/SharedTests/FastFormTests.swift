@@ -131,6 +131,7 @@ struct FastFormTests {
                 }
             }
             #expect(fast == slow && fastVelocity == slowVelocity, "momentum, decay \(decay), nesterov \(nesterov)")
+            #expect(fastVelocity?.count == count)                    // the velocity is kept for the next step
             #expect(count == 0 || fast != w0)
 
             var (fastAdam, slowAdam) = (w0, w0)

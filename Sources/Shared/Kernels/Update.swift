@@ -70,6 +70,7 @@ public func sgdMomentumUpdate<T: NeuralScalar>(
                        file: file, line: line, function: function)
     let firstStep = velocity == nil
     var v = velocity ?? Matrix(rows: parameter.rows, columns: parameter.columns)
+    velocity = nil                                 // v is the buffer's only owner: updated in place, not copied
     defer { velocity = v }
     if FastKernels.sgdMomentumUpdate(&parameter, gradient: gradient, velocity: &v, isFirstStep: firstStep,
                                      learningRate: learningRate, momentum: momentum, dampening: dampening,

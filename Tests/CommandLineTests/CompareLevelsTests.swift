@@ -146,6 +146,18 @@ struct CompareLevelsTests {
                        "valueWithGradient → dense's pullback", "manual                   ManualNetwork.swift:55 linearBackward"] {
             #expect(text.contains(origin), "\(origin)")
         }
+        // The README shows rows of this output: each of its lines must still be printed (the
+        // line numbers of the styles' own code move when that code is edited).
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let afterIntro = try #require(readme.range(of: "rows 1, 13 and 21 of 26:\n\n```\n"))
+        let block = readme[afterIntro.upperBound...].prefix { $0 != "`" }
+        let printed = Set(text.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        let shown = block.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && $0 != "…" }
+        #expect(shown.count >= 20, "the README's --trace sample: \(shown.count) lines")
+        for line in shown { #expect(printed.contains(line), "the README's --trace sample has a line the trace does not print: \(line)") }
     }
 
     @Test("--levels takes level numbers and style ids: --levels 1 runs the three Level 1 styles, checked against keras")

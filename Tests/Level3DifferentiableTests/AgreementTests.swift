@@ -116,12 +116,10 @@ struct AgreementTests {
     }
 }
 
-/// A network and batch of sizes no other suite uses (29 → 23 → 17 → 13, batches of 50): the
-/// kernel trace is one list for the whole process, and suites run in parallel, so the tests
-/// here keep only the calls whose shapes are theirs.
+/// A network and batch of their own sizes (29 → 23 → 17 → 13, batches of 50), so that a call's
+/// shapes say which layer made it.
 enum TracedShapes {
     static let batch = 50
-    static let sizes: Set<Int> = [batch, 29, 23, 17, 13]
 
     /// Training data and initial weights of those sizes, for one step of `task`.
     static func job(_ task: Task) -> TrainingJob {
@@ -135,23 +133,9 @@ enum TracedShapes {
                            recipe: Recipe(epochs: 1, batchSize: batch, learningRate: 0.1, seed: 42))
     }
 
-    /// Whether a call's shapes are those of ``job(_:)``: every size in them is one of ``sizes``
-    /// or 1 (a bias), and at least one is not 1.
-    static func isOurs(_ call: KernelTrace.Call) -> Bool {
-        let numbers = call.shapes.split { !$0.isNumber }.compactMap { Int($0) }
-        return numbers.allSatisfy { sizes.contains($0) || $0 == 1 } && numbers.contains { sizes.contains($0) }
-    }
-
-    /// The calls `body` makes, filtered to ours. Another suite's own recording can cut into a
-    /// recording (it clears the list when it starts, and stops recording when it ends), so
-    /// `body` is recorded again until two recordings in a row agree (at most four times).
+    /// The calls `body` makes on this thread (recording is per thread, KernelTrace.swift, so
+    /// suites tracing at the same time do not see each other's calls).
     static func calls(of body: () -> Void) -> [String] {
-        var previous = KernelTrace.recording(body).calls.filter(isOurs).map(\.description)
-        for _ in 1...3 {
-            let calls = KernelTrace.recording(body).calls.filter(isOurs).map(\.description)
-            if calls == previous { break }
-            previous = calls
-        }
-        return previous
+        KernelTrace.recording(body).calls.map(\.description)
     }
 }

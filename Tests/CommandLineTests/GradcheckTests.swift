@@ -23,7 +23,7 @@ struct GradcheckTests {
         #expect(lines.last == "All 8 styles pass.")
     }
 
-    @Test("each style alone, default options: exit 0")
+    @Test("each style alone, on a network of its own size (--hidden 4,3, 5 samples): exit 0")
     func eachStyle() throws {
         for style in allStyles {
             let output = try run("gradcheck", ["--style", style, "--hidden", "4,3", "--samples", "5", "--seed", "3"])

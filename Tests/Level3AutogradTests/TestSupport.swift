@@ -29,6 +29,9 @@ func worstGradientError(
     let output = try f(tensors)
     precondition(output.value.count == 1, "f must return a scalar")
     output.backward()
+    for (n, tensor) in tensors.enumerated() where !flags[n] {
+        #expect(tensor.grad == nil, "input \(n) needs no gradient, and got one")   // its backward was skipped
+    }
     var worst = 0.0
     for (n, input) in inputs.enumerated() where flags[n] {
         let analytic = tensors[n].grad ?? Matrix(rows: input.rows, columns: input.columns)

@@ -164,7 +164,9 @@ struct BatchTests {
         #expect(train.inputs.storage.allSatisfy { $0 >= -1 && $0 <= 1 })
         var residuals: [Double] = []
         for i in 0..<train.count {
-            let f = SyntheticRegression.function(train.inputs[i, 0], train.inputs[i, 1], train.inputs[i, 2])
+            let (x1, x2, x3) = (train.inputs[i, 0], train.inputs[i, 1], train.inputs[i, 2])
+            let f = sin(.pi * x1) * x2 + x3 * x3                     // the formula, not the code under test
+            #expect(abs(SyntheticRegression.function(x1, x2, x3) - f) <= 1e-12)
             residuals.append(train.targets[i, 0] - f)
         }
         let noiseStd = (residuals.reduce(0) { $0 + $1 * $1 } / Double(residuals.count)).squareRoot()

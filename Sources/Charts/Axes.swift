@@ -277,7 +277,7 @@ struct LegendEntry {
     var swatch: Swatch
 }
 
-/// A boxed legend (or notes box) with its size measured, placed by `place(in:avoiding:)`.
+/// A boxed legend (or notes box) with its size measured, placed by `emptiestCorner(for:in:points:avoiding:)`.
 struct Legend {
     static let sampleLength = 46.0
     static let rowHeight = 22.0

@@ -6,6 +6,7 @@
 // `Sequential` builds. `compile` and `fit` are unchanged, and so is every number.
 // Leaves out: what the functional API exists for beyond this network (branches, several inputs
 // or outputs, shared layers).
+// Shape legend: I inputs (784 or 3) · H1, H2 hidden widths (128, 64; regression 64, 32) · O outputs (10 or 1)
 
 import Shared
 
@@ -19,8 +20,8 @@ public enum KerasFunctionalNetwork {
         let shape = initial.shape
         let classifies = shape.task == .classification
         let inputs = Input(shape.inputSize)                                          // (None, I)
-        let h1 = Dense(shape.hidden[0], activation: .tanh)(inputs)                   // (None, 128)
-        let h2 = Dense(shape.hidden[1], activation: .sigmoid)(h1)                    // (None, 64)
+        let h1 = Dense(shape.hidden[0], activation: .tanh)(inputs)                   // (None, H1)
+        let h2 = Dense(shape.hidden[1], activation: .sigmoid)(h1)                    // (None, H2)
         let outputs = Dense(shape.outputSize, activation: classifies ? .softmax : .linear)(h2)   // (None, O)
         let model = try Model<Scalar>(inputs: inputs, outputs: outputs)
         return try KerasNetwork.compiled(model, startingFrom: initial, learningRate: learningRate)

@@ -8,6 +8,7 @@
 // The model is built in the scalar type of the weights it starts from: Float to train, Double
 // for gradcheck.
 // Leaves out: everything but this network (see Model.swift for the general API).
+// Shape legend: I inputs (784 or 3) · H1, H2 hidden widths (128, 64; regression 64, 32) · O outputs (10 or 1)
 
 import Shared
 
@@ -20,9 +21,9 @@ public enum KerasNetwork {
         let shape = initial.shape
         let classifies = shape.task == .classification
         let model = try Sequential<Scalar>([
-            Dense(shape.hidden[0], activation: .tanh),                        // fc1: I → 128
-            Dense(shape.hidden[1], activation: .sigmoid),                     // fc2: 128 → 64
-            Dense(shape.outputSize, activation: classifies ? .softmax : .linear),   // fc3: 64 → O
+            Dense(shape.hidden[0], activation: .tanh),                        // fc1: I → H1
+            Dense(shape.hidden[1], activation: .sigmoid),                     // fc2: H1 → H2
+            Dense(shape.outputSize, activation: classifies ? .softmax : .linear),   // fc3: H2 → O
         ], inputSize: shape.inputSize)
         return try compiled(model, startingFrom: initial, learningRate: learningRate)
     }

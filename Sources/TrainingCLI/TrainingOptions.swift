@@ -74,7 +74,7 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         discussion: "Every large kernel call (matrix products, activations, the update) is cut into this many "
             + "parts, computed at once, and a helper gathers the next batch between calls; OpenBLAS itself runs "
             + "single-threaded. On an idle machine more threads are faster (docs/performance.md has measurements); "
-            + "when other processes keep the cores busy, fewer can be faster: compare with --benchmark."))
+            + "when other processes keep the cores busy, fewer can be faster (compare-levels --benchmark measures it)."))
     public var threads: Int?
 
     public init() {}

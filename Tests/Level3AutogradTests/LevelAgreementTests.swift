@@ -116,11 +116,14 @@ struct LevelAgreementTests {
     ///
     ///     ℓ = mean over rows of ( log Σⱼ e^(zᵢⱼ − mᵢ) − Σⱼ yᵢⱼ·(zᵢⱼ − mᵢ) ),  y one-hot
     ///
-    /// The forward pass happens to round exactly as the fused kernel does (same sums in the same
-    /// order; the one-hot product adds exact zeros). The backward pass does not: the tape
-    /// computes `(g/B)/Σ · e^(z−m)` and `−(g/B)·y` as separate, separately rounded steps, where
-    /// the fused kernel computes `(p − y)/B` in one. So gradients agree to a few ulps of their
-    /// size, not bit for bit: tolerance 1e-6 absolute (gradients here are ≤ 1/B ≈ 0.016).
+    /// With the readable kernels (`NEURAL_LEVELS_READABLE_KERNELS=1`) the forward pass rounds
+    /// exactly as the fused kernel does (same sums in the same order; the one-hot product adds
+    /// exact zeros); with the fast forms the fused kernel's exponentials come from `fastExp`
+    /// (within 1 ulp) and the tape's from libm, so they differ in the last bits. The backward
+    /// pass differs either way: the tape computes `(g/B)/Σ · e^(z−m)` and `−(g/B)·y` as
+    /// separate, separately rounded steps, where the fused kernel computes `(p − y)/B` in one.
+    /// So losses and gradients agree to a few ulps of their size, not bit for bit: tolerance
+    /// 1e-6 absolute (gradients here are ≤ 1/B ≈ 0.016).
     @Test("softmax cross-entropy from primitives matches the fused op to 1e-6")
     func softmaxCrossEntropyFromPrimitives() throws {
         let batch = try realBatch(.classification, count: 64)

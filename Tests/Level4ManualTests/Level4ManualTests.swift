@@ -23,7 +23,8 @@ func randomBatch(_ shape: NetworkShape, count: Int, seed: UInt64) -> Batch<Doubl
 }
 
 /// Checks every gradient the backward pass produced against central differences
-/// `(ℓ(w + h) − ℓ(w − h)) / 2h` in Double; `indices` picks which elements of each tensor.
+/// `(ℓ(w + h) − ℓ(w − h)) / 2h` in Double: all elements of each tensor, or `elementsPerTensor`
+/// of them spread over it.
 func checkGradients(shape: NetworkShape, batchSize: Int, elementsPerTensor: Int? = nil) {
     let parameters = NetworkParameters<Double>.glorotNormal(shape: shape, seed: 9)
     let batch = randomBatch(shape, count: batchSize, seed: 4)

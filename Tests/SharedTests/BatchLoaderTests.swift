@@ -11,7 +11,8 @@ import Testing
 
 @Suite("Batch loader and background work")
 struct BatchLoaderTests {
-    /// 203 images of 100 bytes (batch 50 = 5,000 inputs: gathered in the background).
+    /// 203 images of 100 bytes (batch 50 = 5,000 inputs, under ``BatchLoader``'s 16,384: each
+    /// batch gathered when asked, the next one's rows only prefetched).
     static let images: Dataset<Float> = {
         let (rows, columns) = (203, 100)
         let bytes = (0..<(rows * columns)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 101) }

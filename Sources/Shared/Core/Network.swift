@@ -12,7 +12,8 @@ public enum Task: String, CaseIterable, Sendable, Codable {
     /// One real output, identity head, mean squared error (the synthetic regression set).
     case regression
 
-    /// The head's activation as docs/design.md and the checkpoint metadata name it.
+    /// The head's activation as the checkpoint metadata names it (Keras's names; "linear" is the
+    /// identity head of docs/design.md).
     public var headActivation: String { self == .classification ? "softmax" : "linear" }
 }
 

@@ -20,7 +20,8 @@
 // No branches, no calls, no table: LLVM turns a loop over these into packed SSE instructions.
 // Plain `*` and `+` (never fused), so the bits are the same on every x86-64 and ARM machine.
 
-/// `(2ⁿ, e^r − 1)` with `y = n·ln 2 + r`, for `y` in [−86.5, 89] (callers clamp).
+/// `(2ⁿ⁻¹, e^r − 1)` with `y = n·ln 2 + r`, for `y` in [−86.5, 89] (callers clamp; they double
+/// the first, which keeps 2ⁿ⁻¹ a normal Float at the top of the range).
 @inlinable @inline(__always)
 func expm1Parts(_ y: Float) -> (scaleHalf: Float, expm1OfR: Float) {
     let shifter: Float = 0x1.8p23                     // adding it rounds to an integer, kept in the low bits

@@ -145,20 +145,22 @@ struct ParallelTests {
         }
         let helpers = pool.startedHelpers
         #expect(helpers.count == 2)
-        let deadline = Date().addingTimeInterval(10)
-        while !helpers.allSatisfy({ $0.parker.isSleeping }) && Date() < deadline { usleep(1_000) }
-        #expect(helpers.allSatisfy { $0.parker.isSleeping })
 
-        // CPU time of the helper threads (and of the process) over two seconds of rest, each
-        // after a call, printed for docs/performance.md: `swift test --filter idlePoolSleeps`
-        // runs this test alone. (In the first second the process figure also holds whatever
-        // the test runner and OpenBLAS's start-up do; the second shows a process at rest.)
+        // CPU time of the helper threads (and of the process) over a second of rest, twice, each
+        // from the moment the helpers sleep (after a call they spin about 200 µs first, far
+        // longer under ThreadSanitizer), printed for docs/performance.md: `swift test --filter
+        // idlePoolSleeps` runs this test alone. (In the first second the process figure also
+        // holds whatever the test runner and OpenBLAS's start-up do; the second shows a process
+        // at rest.)
         let ids = threadIDs.withLock { $0 }
         for second in 1...2 {
+            let deadline = Date().addingTimeInterval(10)
+            while !helpers.allSatisfy({ $0.parker.isSleeping }) && Date() < deadline { usleep(1_000) }
+            #expect(helpers.allSatisfy { $0.parker.isSleeping })
             let before = ids.map(threadCPUSeconds), processBefore = processCPUSeconds()
             sleep(1)
-            pool.run(parts: 3) { _ in }                                   // and they still wake up
             let after = ids.map(threadCPUSeconds), processAfter = processCPUSeconds()
+            pool.run(parts: 3) { _ in }                                   // and they still wake up
             let helperSeconds = zip(before, after).map { $1 - $0 }.reduce(0, +)
             print("idle pool, second \(second): helpers used \(helperSeconds) s of CPU over 1 s of rest; "
                   + "the process \(processAfter - processBefore) s")

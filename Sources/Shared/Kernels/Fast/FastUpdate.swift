@@ -9,9 +9,9 @@
 // and the last `count mod 64` elements are done here with the same fused operation as the
 // readable form. Each element is then `fma(−η, g, w)`, the readable form's bits, whatever the
 // thread count (KernelTests checks correct rounding at sizes that leave every kind of remainder).
-// The stateful updates (momentum, Adam) are the readable formulas over raw pointers, with the
-// weight-decay test made once instead of per element, split across threads when large: the
-// same arithmetic in the same order, so the same bits (FastFormTests). On fc1's 100,352
+// The stateful updates (momentum, Adam) are the readable formulas over raw pointers (no bounds
+// or uniqueness checks), split across threads when large: the same arithmetic in the same
+// order, so the same bits (FastFormTests). On fc1's 100,352
 // weights with 2 threads: momentum 11–16 µs against 130 for the readable loop, Adam 215–230 µs
 // against 1,270 (its square root is a libm call per element, which keeps that loop scalar).
 // Leaves out: fusing the updates of several tensors into one call.
@@ -54,18 +54,15 @@ extension FastKernels {
                 parameter.storage.withUnsafeMutableBufferPointer { w in
                     guard let gs = g.baseAddress, let vs = v.baseAddress, let ws = w.baseAddress else { return }
                     KernelThreads.forEachRange(count: w.count, minimumPerPart: cheapKernelMinimumPerPart) { range in
-                        @inline(__always) func update(decays: Bool) {
-                            for i in range {
-                                var g = gs[i]
-                                if decays { g += weightDecay * ws[i] }
-                                if momentum != 0 {
-                                    vs[i] = isFirstStep ? g : momentum * vs[i] + (1 - dampening) * g
-                                    g = nesterov ? g + momentum * vs[i] : vs[i]
-                                }
-                                ws[i] -= learningRate * g
+                        for i in range {
+                            var g = gs[i]
+                            if weightDecay != 0 { g += weightDecay * ws[i] }
+                            if momentum != 0 {
+                                vs[i] = isFirstStep ? g : momentum * vs[i] + (1 - dampening) * g
+                                g = nesterov ? g + momentum * vs[i] : vs[i]
                             }
+                            ws[i] -= learningRate * g
                         }
-                        if weightDecay != 0 { update(decays: true) } else { update(decays: false) }
                     }
                 }
             }
@@ -89,18 +86,15 @@ extension FastKernels {
                         guard let gs = g.baseAddress, let ms = mBuffer.baseAddress, let vs = vBuffer.baseAddress,
                               let ws = w.baseAddress else { return }
                         KernelThreads.forEachRange(count: w.count, minimumPerPart: costlyKernelMinimumPerPart) { range in
-                            @inline(__always) func update(decays: Bool) {
-                                for i in range {
-                                    var g = gs[i]
-                                    if decays { g += weightDecay * ws[i] }
-                                    ms[i] = beta1 * ms[i] + (1 - beta1) * g
-                                    vs[i] = beta2 * vs[i] + (1 - beta2) * g * g
-                                    let mHat = ms[i] / correction1
-                                    let vHat = vs[i] / correction2
-                                    ws[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-                                }
+                            for i in range {
+                                var g = gs[i]
+                                if weightDecay != 0 { g += weightDecay * ws[i] }
+                                ms[i] = beta1 * ms[i] + (1 - beta1) * g
+                                vs[i] = beta2 * vs[i] + (1 - beta2) * g * g
+                                let mHat = ms[i] / correction1
+                                let vHat = vs[i] / correction2
+                                ws[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
                             }
-                            if weightDecay != 0 { update(decays: true) } else { update(decays: false) }
                         }
                     }
                 }

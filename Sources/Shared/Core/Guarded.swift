@@ -9,9 +9,10 @@
 import Foundation
 
 /// A value behind a lock. `Value` must be `Sendable` itself: `withLock { $0 }` hands a copy of
-/// it to whichever thread asks, so the lock alone would not make a class inside it safe. The lock is an `NSLock`, a pthread mutex, which ThreadSanitizer
-/// understands; Synchronization's `Mutex` waits on a futex of its own on Linux, so
-/// ThreadSanitizer cannot see that it orders the accesses, and reports them as races.
+/// it to whichever thread asks, so the lock alone would not make a class inside it safe. The
+/// lock is an `NSLock`, a pthread mutex, which ThreadSanitizer understands; Synchronization's
+/// `Mutex` waits on a futex of its own on Linux, so ThreadSanitizer cannot see that it orders
+/// the accesses, and reports them as races.
 final class Guarded<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value

@@ -82,7 +82,11 @@ public final class LightningNetwork<Scalar: NeuralScalar>: LightningModule {
     public func configureOptimizer() -> any Optimizer<Scalar> {
         SGD(parameters: parameters, learningRate: learningRate)
     }
+}
 
+// MARK: - Its weights, for checkpoints
+
+extension LightningNetwork {
     /// The current weights in the shared layout.
     public var currentParameters: NetworkParameters<Scalar> {
         NetworkParameters(shape: shape, fc1: fc1.currentParameters, fc2: fc2.currentParameters,

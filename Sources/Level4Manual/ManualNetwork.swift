@@ -79,22 +79,6 @@ public struct ManualNetwork<T: NeuralScalar> {
     public internal(set) var da2, dz2: Matrix<T>   // [B, H2]
     public internal(set) var da1, dz1: Matrix<T>   // [B, H1]
 
-    public init(parameters: NetworkParameters<T>, learningRate: T) {
-        self.parameters = parameters
-        self.parameters.makeStorageUnique()                    // its own weights, before the gradients
-        self.learningRate = learningRate
-        let s = parameters.shape
-        gradients = NetworkParameters(
-            shape: s,
-            fc1: LinearParameters(zerosIn: s.sizes[0], out: s.sizes[1]),
-            fc2: LinearParameters(zerosIn: s.sizes[1], out: s.sizes[2]),
-            fc3: LinearParameters(zerosIn: s.sizes[2], out: s.sizes[3]))
-        func buffer(_ width: Int) -> Matrix<T> { Matrix(rows: 0, columns: width) }
-        (z1, a1, da1, dz1) = (buffer(s.sizes[1]), buffer(s.sizes[1]), buffer(s.sizes[1]), buffer(s.sizes[1]))
-        (z2, a2, da2, dz2) = (buffer(s.sizes[2]), buffer(s.sizes[2]), buffer(s.sizes[2]), buffer(s.sizes[2]))
-        (z3, p, dz3) = (buffer(s.sizes[3]), buffer(s.sizes[3]), buffer(s.sizes[3]))
-    }
-
     /// Forward pass; returns the batch-mean loss and leaves every activation in place.
     public mutating func forward(_ batch: Batch<T>) -> T {
         resizeBuffers(rows: batch.count)
@@ -136,7 +120,32 @@ public struct ManualNetwork<T: NeuralScalar> {
         sgdUpdate(&parameters.fc3.weight, gradient: gradients.fc3.weight, learningRate: learningRate)
         sgdUpdate(&parameters.fc3.bias, gradient: gradients.fc3.bias, learningRate: learningRate)
     }
+}
 
+// MARK: - The buffers, allocated once
+
+extension ManualNetwork {
+    /// A network that trains its own copy of `parameters` with plain SGD at `learningRate`.
+    /// The gradients start at zero; every activation and gradient buffer starts empty and is
+    /// sized by the first batch.
+    public init(parameters: NetworkParameters<T>, learningRate: T) {
+        self.parameters = parameters
+        self.parameters.makeStorageUnique()                    // its own weights, before the gradients
+        self.learningRate = learningRate
+        let s = parameters.shape
+        gradients = NetworkParameters(
+            shape: s,
+            fc1: LinearParameters(zerosIn: s.sizes[0], out: s.sizes[1]),
+            fc2: LinearParameters(zerosIn: s.sizes[1], out: s.sizes[2]),
+            fc3: LinearParameters(zerosIn: s.sizes[2], out: s.sizes[3]))
+        func buffer(_ width: Int) -> Matrix<T> { Matrix(rows: 0, columns: width) }
+        (z1, a1, da1, dz1) = (buffer(s.sizes[1]), buffer(s.sizes[1]), buffer(s.sizes[1]), buffer(s.sizes[1]))
+        (z2, a2, da2, dz2) = (buffer(s.sizes[2]), buffer(s.sizes[2]), buffer(s.sizes[2]), buffer(s.sizes[2]))
+        (z3, p, dz3) = (buffer(s.sizes[3]), buffer(s.sizes[3]), buffer(s.sizes[3]))
+    }
+
+    /// Sizes every activation and gradient buffer for a batch of `rows` (the last, partial batch
+    /// of an epoch shrinks them without freeing memory).
     private mutating func resizeBuffers(rows: Int) {
         guard z1.rows != rows else { return }
         for keyPath in [\ManualNetwork.z1, \.a1, \.da1, \.dz1, \.z2, \.a2, \.da2, \.dz2, \.z3, \.p, \.dz3] {

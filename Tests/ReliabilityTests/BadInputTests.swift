@@ -43,6 +43,12 @@ struct BrokenData: CustomTestStringConvertible, Sendable {
         BrokenData(label: "32×32 images", file: MNISTFiles.trainImages,
                    bytes: { TinyMNIST.images(TinyMNIST.trainCount, seed: 1, side: 32) },
                    reason: "images are 32×32 = 1024 features, the network expects 784"),
+        BrokenData(label: "no training images", file: MNISTFiles.trainImages,
+                   bytes: { makeIDX([0, 28, 28], []) },
+                   reason: "holds no images (its header says 0)"),
+        BrokenData(label: "no test images", file: MNISTFiles.testImages,
+                   bytes: { makeIDX([0, 28, 28], []) },
+                   reason: "holds no images (its header says 0)"),
         BrokenData(label: "payload shorter than the header says", file: MNISTFiles.testImages,
                    bytes: { Array(TinyMNIST.images(TinyMNIST.testCount, seed: 2).dropLast(1)) },
                    reason: "header claims 47040 bytes of data (60 × 28 × 28), file has 47039"),
@@ -142,6 +148,36 @@ struct BadInputTests {
                                                    "--train-limit", "200", "--report-dir", scratch.path("reports")])
             #expect(output.status == 0, "\(output.standardError)")
         }
+    }
+
+    @Test("a pipe, a device or a huge file as data or checkpoint: refused before any read, exit 65")
+    func notRegularOrTooLarge() throws {
+        let scratch = try ScratchFolder()
+        // A pipe no one writes to (opening it would wait forever) as the training labels.
+        let data = try TinyMNIST.write(in: scratch)
+        let labels = data + "/" + MNISTFiles.trainLabels
+        try FileManager.default.removeItem(atPath: labels)
+        try #require(mkfifo(labels, 0o644) == 0)
+        // /dev/zero (it never ends) and a 2 GiB sparse file as checkpoints.
+        let device = scratch.path("zero.safetensors")
+        try FileManager.default.createSymbolicLink(atPath: device, withDestinationPath: "/dev/zero")
+        let huge = try scratch.write([], to: "huge.safetensors")
+        try #require(truncate(huge, 2 << 30) == 0)
+
+        let cases: [(arguments: [String], message: String)] = [
+            (["--data", data], "error: \(labels): is not a regular file (a device, a pipe or a socket)"),
+            (["--task", "regression", "--init", device],
+             "error: checkpoint \(device): is not a regular file (a device, a pipe or a socket)"),
+            (["--task", "regression", "--init", huge],
+             "error: checkpoint \(huge): is 2.0 GiB, larger than the 1.0 GiB read from one file"),
+        ]
+        for (arguments, message) in cases {
+            let output = try run("level4-manual", arguments + ["--epochs", "1", "--report-dir", scratch.path("reports")])
+            #expect(output.status == 65 && !output.endedBySignal, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.map(String.init) == [message], "\(output.standardError)")
+            #expect(output.standardOutput.isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")), "a failed run created its report folder")
     }
 
     @Test("a corrupt data file or checkpoint leaves a good report byte-identical")

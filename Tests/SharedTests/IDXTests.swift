@@ -183,7 +183,7 @@ struct IDXTests {
         try Self.writeFixture(in: folder)
         let aFile = folder.path(MNISTFiles.trainLabels)
         #expect(badData { try MNISTFiles.load(directory: aFile) }?.reason
-                == "no such data folder (set --data or NEURAL_LEVELS_DATA)")
+                == "is a file, not a data folder (--data names the folder of the four IDX files)")
 
         try FileManager.default.removeItem(atPath: folder.path(MNISTFiles.testLabels))
         let missing = try #require(badData { try MNISTFiles.load(directory: dir, expectedFeatures: 6) })

@@ -86,30 +86,62 @@ public enum AtomicFile {
     }
 }
 
-/// Whole-file reads with one clear reason per failure ("no such file", "is a folder, …").
+/// Whole-file reads with one clear reason per failure ("no such file", "is a folder, …", "is not
+/// a regular file", "is … bytes, more than …").
 enum FileBytes {
     /// Why a read failed, phrased to follow the file name in an error message.
     struct Problem: Error {
         var reason: String
     }
 
-    /// The contents of `path`.
-    static func read(path: String) throws(Problem) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    /// The largest file ``read(path:maximumSize:)`` reads by default: 1 GiB, far above any
+    /// labels file or checkpoint of this network (the training labels are 60 KB, a checkpoint
+    /// with 4,096-wide hidden layers in Double 160 MB).
+    static let defaultMaximumSize = 1 << 30
+
+    /// Opens `path` for reading if it is a regular file; returns the descriptor and the file's
+    /// length. A folder, a device (`/dev/zero` never ends), a pipe or a socket is refused
+    /// before anything is read; the open itself does not wait for a pipe's writer.
+    static func openRegularFile(path: String) throws(Problem) -> (descriptor: Int32, size: Int) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw Problem(reason: errno == ENOENT ? "no such file" : "cannot open: \(systemErrorMessage())")
         }
-        defer { close(descriptor) }
-
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            throw Problem(reason: "cannot read: \(systemErrorMessage())")
+            let problem = Problem(reason: "cannot read: \(systemErrorMessage())")
+            close(descriptor)
+            throw problem
         }
-        if (status.st_mode & S_IFMT) == S_IFDIR { throw Problem(reason: "is a folder, not a file") }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG:
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+            return (descriptor, max(Int(status.st_size), 0))
+        case S_IFDIR:
+            close(descriptor)
+            throw Problem(reason: "is a folder, not a file")
+        default:
+            close(descriptor)
+            throw Problem(reason: "is not a regular file (a device, a pipe or a socket)")
+        }
+    }
 
-        // Read in chunks, sized from the file's length when it has one (pipes report 0).
+    /// The contents of `path`, a regular file of at most `maximumSize` bytes.
+    static func read(path: String, maximumSize: Int = defaultMaximumSize) throws(Problem) -> [UInt8] {
+        let (descriptor, size) = try openRegularFile(path: path)
+        defer { close(descriptor) }
+        func tooLarge(_ bytes: Int) -> Problem {
+            func gibibytes(_ count: Int) -> String {              // one decimal, rounded
+                let tenths = Int((Double(count) / Double(1 << 30) * 10).rounded())
+                return "\(tenths / 10).\(tenths % 10) GiB"
+            }
+            return Problem(reason: "is \(gibibytes(bytes)), larger than the \(gibibytes(maximumSize)) read from one file")
+        }
+        guard size <= maximumSize else { throw tooLarge(size) }
+
+        // Read in chunks, sized from the file's length (it may still grow or shrink meanwhile).
         var result: [UInt8] = []
-        result.reserveCapacity(max(Int(status.st_size), 0) + 1)
+        result.reserveCapacity(size + 1)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
@@ -118,6 +150,7 @@ enum FileBytes {
                 throw Problem(reason: "cannot read: \(systemErrorMessage())")
             }
             if count == 0 { break }
+            guard result.count + count <= maximumSize else { throw tooLarge(result.count + count) }
             result.append(contentsOf: chunk[0..<count])
         }
         return result

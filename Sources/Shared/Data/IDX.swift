@@ -215,9 +215,13 @@ public enum MNISTFiles {
         directory: String, trainLimit: Int? = nil, testLimit: Int? = nil, expectedFeatures: Int? = 784
     ) throws -> (train: Dataset<Float>, test: Dataset<Float>) {
         var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder) else {
             throw NeuralLevelsError.badData(
                 file: directory, reason: "no such data folder (set --data or NEURAL_LEVELS_DATA)")
+        }
+        guard isFolder.boolValue else {
+            throw NeuralLevelsError.badData(
+                file: directory, reason: "is a file, not a data folder (--data names the folder of the four IDX files)")
         }
         let trainImagesPath = try locate(trainImages, in: directory)
         let trainLabelsPath = try locate(trainLabels, in: directory)
@@ -282,13 +286,16 @@ public enum MNISTFiles {
         }
         let count = images.dimensions[0]
         let (rows, columns) = (images.dimensions[1], images.dimensions[2])
+        guard count > 0 else {
+            throw NeuralLevelsError.badData(file: imagesFile, reason: "holds no images (its header says 0)")
+        }
         guard labels.dimensions[0] == count else {
             throw NeuralLevelsError.badData(
                 file: labelsFile,
                 reason: "has \(labels.dimensions[0]) labels but \(imagesFile) has \(count) images")
         }
-        // rows·cols cannot overflow when N ≥ 1 (the parser checked that N·rows·cols bytes are
-        // present), but N may be 0, so check anyway.
+        // rows·cols cannot overflow now that N ≥ 1 (the parser checked that N·rows·cols bytes
+        // are present); checked anyway, as it costs nothing.
         let (features, overflow) = rows.multipliedReportingOverflow(by: columns)
         if let expectedFeatures, overflow || features != expectedFeatures {
             throw NeuralLevelsError.badData(

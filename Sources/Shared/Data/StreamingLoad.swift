@@ -33,28 +33,13 @@ extension FileBytes {
     /// A file read piece by piece, with the reasons of ``read(path:)`` when it cannot be.
     final class Reader: ByteReader {
         let descriptor: Int32
-        /// The file's length in bytes (0 for a pipe).
+        /// The file's length in bytes.
         let size: Int
         /// Bytes handed back with ``unread(_:)``, returned before the file's next bytes.
         private var pushedBack: [UInt8] = []
 
         init(path: String) throws(Problem) {
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                throw Problem(reason: errno == ENOENT ? "no such file" : "cannot open: \(systemErrorMessage())")
-            }
-            var status = stat()
-            guard fstat(descriptor, &status) == 0 else {
-                let problem = Problem(reason: "cannot read: \(systemErrorMessage())")
-                close(descriptor)
-                throw problem
-            }
-            if (status.st_mode & S_IFMT) == S_IFDIR {
-                close(descriptor)
-                throw Problem(reason: "is a folder, not a file")
-            }
-            self.descriptor = descriptor
-            self.size = max(Int(status.st_size), 0)
+            (descriptor, size) = try openRegularFile(path: path)
         }
 
         deinit { close(descriptor) }
@@ -194,6 +179,11 @@ extension Gzip {
 }
 
 extension MNISTFiles {
+    /// The most pixel bytes one split keeps in memory: 8 GiB, 170 times Fashion-MNIST's
+    /// training images (a larger file, or a header that claims one, is refused before anything
+    /// is allocated for it).
+    static let maximumPixelBytes = 8 << 30
+
     /// An images file read in one pass: its dimensions and the first `limit` images as pixels.
     struct StreamedImages {
         var dimensions: [Int]
@@ -238,6 +228,11 @@ extension MNISTFiles {
             let used = min(dimensions[0], max(limit ?? dimensions[0], 0))
             let (features, overflow) = dimensions[1].multipliedReportingOverflow(by: dimensions[2])
             if !overflow { valueCount = min(used * features, maximumBytes) }   // ≤ the payload: no overflow
+        }
+        guard valueCount <= maximumPixelBytes else {
+            throw NeuralLevelsError.badData(
+                file: path, reason: "its images would take \(valueCount) bytes, more than the \(maximumPixelBytes) "
+                    + "kept in memory (--train-limit or --test-limit uses fewer)")
         }
         var received = 0
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)

@@ -104,10 +104,11 @@ public enum Comparison {
     ///   - shouldStop: asked after every training step (Ctrl-C); when it answers true, the
     ///     current style stops after that step, the styles after it are not run, and the outcome
     ///     holds what completed (the stopped style's epochs, outside the agreement).
-    ///   - log: receives the progress lines (the banner before each style).
+    ///   - log: receives the progress lines (the banner before each style; by default printed
+    ///     and flushed, so that a pipe such as `| tee` shows it when the style starts).
     public static func run(_ experiment: Experiment, settings: ComparisonSettings,
                            shouldStop: @escaping () -> Bool = { false },
-                           log: (String) -> Void = { print($0) }) throws -> ComparisonOutcome {
+                           log: (String) -> Void = { print($0); fflush(nil) }) throws -> ComparisonOutcome {
         let recipe = experiment.options.recipe
         var runs: [StyleRun] = []
         var saturation: [SaturationRecord]?

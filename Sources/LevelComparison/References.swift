@@ -51,6 +51,11 @@ public struct ReferenceFramework: Sendable, Hashable {
     public static func named(_ list: String) throws -> [ReferenceFramework] {
         let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if names == ["all"] { return all }
+        guard !names.isEmpty else {
+            throw NeuralLevelsError.badOption(
+                option: "--reference-frameworks",
+                reason: "the list is empty (known: \(all.map(\.id).joined(separator: ", ")), or all)")
+        }
         return try names.map { name in
             guard let framework = all.first(where: { $0.id == name }) else {
                 throw NeuralLevelsError.badOption(

@@ -17,8 +17,12 @@ extension ComparisonOutcome {
         let task = experiment.options.task
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         var written: [String] = []
+        try ReportDirectory.create(directory)
 
-        for run in runs {
+        // A style interrupted before it completed an epoch leaves its earlier history as it was
+        // (as level4-manual does); one that diverged in its first epoch writes an empty history.
+        for run in runs where !(run.trained.result.epochs.isEmpty
+                                && Interruption.position(in: run.trained.result.stopError) != nil) {
             let name = "history-\(run.style.id).csv"
             try AtomicFile.write(string: HistoryCSV.text(run.trained.result.epochs, task: task), to: path(name))
             written.append(name)

@@ -110,11 +110,7 @@ public enum RunExport {
                 option: "--epochs", reason: "the batch order of \(recipe.epochs) epochs of \(experiment.train.count) samples "
                     + "is too large to export for the replays (at most \(maximumBatchOrderBytes >> 20) MiB)")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw NeuralLevelsError.failure("cannot create the run export folder \(directory): \(error.localizedDescription)")
-        }
+        try ReportDirectory.create(directory, what: "run export folder")
         try experiment.initialParameters.save(to: path(initialWeightsFile))
 
         let schedule = schedule(of: experiment)

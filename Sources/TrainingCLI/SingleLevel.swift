@@ -36,7 +36,7 @@ public func runSingleLevel(
     do {
         let experiment = try Experiment.prepare(options)
         // Checked before the banner, so that a signal after the banner always lands in training.
-        if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
+        if Interruption.isRequested { throw Interruption.reportedStop("before training started; \(options.writtenBeforeTraining)") }
         print("\(title): \(experiment.banner)")
         fflush(nil)             // seen at once through a pipe (`| tee`), before the first epoch ends
         let display = ProgressDisplay(epochs: options.epochs, task: options.task)
@@ -54,6 +54,7 @@ public func runSingleLevel(
                 "stopped \(Interruption.position(in: result.stopError) ?? "during training") (after that step); "
                     + "no epoch completed, so \(historyPath) was left as it was")
         }
+        try ReportDirectory.create(options.reportDir)
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
         let history = StyleHistory(level: level, style: style, epochs: result.epochs)
         var charts: [(String, () throws -> Void)] = [
@@ -126,7 +127,8 @@ extension ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
-            FileHandle.standardError.write(Data(("error: " + message(for: error) + "\n").utf8))
+            let text = message(for: error)                 // some errors' descriptions start "error: " already
+            FileHandle.standardError.write(Data(((text.hasPrefix("error: ") ? "" : "error: ") + text + "\n").utf8))
             Foundation.exit(code.rawValue)
         }
     }

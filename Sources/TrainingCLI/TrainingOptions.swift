@@ -109,6 +109,11 @@ public struct TrainingOptions: ParsableArguments, Sendable {
                shuffle: !noShuffle)
     }
 
+    /// What a run stopped before training has written: nothing, or only `--save-init`'s file.
+    public var writtenBeforeTraining: String {
+        saveInit.map { "nothing written but the initial weights in \($0) (--save-init)" } ?? "nothing written"
+    }
+
     /// The largest `--epochs`: far beyond any useful run, small enough that every step's loss
     /// (kept for compare-levels) fits in memory.
     public static let maximumEpochs = 1_000_000
@@ -118,11 +123,16 @@ public struct TrainingOptions: ParsableArguments, Sendable {
     /// would exhaust memory before the first step instead of failing here with a message.
     public static let maximumWidth = 4096
 
-    /// Checks every option before any work (ArgumentParser calls this after parsing; a
-    /// `ValidationError` becomes one `Error: …` line and exit status 64). Also creates the report
-    /// folder and checks, by writing a probe file, that it and the folders of `--save` and
-    /// `--save-init` accept files, so that a long run cannot end unable to write its results.
+    /// Checks every option before any work (ArgumentParser calls this after parsing, `--help`
+    /// included; a `ValidationError` becomes one `Error: …` line and exit status 64). Also checks,
+    /// by writing and removing a probe file, that the report folder (or the folder it will be
+    /// created in) and the folders of `--save` and `--save-init` accept files, so that a long run
+    /// cannot end unable to write its results. It creates nothing: the report folder is made
+    /// when the first report is written (``ReportDirectory/create(_:)``).
     public func validate() throws {
+        for (option, value) in [("--data", data), ("--init", initFile)] where value?.isEmpty == true {
+            throw ValidationError("\(option): the path is empty")
+        }
         guard (1...Self.maximumEpochs).contains(epochs) else {
             throw ValidationError("--epochs must be between 1 and \(Self.maximumEpochs), got \(epochs)")
         }
@@ -139,28 +149,54 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         if initFile != nil && initScheme != .glorotNormal {
             throw ValidationError("--init-scheme \(initScheme.rawValue): not with --init, which reads the initial weights from a file")
         }
-        try ReportDirectory.checkWritable(reportDir)
+        try ReportDirectory.checkWritable(reportDir, option: "--report-dir")
         if let save { try OutputFile.checkWritable(save, option: "--save") }
         if let saveInit { try OutputFile.checkWritable(saveInit, option: "--save-init") }
     }
 }
 
-/// The report folder: created if missing, and checked for writing before any training starts.
+/// The report folder (and `compare-levels --export-run`'s): checked before any training starts,
+/// created when the first file is written into it.
 public enum ReportDirectory {
-    /// Creates `path` (and missing parents) if needed and checks that a file can be written in it.
+    /// Checks that `path` is a folder that accepts files, or that the nearest folder above it
+    /// does (then `path` can be created there). Creates nothing that stays.
     ///
-    /// - Throws: `ValidationError` (exit status 64) `"--report-dir: <path> is a file, not a
-    ///   folder"`, `"--report-dir: cannot create <path>: <reason>"` or `"--report-dir: cannot
-    ///   write in <path>: <reason>"`.
-    public static func checkWritable(_ path: String) throws {
+    /// - Throws: `ValidationError` (exit status 64) `"<option>: <path> is a file, not a
+    ///   folder"`, `"<option>: cannot create <path>: <ancestor> is a file, not a folder"` or
+    ///   `"<option>: cannot write in <folder>: <reason>"`.
+    public static func checkWritable(_ path: String, option: String) throws {
+        guard !path.isEmpty else { throw ValidationError("\(option): the path is empty") }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw ValidationError("--report-dir: \(path) is a file, not a folder") }
-        } else if let reason = FolderProbe.createFolders(path) {
-            throw ValidationError("--report-dir: cannot create \(path): \(reason)")
+            guard isFolder.boolValue else { throw ValidationError("\(option): \(path) is a file, not a folder") }
+            if let reason = FolderProbe.writeProbe(in: path) {
+                throw ValidationError("\(option): cannot write in \(path): \(reason)")
+            }
+            return
         }
-        if let reason = FolderProbe.writeProbe(in: path) {
-            throw ValidationError("--report-dir: cannot write in \(path): \(reason)")
+        // The nearest part of the path that exists must be a folder that accepts files.
+        var ancestor = (path as NSString).deletingLastPathComponent
+        while !ancestor.isEmpty, !FileManager.default.fileExists(atPath: ancestor, isDirectory: &isFolder) {
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
+        if ancestor.isEmpty { (ancestor, isFolder) = (".", true) }
+        guard isFolder.boolValue else {
+            throw ValidationError("\(option): cannot create \(path): \(ancestor) is a file, not a folder")
+        }
+        if let reason = FolderProbe.writeProbe(in: ancestor) {
+            throw ValidationError("\(option): cannot create \(path) in \(ancestor): \(reason)")
+        }
+    }
+
+    /// Creates `path` and any missing parents (`mkdir -p`), just before the first file is
+    /// written into it.
+    ///
+    /// - Throws: ``NeuralLevelsError/failure(_:)`` `"cannot create the <what> <path>: <reason>"`.
+    public static func create(_ path: String, what: String = "report folder") throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { return }
+        if let reason = FolderProbe.createFolders(path) {
+            throw NeuralLevelsError.failure("cannot create the \(what) \(path): \(reason)")
         }
     }
 }
@@ -178,8 +214,11 @@ public enum OutputFile {
         }
         let folder = (path as NSString).deletingLastPathComponent
         let parent = folder.isEmpty ? "." : folder
-        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) else {
             throw ValidationError("\(option): the folder \(parent) does not exist")
+        }
+        guard isFolder.boolValue else {
+            throw ValidationError("\(option): \(parent) is a file, not a folder")
         }
         if let reason = FolderProbe.writeProbe(in: parent) {
             throw ValidationError("\(option): cannot write in \(parent): \(reason)")

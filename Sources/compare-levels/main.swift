@@ -24,7 +24,10 @@ struct CompareLevelsCommand: ParsableCommand {
         discussion: "Styles: " + Style.all.map { "\($0.id) (\($0.level))" }.joined(separator: ", ")
             + ". Every style is compared with manual when it runs, else with the first style of the lowest level run.",
         valueName: "list"))
-    var levels: String = Style.all.map(\.id).joined(separator: ",")
+    var levels: String = Self.allStyles
+
+    /// `--levels`' default: every style.
+    static let allStyles = Style.all.map(\.id).joined(separator: ",")
 
     @Option(parsing: .unconditional, help: "Relative tolerance for losses and weights.")
     var tolerance: Double = 1e-5
@@ -79,6 +82,21 @@ struct CompareLevelsCommand: ParsableCommand {
 
     func validate() throws {
         _ = try styles
+        // --trace and --explain show one step and stop; --mistake runs its own style.
+        let oneStep = [("--trace", trace), ("--explain", explain)].filter(\.1).map(\.0)
+        if oneStep.count > 1 { throw ValidationError("--trace and --explain: one at a time") }
+        if let mode = oneStep.first {
+            let ignored = [("--mistake", mistake != nil), ("--benchmark", benchmark), ("--references", references),
+                           ("--save", options.save != nil)].filter(\.1).map(\.0)
+                + (explain ? [("--export-run", exportRun != nil), ("--save-init", options.saveInit != nil)].filter(\.1).map(\.0) : [])
+            if let option = ignored.first {
+                throw ValidationError("\(option): not with \(mode), which shows one training step and writes no reports")
+            }
+        }
+        if let mistake, mistake != "list", levels != Self.allStyles {
+            throw ValidationError("--mistake \(mistake): not with --levels; a mistake runs beside the one style it breaks")
+        }
+        if let exportRun { try ReportDirectory.checkWritable(exportRun, option: "--export-run") }
         if let mistake, mistake != "list" {
             guard let known = Mistake.named(mistake) else {
                 throw ValidationError("--mistake: no mistake '\(mistake)' (see --mistake list): "
@@ -123,7 +141,7 @@ struct CompareLevelsCommand: ParsableCommand {
             let experiment = try Experiment.prepare(options)
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
             // Checked before the banner, so that a signal after the banner always lands in training.
-            if Interruption.isRequested { throw Interruption.reportedStop("before training started; nothing written") }
+            if Interruption.isRequested { throw Interruption.reportedStop("before training started; \(options.writtenBeforeTraining)") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
             let mistake = self.mistake.flatMap(Mistake.named)

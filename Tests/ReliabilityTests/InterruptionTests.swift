@@ -158,4 +158,50 @@ struct InterruptionTests {
             }
         }
     }
+
+    @Test("compare-levels + SIGINT while the second style is in its first epoch: that style's earlier history stays")
+    func styleWithoutEpochKeepsItsHistory() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("reports")
+        let good = try run("compare-levels", ["--levels", "autograd,manual", "--epochs", "1", "--train-limit", "300",
+                                              "--test-limit", "100", "--report-dir", reports])
+        try #require(good.status == 0, "\(good.standardError)")
+        let before = try snapshot(reports)
+
+        // autograd completes its one epoch; manual is stopped in its first (60,000 samples).
+        let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual", "--epochs", "1",
+                                                            "--test-limit", "100", "--report-dir", reports])
+        try #require(process.waitForLines(startingWith: ["Level 4"]), "\(process.standardOutputSoFar)")
+        process.send(SIGINT)
+        let output = process.finish()
+        try #require(output.status == 130, "\(output.standardError)")
+        // Only meaningful if manual really had no epoch (on a very fast machine it might finish).
+        if output.standardOutput.components(separatedBy: "epoch 1/1").count == 2 {
+            let after = try snapshot(reports)
+            #expect(after["history-manual.csv"] == before["history-manual.csv"], "manual's earlier history was replaced")
+            #expect(after["history-autograd.csv"] != before["history-autograd.csv"], "autograd's new epoch was not written")
+        }
+    }
+
+    @Test("SIGINT before training: the message says what was written (--save-init's file, if asked)")
+    func interruptedBeforeTraining() throws {
+        let scratch = try ScratchFolder()
+        let initial = scratch.path("initial.safetensors")
+        // The signal must land after the handler is installed and before training starts: while
+        // the data set loads. Later delays are retried if the first comes too early or too late.
+        var seen: [String] = []
+        for delay in [50, 150, 400] {
+            let process = try RunningProcess("level4-manual", ["--save-init", initial, "--report-dir", scratch.path("reports")])
+            usleep(useconds_t(delay * 1000))
+            process.send(SIGINT)
+            let output = process.finish()
+            seen.append("\(delay) ms: \(output.status) \(output.standardError)")
+            guard output.status == 130, output.standardError.contains("before training started") else { continue }
+            #expect(output.errorLines.last.map(String.init) == "interrupted by SIGINT: before training started; "
+                    + "nothing written but the initial weights in \(initial) (--save-init)", "\(output.standardError)")
+            #expect(FileManager.default.fileExists(atPath: initial))
+            return
+        }
+        Issue.record("no signal landed before training: \(seen)")
+    }
 }

@@ -108,7 +108,7 @@ struct OptionTests {
              "error: --save: the folder \(scratch.path("missing")) does not exist"),
             (["--save", scratch.path + "/"], "error: --save: '\(scratch.path)/' is not a file path"),
             (["--save", scratch.path], "error: --save: \(scratch.path) is a folder, not a file"),
-            (["--save-init", file + "/w.safetensors"], "error: --save-init: the folder \(file) does not exist"),
+            (["--save-init", file + "/w.safetensors"], "error: --save-init: \(file) is a file, not a folder"),
         ]
         for (arguments, message) in cases {
             let output = try run("level4-manual", ["--task", "regression", "--epochs", "1",
@@ -117,5 +117,56 @@ struct OptionTests {
             #expect(output.errorLines.first.map(String.init) == message, "\(output.standardError)")
             #expect(output.standardOutput.isEmpty)
         }
+    }
+
+    @Test("--help, a bad option, or a run that fails before training creates no report folder")
+    func nothingCreatedBeforeWork() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("new/reports")
+        let cases: [(executable: String, arguments: [String], status: Int32)] = [
+            ("level4-manual", ["--help"], 0), ("compare-levels", ["--help"], 0),
+            ("level4-manual", ["--bogus"], 64), ("level1-high-level", ["--epochs", "0"], 64),
+            ("level4-manual", ["--data", scratch.path("no-such-data")], 65),
+            ("compare-levels", ["--data", scratch.path("no-such-data")], 65),
+        ]
+        for (executable, arguments, status) in cases {
+            let output = try run(executable, arguments + ["--report-dir", reports])
+            #expect(output.status == status, "\(executable) \(arguments): \(output.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: scratch.path("new")), "\(executable) \(arguments) created it")
+        }
+    }
+
+    @Test("an empty path is refused for what it is", arguments: ["--data", "--init", "--report-dir"])
+    func emptyPaths(_ option: String) throws {
+        let output = try run("level4-manual", [option, ""])
+        #expect(output.status == 64, "\(output.standardError)")
+        #expect(output.errorLines.map(String.init) == ["error: \(option): the path is empty"], "\(output.standardError)")
+    }
+
+    @Test("compare-levels: options that the chosen mode would ignore are refused, not ignored")
+    func compareLevelsCombinations() throws {
+        let scratch = try ScratchFolder()
+        let file = try scratch.write([1], to: "a-file")
+        let save = scratch.path("w.safetensors")
+        let cases: [(arguments: [String], message: String)] = [
+            (["--trace", "--save", save], "error: --save: not with --trace, which shows one training step and writes no reports"),
+            (["--explain", "--benchmark"], "error: --benchmark: not with --explain, which shows one training step and writes no reports"),
+            (["--trace", "--mistake", "forgot-zero-grad"],
+             "error: --mistake: not with --trace, which shows one training step and writes no reports"),
+            (["--trace", "--explain"], "error: --trace and --explain: one at a time"),
+            (["--mistake", "forgot-zero-grad", "--levels", "manual"],
+             "error: --mistake forgot-zero-grad: not with --levels; a mistake runs beside the one style it breaks"),
+            (["--references", "--reference-frameworks", ""],
+             "error: --reference-frameworks: the list is empty (known: numpy, torch-autograd, tf-gradient-tape, jax, "
+                + "torch-modules, keras, lightning, or all)"),
+            (["--export-run", file + "/run"], "error: --export-run: cannot create \(file)/run: \(file) is a file, not a folder"),
+        ]
+        for (arguments, message) in cases {
+            let output = try run("compare-levels", arguments + ["--report-dir", scratch.path("reports")])
+            #expect(output.status == 64, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.map(String.init) == [message], "\(arguments): \(output.standardError)")
+            #expect(output.standardOutput.isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: save))
     }
 }

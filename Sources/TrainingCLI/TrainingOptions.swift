@@ -142,6 +142,9 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         guard learningRate.isFinite, learningRate > 0 else {
             throw ValidationError("--learning-rate must be a finite number above 0, got \(learningRate)")
         }
+        guard Float(learningRate).isFinite else {          // training runs in Float
+            throw ValidationError("--learning-rate must be at most \(Float.greatestFiniteMagnitude) (a Float), got \(learningRate)")
+        }
         if let trainLimit, trainLimit < 1 { throw ValidationError("--train-limit must be at least 1, got \(trainLimit)") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }

@@ -17,6 +17,7 @@ struct OptionTests {
         (["--batch-size", "0"], "--batch-size"), (["--batch-size", "9223372036854775807"], "--batch-size"),
         (["--learning-rate", "0"], "--learning-rate"), (["--learning-rate", "-0.1"], "--learning-rate"),
         (["--learning-rate", "inf"], "--learning-rate"), (["--learning-rate", "nan"], "--learning-rate"),
+        (["--learning-rate", "1e39"], "--learning-rate"),
         (["--train-limit", "0"], "--train-limit"), (["--test-limit", "0"], "--test-limit"),
         (["--hidden", "0,64"], "--hidden"), (["--hidden", "64"], "--hidden"), (["--hidden", "100000,64"], "--hidden"),
         (["--hidden", "64,x"], "--hidden"), (["--threads", "0"], "--threads"), (["--threads", "100000"], "--threads"),

@@ -32,6 +32,16 @@ struct GradcheckTests {
         }
     }
 
+    @Test("regression, --hidden 32,32, 256 samples, seed 123456 (a loss of 4, gradients under 1e-4): exit 0")
+    func largeRegression() throws {
+        let output = try run("gradcheck", ["--task", "regression", "--hidden", "32,32", "--samples", "256",
+                                           "--seed", "123456"])
+        #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
+        #expect(output.standardOutput.contains("3 → 32 → 32 → 1, batch of 256"))
+        #expect(output.standardOutput.contains("  pass: every error ≤ 1e-6"), "\(output.standardOutput)")
+        #expect(!output.standardOutput.contains("✗"), "\(output.standardOutput)")
+    }
+
     @Test("a broken backward (the tanh derivative from z): the table fails in fc1, exit 1")
     func brokenBackward() throws {
         let output = try run("gradcheck", ["--mistake", "tanh-derivative-of-z"])

@@ -45,6 +45,29 @@ struct GradientCheckTests {
         }
     }
 
+    /// The case the two-point differences `(ℓ(w + h) − ℓ(w − h)) / 2h` (h = 1e-5) failed: a loss
+    /// of 4 gave them a rounding error of 3.6e-10, and fc2.weight has gradients below the floor,
+    /// where that is 3.6e-6 relative. The five-point differences are within 1e-12·|ℓ|.
+    static let largeRegression = GradientCheckSetup(task: .regression, hidden: [32, 32], samples: 256, seed: 123456)
+
+    @Test("right gradients pass on 3 → 32 → 32 → 1 with 256 samples (a loss of 4, gradients under the floor)")
+    func largeRegressionPasses() throws {
+        let report = try Self.largeRegression.check(try #require(Style.named("manual")))
+        #expect(report.passes, "\(report.text)")
+        #expect(report.referenceLoss > 3, "the loss the two-point differences were too coarse for: \(report.text)")
+        let gradients = StyleGradients.manual(Self.largeRegression.parameters, Self.largeRegression.batch).gradients
+        #expect(gradients.fc2.weight.storage.contains { $0 != 0 && abs($0) < GradientCheck.floor },
+                "some gradients are compared absolutely, where the differences' error counts most")
+    }
+
+    @Test("a mistaken backward still fails on 3 → 32 → 32 → 1 with 256 samples, in fc1 only")
+    func largeRegressionMistakeFails() throws {
+        let mistake = try #require(BrokenBackward.named("tanh-derivative-of-z"))
+        let report = try Self.largeRegression.check(mistake.gradients, label: "broken")
+        #expect(report.failingTensors == ["fc1.weight", "fc1.bias"], "\(report.text)")
+        #expect(report.rows[0].maxError > 1e-2, "a real mistake is not a rounding error: \(report.text)")
+    }
+
     @Test("Level 4 with the tanh derivative taken from z (1 − z1² for 1 − a1²) fails in fc1 only")
     func tanhDerivativeFromZ() throws {
         for task in Task.allCases {

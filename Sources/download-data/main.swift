@@ -39,8 +39,13 @@ struct DownloadDataCommand: ParsableCommand {
         valueName: "file"))
     var checksums: String?
 
-    @Option(help: ArgumentHelp("Seconds to wait for a connection, and for each piece of a file.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds to wait for a connection, and for each piece of a file "
+        + "(at most \(Int(Self.maximumTimeout)), a day).", valueName: "seconds"))
     var timeout: Double = 60
+
+    /// The longest `--timeout`: a day (86,400 s). Longer is no timeout at all, and the URL
+    /// loading system turns the seconds into whole milliseconds, so 1e300 s crashed it.
+    static let maximumTimeout = 86_400.0
 
     /// The data folder: `--data`, else `NEURAL_LEVELS_DATA` (set and non-empty), else `data/mnist`.
     var directory: String {
@@ -63,8 +68,9 @@ struct DownloadDataCommand: ParsableCommand {
         guard baseFolderURL != nil else {
             throw ValidationError("--base-url must be an http:// or https:// URL, got '\(baseURL)'")
         }
-        guard timeout.isFinite, timeout > 0 else {
-            throw ValidationError("--timeout must be a number of seconds above 0, got \(timeout)")
+        guard timeout.isFinite, timeout > 0, timeout <= Self.maximumTimeout else {
+            throw ValidationError("--timeout must be a number of seconds above 0 and at most "
+                                  + "\(Int(Self.maximumTimeout)) (a day), got \(timeout)")
         }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), !isFolder.boolValue {

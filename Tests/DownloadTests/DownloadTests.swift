@@ -183,7 +183,7 @@ struct DownloadTests {
 
     @Test("bad options: exit 64 before any transfer", arguments: [
         ["--base-url", "ftp://example.com/mnist/"], ["--base-url", "not a url"], ["--timeout", "0"],
-        ["--checksums", "/no/such/checksums.sha256"],
+        ["--timeout", "86401"], ["--timeout", "1e300"], ["--checksums", "/no/such/checksums.sha256"],
     ])
     func badOptions(arguments: [String]) throws {
         let scratch = try temporaryDirectory()
@@ -227,5 +227,27 @@ extension DownloadTests {
         #expect(incomplete.errorLines.first?.contains("has no line for train-labels-idx1-ubyte.gz") == true,
                 "\(incomplete.standardError)")
         #expect(contents(of: scratch) == ["a-file", "sums"])
+    }
+}
+
+extension DownloadTests {
+    @Test("--timeout: a day is the most; 1e300 is one line naming the value, exit 64, not a crash")
+    func timeoutBound() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        server.stop()                                              // a refused connection fails at once
+
+        let huge = try downloadData(scratch.arguments(server) + ["--timeout", "1e300"])
+        #expect(huge.status == 64, "\(huge.standardError)")
+        #expect(huge.errorLines.map(String.init)
+                == ["error: --timeout must be a number of seconds above 0 and at most 86400 (a day), got 1e+300"],
+                "\(huge.standardError)")
+
+        let day = try downloadData(scratch.arguments(server) + ["--timeout", "86400"])
+        #expect(day.status == 1, "accepted, then the refused connection: \(day.standardError)")
+        #expect(day.errorLines.count == 1 && day.standardError.contains(server.baseURL + Fixtures.names[0]),
+                "\(day.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.data.path))
     }
 }

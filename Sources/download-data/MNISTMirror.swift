@@ -45,8 +45,8 @@ enum MNISTMirror {
     ]
 
     /// The four files with the digests listed in a `sha256sum`-style file (`<64 hex>  <name>`,
-    /// one per line; `*name` and blank or `#` lines allowed), for another mirror or data set with
-    /// the same file names (Fashion-MNIST, say).
+    /// one per line, ending in `\n` or `\r\n`; `*name` and blank or `#` lines allowed), for
+    /// another mirror or data set with the same file names (Fashion-MNIST, say).
     ///
     /// - Throws: `ValidationError` (exit status 64) `"--checksums: …"` for a file that cannot be
     ///   read, a malformed line, or one of the four names missing.
@@ -58,8 +58,9 @@ enum MNISTMirror {
             throw ValidationError("--checksums: cannot read \(path)")
         }
         var digests: [String: String] = [:]
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+        // Not split(separator: "\n"): in a Swift String, "\r\n" is one Character, not "\r" and "\n".
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fields = trimmed.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             let digest = fields[0].lowercased()

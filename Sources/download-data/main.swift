@@ -72,11 +72,28 @@ struct DownloadDataCommand: ParsableCommand {
             throw ValidationError("--timeout must be a number of seconds above 0 and at most "
                                   + "\(Int(Self.maximumTimeout)) (a day), got \(timeout)")
         }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), !isFolder.boolValue {
-            throw ValidationError("--data: \(directory) is a file, not a folder")
+        if let file = Self.fileInTheWay(of: directory) {
+            throw ValidationError(file == directory ? "--data: \(directory) is a file, not a folder"
+                                  : "--data: cannot create \(directory): its parent \(file) is a file, not a folder")
         }
         _ = try expectedFiles()
+    }
+
+    /// The nearest of `path` and its parents that exists, when it is a file and not a folder:
+    /// nothing can be created at or under a file (for `data.txt/mnist`, `data.txt`). Nil when
+    /// that nearest one is a folder.
+    static func fileInTheWay(of path: String) -> String? {
+        var candidate = path
+        while !candidate.isEmpty {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isFolder) {
+                return isFolder.boolValue ? nil : candidate
+            }
+            let parent = (candidate as NSString).deletingLastPathComponent
+            if parent == candidate { return nil }
+            candidate = parent
+        }
+        return nil
     }
 
     /// The four files and their digests: MNIST's, or those of `--checksums`.

@@ -250,4 +250,55 @@ extension DownloadTests {
                 "\(day.standardError)")
         #expect(!FileManager.default.fileExists(atPath: scratch.data.path))
     }
+
+    /// The checksums file as Windows writes it: every line ends in `\r\n`, with a comment and a
+    /// blank line; or its last line ends in a bare `\r` and no `\n`.
+    @Test("a checksums file with CRLF line endings is read as sha256sum reads it: the download passes",
+          arguments: ["\r\n", "\r"])
+    func crlfChecksums(lastLineEnd: String) throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let lines = ["# Windows line endings", ""] + Fixtures.names.map { "\(fixtures.sha256($0))  \($0)" }
+        try Data((lines.joined(separator: "\r\n") + lastLineEnd).utf8).write(to: scratch.checksums)
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardError.isEmpty)
+        #expect(contents(of: scratch.data) == Fixtures.names.sorted())
+        for name in Fixtures.names {
+            #expect(output.standardOutput.contains("\(name): downloaded \(fixtures.files[name]!.count) bytes, SHA-256 ok"))
+        }
+    }
+
+    @Test("a malformed line in a CRLF checksums file is named by its number, without the \\r")
+    func crlfChecksumsMalformed() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("sums")
+        try Data("# digests\r\n1234  train-images-idx3-ubyte.gz\r\n".utf8).write(to: file)
+        let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path, "--checksums", file.path])
+        #expect(output.status == 64)
+        #expect(output.errorLines.map(String.init)
+                == ["error: --checksums: \(file.path) line 2 is not '<64 hex digits>  <file name>': 1234  train-images-idx3-ubyte.gz"],
+                "\(output.standardError)")
+    }
+
+    @Test("--data under a file (a-file.txt/mnist, a-file.txt/x/y): one line saying its parent is a file, exit 64, nothing written",
+          arguments: ["mnist", "x/y"])
+    func dataUnderAFile(below: String) throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("a-file.txt")
+        try Data("x".utf8).write(to: file)
+        let data = file.path + "/" + below
+        let output = try downloadData(["--data", data])
+        #expect(output.status == 64, "\(output.standardError)")
+        #expect(output.errorLines.map(String.init)
+                == ["error: --data: cannot create \(data): its parent \(file.path) is a file, not a folder"],
+                "\(output.standardError)")
+        #expect(output.standardOutput.isEmpty)
+        #expect(contents(of: scratch) == ["a-file.txt"])
+    }
 }

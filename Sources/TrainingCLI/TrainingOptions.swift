@@ -128,7 +128,7 @@ public struct TrainingOptions: ParsableArguments, Sendable {
     /// by writing and removing a probe file, that the report folder (or the folder it will be
     /// created in) and the folders of `--save` and `--save-init` accept files, so that a long run
     /// cannot end unable to write its results. It creates nothing: the report folder is made
-    /// when the first report is written (``ReportDirectory/create(_:)``).
+    /// when the first report is written (``ReportDirectory/create(_:what:)``).
     public func validate() throws {
         for (option, value) in [("--data", data), ("--init", initFile)] where value?.isEmpty == true {
             throw ValidationError("\(option): the path is empty")
@@ -194,7 +194,7 @@ public enum ReportDirectory {
     /// Creates `path` and any missing parents (`mkdir -p`), just before the first file is
     /// written into it.
     ///
-    /// - Throws: ``NeuralLevelsError/failure(_:)`` `"cannot create the <what> <path>: <reason>"`.
+    /// - Throws: `NeuralLevelsError.failure` `"cannot create the <what> <path>: <reason>"`.
     public static func create(_ path: String, what: String = "report folder") throws {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { return }

@@ -82,6 +82,9 @@ struct Scale {
             lowExponent -= 1
             highExponent += 1
         }
+        // Below 1e-307 a decade's 10^e is subnormal or 0 and positions become NaN: stop there.
+        lowExponent = max(lowExponent, -307)
+        highExponent = max(highExponent, lowExponent + 1)
         let decades = highExponent - lowExponent
         let every = decades <= 8 ? 1 : decades <= 16 ? 2 : (decades + 7) / 8
         var ticks: [(Double, String)] = []
@@ -116,7 +119,7 @@ func niceStep(_ raw: Double) -> Double {
 /// A tick label with exactly the decimals of `step` (a 1-2-5 step has one significant digit, so
 /// 0.05 needs two), so that all labels of an axis line up; scientific for extreme magnitudes.
 func tickLabel(_ value: Double, step: Double) -> String {
-    if value == 0 && step >= 1 { return "0" }
+    if value == 0 && (step >= 1 || step < 1e-4) { return "0" }    // (scientific has no zero)
     if abs(value) >= 1e6 || step < 1e-4 {
         return scientific(value)
     }
@@ -138,6 +141,7 @@ func decadeLabel(_ exponent: Int) -> String {
 
 /// Scientific notation without padding: 2.5e-7, 1e6, −3.1e9 (mantissa to 3 significant digits).
 func scientific(_ value: Double) -> String {
+    guard value != 0, value.isFinite else { return value == 0 ? "0" : "\(value)" }
     let exponent = Int(log10(abs(value)).rounded(.down))
     var mantissa = value / pow(10, Double(exponent))
     mantissa = (mantissa * 100).rounded() / 100
@@ -361,7 +365,7 @@ func densify(_ polylines: [[(x: Double, y: Double)]], every spacing: Double = 6)
         result.append(previous)
         for p in line.dropFirst() {
             let length = hypot(p.x - previous.x, p.y - previous.y)
-            let steps = max(1, Int(length / spacing))
+            let steps = length.isFinite ? max(1, Int(min(length / spacing, 1e6))) : 1
             for s in 1...steps {
                 let t = Double(s) / Double(steps)
                 result.append((previous.x + (p.x - previous.x) * t, previous.y + (p.y - previous.y) * t))

@@ -222,6 +222,15 @@ struct TickTests {
         #expect(!Scale.linear(-1e308, 1e308, targetTicks: 5, loose: true).ticks.isEmpty)
         #expect(!Scale.logarithmic(1e-300, 1e300).ticks.isEmpty)
         #expect(!Scale.logarithmic(5, .infinity).ticks.isEmpty)
+        // A range through 0 with a tiny step labels 0 as "0" (log10(0) would trap).
+        let tiny = Scale.linear(-3e-5, 4e-5, targetTicks: 5, loose: true)
+        #expect(tiny.ticks.contains { $0.value == 0 && $0.label == "0" }, "\(tiny.ticks.map(\.label))")
+        #expect(tiny.ticks.contains { $0.label == "2e-5" }, "\(tiny.ticks.map(\.label))")
+        // Values down to the smallest subnormal: the decades stop at 1e-307, positions stay finite.
+        let subnormal = Scale.logarithmic(Double.leastNonzeroMagnitude, 20 * Double.leastNonzeroMagnitude)
+        #expect(subnormal.lower == 1e-307 && subnormal.upper == 1e-306)
+        #expect(subnormal.fraction(Double.leastNonzeroMagnitude).map(\.isFinite) == true)   // below the axis, not NaN
+        #expect(Scale.logarithmic(Double.leastNonzeroMagnitude, 2).ticks.first?.label == "1e-307")
     }
 
     @Test("log scales tick at powers of ten, labelled like 1e-3")

@@ -115,6 +115,21 @@ struct CompareLevelsTests {
         #expect(first.allSatisfy { $0["test_r2"] is Double && $0["test_accuracy"] == nil })
     }
 
+    @Test("one sample and tiny layers: every chart is drawn (axes through 0 with tiny ticks), exit 0")
+    func degenerateCharts() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reports = folder.path
+        // update-on-tape's memory chart and the saturation chart get near-constant series here.
+        let output = try runCompare(["--mistake", "update-on-tape", "--task", "regression", "--hidden", "2,2",
+                                     "--train-limit", "1", "--epochs", "1", "--report-dir", reports])
+        #expect(output.status == 0 && !output.endedBySignal, "\(output.standardError)")
+        for chart in ["loss.png", "mistake.png", "saturation.png"] where FileManager.default.fileExists(atPath: reports + "/" + chart) {
+            _ = try PNGImage(path: reports + "/" + chart)        // decodes
+        }
+        #expect(FileManager.default.fileExists(atPath: reports + "/mistake.png"))
+    }
+
     @Test("a style made to differ is caught: exit 1, naming the style and the first diverging step, report written")
     func perturbedStyle() throws {
         let reports = try temporaryDirectory()

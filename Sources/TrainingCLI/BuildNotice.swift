@@ -33,6 +33,6 @@ public enum BuildConfiguration {
     }
 
     private static let announced: Void = {
-        if let notice = debugNotice { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+        if let notice = debugNotice { printToStandardError(notice) }
     }()
 }

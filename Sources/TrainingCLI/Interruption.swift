@@ -120,7 +120,7 @@ public enum Interruption {
     /// exit status for the signal received (130 when none was, as for Ctrl-C).
     public static func reportedStop(_ detail: String) -> ExitCode {
         let received = signal ?? SIGINT
-        FileHandle.standardError.write(Data("interrupted by \(name(of: received)): \(detail)\n".utf8))
+        printToStandardError("interrupted by \(name(of: received)): \(detail)")
         return ExitCode(exitStatus(for: received))
     }
 

@@ -11,7 +11,7 @@ import Shared
 /// Prints a `NeuralLevelsError` as its one-line message on standard error and returns the
 /// exit status (64 usage, 65 data/checkpoint, 1 otherwise; docs/design.md) for `run()` to throw.
 public func reported(_ error: NeuralLevelsError) -> ExitCode {
-    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    printToStandardError(error.description)
     return ExitCode(error.exitCode)
 }
 
@@ -115,6 +115,13 @@ public enum HistoryCSV {
     }
 }
 
+/// Writes `line` and a newline to standard error. A closed or full standard error
+/// (`2>&-`, `2>/dev/full`) loses the line but is not an error (the older `FileHandle.write(_:)`
+/// traps on it).
+public func printToStandardError(_ line: String) {
+    try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
+}
+
 extension ParsableCommand {
     /// Like `main()`, except that a command-line error is one line on standard error
     /// (`error: --epochs must be …`) with exit status 64, as docs/design.md says, instead of the
@@ -128,7 +135,7 @@ extension ParsableCommand {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
             let text = message(for: error)                 // some errors' descriptions start "error: " already
-            FileHandle.standardError.write(Data(((text.hasPrefix("error: ") ? "" : "error: ") + text + "\n").utf8))
+            printToStandardError((text.hasPrefix("error: ") ? "" : "error: ") + text)
             Foundation.exit(code.rawValue)
         }
     }

@@ -117,7 +117,10 @@ struct DownloadDataCommand: ParsableCommand {
 
         for file in files {
             let path = (folder as NSString).appendingPathComponent(file.name)
-            if let present = FileManager.default.contents(atPath: path) {
+            let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue
+            if let size, size > HTTPDownload.maximumBodyBytes {
+                print("\(file.name): already there but \(size) bytes, larger than any MNIST file; downloading it again")
+            } else if let present = FileManager.default.contents(atPath: path) {
                 let digest = SHA256.hexDigest([UInt8](present))
                 if digest == file.sha256 {
                     print("\(file.name): already there, SHA-256 ok")

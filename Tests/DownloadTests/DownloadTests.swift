@@ -132,6 +132,22 @@ struct DownloadTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
     }
 
+    @Test("a server announcing 100 GB: refused at once, one line; exit 1; nothing kept in memory or on disk")
+    func hugeTransfer() throws {
+        let name = Fixtures.names[0]
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, fault: (name, .huge), scratch: scratch.root)
+        defer { server.stop() }
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let line = String(output.errorLines.first ?? "")
+        #expect(line.contains(name) && line.contains("larger than 268435456 bytes (Content-Length 100000000000)"), "\(line)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
+    }
+
     @Test("a transfer that stalls: fails after --timeout seconds, one line naming the file; exit 1; nothing left behind")
     func stalledTransfer() throws {
         let name = Fixtures.names[1]

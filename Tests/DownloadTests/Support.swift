@@ -102,6 +102,8 @@ final class FixtureServer {
         case truncate
         /// Announces the file's full length, sends half of it, and then sends nothing more.
         case stall
+        /// Announces 100 GB and sends zeros until the client hangs up.
+        case huge
     }
 
     /// Serves `folder` with `python3 -m http.server`, or, when `fault` names a file, with a
@@ -152,7 +154,8 @@ final class FixtureServer {
     }
 
     /// Serves argv[1]; for the file named argv[2], sends `Content-Length` of the whole file, then
-    /// only its first half, and then closes the connection (argv[3] `truncate`) or waits (`stall`).
+    /// only its first half, and then closes the connection (argv[3] `truncate`) or waits (`stall`);
+    /// or announces 100 GB and streams zeros (`huge`).
     static let faultyHandler = """
         import http.server, os, sys, time
 
@@ -169,6 +172,16 @@ final class FixtureServer {
                     body = f.read()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/gzip")
+                if fault == "huge":
+                    self.send_header("Content-Length", str(10**11))
+                    self.end_headers()
+                    try:
+                        while True:
+                            self.wfile.write(bytes(1 << 20))
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body[: len(body) // 2])

@@ -21,6 +21,7 @@ enum HTTPDownload {
     /// - Parameters:
     ///   - url: the file to download.
     ///   - timeout: seconds to wait for the connection and for each piece of the body.
+    ///   - maximumBytes: the largest body kept (``maximumBodyBytes`` by default).
     /// - Throws: `NeuralLevelsError/failure(_:)` (exit status 1), one line naming `url`: the
     ///   transfer's error (refused, nothing received for `timeout` seconds, …), an HTTP status
     ///   other than 200, or a body shorter or longer than the `Content-Length` the server

@@ -44,14 +44,23 @@ enum MNISTMirror {
                      sha256: "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
     ]
 
+    /// The largest `--checksums` file read: 1 MiB (`sha256sum` writes 100 bytes a line).
+    static let maximumChecksumsBytes = 1 << 20
+
     /// The four files with the digests listed in a `sha256sum`-style file (`<64 hex>  <name>`,
     /// one per line, ending in `\n` or `\r\n`; `*name` and blank or `#` lines allowed), for
     /// another mirror or data set with the same file names (Fashion-MNIST, say).
     ///
     /// - Throws: `ValidationError` (exit status 64) `"--checksums: …"` for a file that cannot be
-    ///   read, a malformed line, or one of the four names missing.
+    ///   read or is larger than ``maximumChecksumsBytes``, a malformed line, or one of the four
+    ///   names missing.
     static func files(checksumsFile path: String) throws -> [ExpectedFile] {
         let text: String
+        // A checksums file is a few lines: refuse a large one before reading it into memory.
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maximumChecksumsBytes else {
+            throw ValidationError("--checksums: \(path) is \(size) bytes; a checksums file is a few lines (at most \(maximumChecksumsBytes) bytes)")
+        }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {

@@ -223,6 +223,20 @@ struct DownloadTests {
         #expect(output.status == 64)
         #expect(output.standardError.contains("line 1"), "\(output.standardError)")
     }
+
+    @Test("a checksums file larger than 1 MiB (a 3 GB sparse one here) is refused before it is read: exit 64")
+    func hugeChecksums() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("sums")
+        try Data().write(to: file)
+        try #require(truncate(file.path, 3 << 30) == 0)
+        let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path, "--checksums", file.path])
+        #expect(output.status == 64, "\(output.standardError)")
+        #expect(output.errorLines.map(String.init)
+                == ["error: --checksums: \(file.path) is 3221225472 bytes; a checksums file is a few lines (at most 1048576 bytes)"],
+                "\(output.standardError)")
+    }
 }
 
 extension DownloadTests {

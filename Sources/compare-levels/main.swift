@@ -93,9 +93,6 @@ struct CompareLevelsCommand: ParsableCommand {
                 throw ValidationError("\(option): not with \(mode), which shows one training step and writes no reports")
             }
         }
-        if let mistake, mistake != "list", levels != Self.allStyles {
-            throw ValidationError("--mistake \(mistake): not with --levels; a mistake runs beside the one style it breaks")
-        }
         if let exportRun { try ReportDirectory.checkWritable(exportRun, option: "--export-run") }
         if let mistake, mistake != "list" {
             guard let known = Mistake.named(mistake) else {
@@ -105,6 +102,9 @@ struct CompareLevelsCommand: ParsableCommand {
             if let task = known.task, task != options.task {
                 throw ValidationError("--mistake \(mistake): only for --task \(task.rawValue)")
             }
+        }
+        if let mistake, mistake != "list", levels != Self.allStyles {
+            throw ValidationError("--mistake \(mistake): not with --levels; a mistake runs beside the one style it breaks")
         }
         if let perturbStyle, Style.named(perturbStyle) == nil {
             throw ValidationError("--perturb-style: no style '\(perturbStyle)'")

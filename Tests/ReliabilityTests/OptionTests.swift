@@ -169,5 +169,9 @@ struct OptionTests {
             #expect(output.standardOutput.isEmpty)
         }
         #expect(!FileManager.default.fileExists(atPath: save))
+        // An unknown mistake is named as such, --levels or not.
+        let unknown = try run("compare-levels", ["--mistake", "bogus", "--levels", "manual"])
+        #expect(unknown.status == 64 && unknown.errorLines.first?.hasPrefix("error: --mistake: no mistake 'bogus'") == true,
+                "\(unknown.standardError)")
     }
 }

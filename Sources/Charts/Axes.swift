@@ -119,7 +119,7 @@ func niceStep(_ raw: Double) -> Double {
 /// A tick label with exactly the decimals of `step` (a 1-2-5 step has one significant digit, so
 /// 0.05 needs two), so that all labels of an axis line up; scientific for extreme magnitudes.
 func tickLabel(_ value: Double, step: Double) -> String {
-    if value == 0 && (step >= 1 || step < 1e-4) { return "0" }    // (scientific has no zero)
+    if value == 0 && step >= 1 { return "0" }
     if abs(value) >= 1e6 || step < 1e-4 {
         return scientific(value)
     }

@@ -169,25 +169,16 @@ public enum ReportDirectory {
     ///   `"<option>: cannot write in <folder>: <reason>"`.
     public static func checkWritable(_ path: String, option: String) throws {
         guard !path.isEmpty else { throw ValidationError("\(option): the path is empty") }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw ValidationError("\(option): \(path) is a file, not a folder") }
-            if let reason = FolderProbe.writeProbe(in: path) {
-                throw ValidationError("\(option): cannot write in \(path): \(reason)")
-            }
-            return
+        // The path itself, or else the nearest part of it that exists, must be a folder that
+        // accepts files.
+        let (existing, isFolder) = FolderProbe.nearestExisting(path)
+        guard isFolder else {
+            throw ValidationError(existing == path ? "\(option): \(path) is a file, not a folder"
+                                  : "\(option): cannot create \(path): \(existing) is a file, not a folder")
         }
-        // The nearest part of the path that exists must be a folder that accepts files.
-        var ancestor = (path as NSString).deletingLastPathComponent
-        while !ancestor.isEmpty, !FileManager.default.fileExists(atPath: ancestor, isDirectory: &isFolder) {
-            ancestor = (ancestor as NSString).deletingLastPathComponent
-        }
-        if ancestor.isEmpty { (ancestor, isFolder) = (".", true) }
-        guard isFolder.boolValue else {
-            throw ValidationError("\(option): cannot create \(path): \(ancestor) is a file, not a folder")
-        }
-        if let reason = FolderProbe.writeProbe(in: ancestor) {
-            throw ValidationError("\(option): cannot create \(path) in \(ancestor): \(reason)")
+        if let reason = FolderProbe.writeProbe(in: existing) {
+            throw ValidationError(existing == path ? "\(option): cannot write in \(path): \(reason)"
+                                  : "\(option): cannot create \(path) in \(existing): \(reason)")
         }
     }
 
@@ -231,7 +222,23 @@ public enum OutputFile {
 
 /// Folder checks with the system's own reasons (`strerror`), which name the actual problem:
 /// "Not a directory", "Read-only file system", "Permission denied", "No space left on device".
-enum FolderProbe {
+public enum FolderProbe {
+    /// The nearest of `path` and its parents that exists, and whether it is a folder (for
+    /// `a-file/sub/reports`, `a-file`, not a folder); `"."` when no part of a relative path exists.
+    public static func nearestExisting(_ path: String) -> (path: String, isFolder: Bool) {
+        var candidate = path
+        while !candidate.isEmpty {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isFolder) {
+                return (candidate, isFolder.boolValue)
+            }
+            let parent = (candidate as NSString).deletingLastPathComponent
+            if parent == candidate { break }
+            candidate = parent
+        }
+        return (".", true)
+    }
+
     /// `mkdir -p path`; returns why it failed, or nil.
     static func createFolders(_ path: String) -> String? {
         var prefix = path.hasPrefix("/") ? "/" : ""

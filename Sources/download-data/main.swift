@@ -72,28 +72,12 @@ struct DownloadDataCommand: ParsableCommand {
             throw ValidationError("--timeout must be a number of seconds above 0 and at most "
                                   + "\(Int(Self.maximumTimeout)) (a day), got \(timeout)")
         }
-        if let file = Self.fileInTheWay(of: directory) {
-            throw ValidationError(file == directory ? "--data: \(directory) is a file, not a folder"
-                                  : "--data: cannot create \(directory): its parent \(file) is a file, not a folder")
+        let (existing, isFolder) = FolderProbe.nearestExisting(directory)   // nothing can be made under a file
+        if !isFolder {
+            throw ValidationError(existing == directory ? "--data: \(directory) is a file, not a folder"
+                                  : "--data: cannot create \(directory): its parent \(existing) is a file, not a folder")
         }
         _ = try expectedFiles()
-    }
-
-    /// The nearest of `path` and its parents that exists, when it is a file and not a folder:
-    /// nothing can be created at or under a file (for `data.txt/mnist`, `data.txt`). Nil when
-    /// that nearest one is a folder.
-    static func fileInTheWay(of path: String) -> String? {
-        var candidate = path
-        while !candidate.isEmpty {
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isFolder) {
-                return isFolder.boolValue ? nil : candidate
-            }
-            let parent = (candidate as NSString).deletingLastPathComponent
-            if parent == candidate { return nil }
-            candidate = parent
-        }
-        return nil
     }
 
     /// The four files and their digests: MNIST's, or those of `--checksums`.
@@ -117,8 +101,7 @@ struct DownloadDataCommand: ParsableCommand {
 
         for file in files {
             let path = (folder as NSString).appendingPathComponent(file.name)
-            let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue
-            if let size, size > HTTPDownload.maximumBodyBytes {
+            if let size = fileSize(atPath: path), size > HTTPDownload.maximumBodyBytes {
                 print("\(file.name): already there but \(size) bytes, larger than any MNIST file; downloading it again")
             } else if let present = FileManager.default.contents(atPath: path) {
                 let digest = SHA256.hexDigest([UInt8](present))

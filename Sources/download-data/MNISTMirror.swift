@@ -57,7 +57,7 @@ enum MNISTMirror {
     static func files(checksumsFile path: String) throws -> [ExpectedFile] {
         let text: String
         // A checksums file is a few lines: refuse a large one before reading it into memory.
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        let size = fileSize(atPath: path) ?? 0
         guard size <= maximumChecksumsBytes else {
             throw ValidationError("--checksums: \(path) is \(size) bytes; a checksums file is a few lines (at most \(maximumChecksumsBytes) bytes)")
         }
@@ -86,4 +86,10 @@ enum MNISTMirror {
             return ExpectedFile(name: file.name, sha256: digest)
         }
     }
+}
+
+/// The size in bytes of the file at `path` (nil if there is none), read without opening it, so
+/// that a huge file can be refused before it is read.
+func fileSize(atPath path: String) -> Int? {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue
 }

@@ -172,8 +172,8 @@ let package = Package(
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["Shared", "TestSupport", "level4-manual", "level3-autograd", "level2-modules", "level1-high-level",
-                           "compare-levels"]),
+            dependencies: ["Shared", "TrainingCLI", "TestSupport", "level4-manual", "level3-autograd", "level2-modules",
+                           "level1-high-level", "compare-levels"]),
 
         // MARK: The original MNIST, for users with the internet (checksums verified, atomic writes)
         .executableTarget(

@@ -35,6 +35,11 @@ public struct Experiment: Sendable {
             let all = SyntheticRegression.make(seed: options.seed, as: Float.self)
             (train, test) = (all.train.prefix(options.trainLimit), all.test.prefix(options.testLimit))
         }
+        // A batch this wide must fit in memory: one line now, not a failed allocation later.
+        // (Training batches are at most --batch-size rows; evaluation chunks at most 1,000 or a batch.)
+        let rows = min(max(options.batchSize, 1000), max(train.count, test.count))
+        try MemoryBudget.check(shape: shape, rows: rows, batchSize: options.batchSize,
+                               limit: MemoryBudget.currentLimit())
         let initial: NetworkParameters<Float>
         if let file = options.initFile {
             initial = try NetworkParameters<Float>.load(from: file, shape: shape)

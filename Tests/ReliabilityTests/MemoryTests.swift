@@ -1,0 +1,80 @@
+// MemoryTests.swift — a network too wide for the memory at hand is refused in one line before
+// training, instead of a failed allocation (Swift's "Fatal error") or the kernel's OOM killer.
+//
+// Teaches: the arithmetic of training memory (rows × widths), and how to test a limit from
+// outside: run the program under `ulimit -v` and read its exit status and message.
+// Leaves out: the measurements behind the estimate's factors (MemoryBudget.swift's comment).
+
+import Foundation
+import Shared
+import TestSupport
+import Testing
+import TrainingCLI
+
+@Suite("Reliability: memory for the activations is checked before training")
+struct MemoryTests {
+    @Test("the estimate is the per-row and per-parameter arithmetic of its formula")
+    func estimate() {
+        let shape = NetworkShape.standard(for: .classification, hidden: [128, 64])     // 784-128-64-10
+        let parameters = 128 * 785 + 64 * 129 + 10 * 65                                  // 109,386
+        let perRow = 2 * 784 + 6 * (128 + 64) + 4 * 10                                    // 2,760 values
+        #expect(MemoryBudget.estimatedBytes(shape: shape, rows: 64) == Double(4 * (64 * perRow + 12 * parameters)))
+        // Twice the rows: exactly the rows' share more.
+        let growth = MemoryBudget.estimatedBytes(shape: shape, rows: 128) - MemoryBudget.estimatedBytes(shape: shape, rows: 64)
+        #expect(growth == Double(4 * 64 * perRow))
+    }
+
+    @Test("a limit below the estimate is refused with the options and both sizes; above it, or none, passes")
+    func check() throws {
+        let shape = NetworkShape.standard(for: .classification, hidden: [4096, 4096])
+        let needed = MemoryBudget.estimatedBytes(shape: shape, rows: 60_000)                // about 13 GB
+        let tight = MemoryBudget.Limit(bytes: 6e9, source: "ulimit -v")
+        #expect(throws: NeuralLevelsError.badOption(
+            option: "--batch-size 60000 with --hidden 4096,4096",
+            reason: "training needs about \(String(format: "%.1f", needed / 1e9)) GB for batches of 60000 rows, "
+                + "more than the 6.0 GB left (ulimit -v); use a smaller --batch-size or --hidden")) {
+            try MemoryBudget.check(shape: shape, rows: 60_000, batchSize: 60_000, limit: tight)
+        }
+        try MemoryBudget.check(shape: shape, rows: 60_000, batchSize: 60_000,
+                               limit: MemoryBudget.Limit(bytes: needed + 1, source: "available memory"))
+        try MemoryBudget.check(shape: shape, rows: 60_000, batchSize: 60_000, limit: nil)
+    }
+
+    @Test("this machine's limit is read, and is no more than its memory")
+    func currentLimit() throws {
+        let limit = try #require(MemoryBudget.currentLimit())          // /proc/meminfo exists on Linux
+        #expect(limit.bytes > 0)
+        var physical = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        if let cgroup = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+           let max = Double(cgroup.trimmingCharacters(in: .whitespacesAndNewlines)) { physical = min(physical, max) }
+        #expect(limit.bytes <= physical)
+    }
+
+    @Test("level4-manual under ulimit -v: a wide network with a large batch exits 64 in one line, writing nothing")
+    func refusedUnderAddressLimit() throws {
+        let scratch = try ScratchFolder()
+        let executable = productsDirectory.appendingPathComponent("level4-manual").path
+        // Regression (synthetic data, no files): batches of 10,000 rows through 4096 + 4096 units,
+        // about 2.8 GB by the estimate, against a 2 GB address space.
+        let arguments = ["--task", "regression", "--hidden", "4096,4096", "--batch-size", "10000", "--epochs", "1",
+                         "--save-init", scratch.path("init.safetensors"), "--report-dir", scratch.path("reports")]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -v 2000000 && exec \"$0\" \"$@\"", executable] + arguments
+        let errors = Pipe(), output = Pipe()
+        (process.standardError, process.standardOutput) = (errors, output)
+        try process.run()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 64, "\(errorText)")
+        let lines = errorText.split(separator: "\n")
+        #expect(lines.count == 1, "one line, not: \(errorText)")
+        #expect(lines.first?.hasPrefix("error: --batch-size 10000 with --hidden 4096,4096: training needs about") == true,
+                "\(errorText)")
+        #expect(lines.first?.contains("(ulimit -v)") == true, "\(errorText)")
+        #expect(outputText.isEmpty, "nothing trained: \(outputText)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("init.safetensors")))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")))
+    }
+}

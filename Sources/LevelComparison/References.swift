@@ -160,6 +160,13 @@ public enum ReferenceReplay {
     /// Default `--reference-tolerance`: the largest relative step-loss difference from Level 4
     /// allowed in the first epoch (see References/README.md for the measurements behind it).
     public static let defaultTolerance = 1e-4
+    /// Seconds a replay may run by default (`--reference-timeout`): an hour, or a minute per
+    /// epoch for longer runs; far above what a replay takes (Keras, the slowest, about a second
+    /// per epoch of Fashion-MNIST here).
+    public static func defaultTimeout(epochs: Int) -> Double { max(3600, 60 * Double(epochs)) }
+    /// The largest `result.json` read (its step losses take about 20 bytes each: 256 MiB holds
+    /// over ten million steps).
+    public static let maximumResultBytes = 1 << 28
 
     /// Writes the run for the replays; see ``RunExport/export(experiment:to:)``.
     public static func export(experiment: Experiment, to directory: String) throws {
@@ -205,12 +212,15 @@ public enum ReferenceReplay {
     ///   - stepsPerEpoch: steps of one epoch, for the first epoch's difference (default: from
     ///     the export's `run.json`).
     ///   - tolerance: relative; a step whose loss differs more is the replay's first failing step.
+    ///   - timeout: seconds a replay may run before it is stopped (SIGTERM, then SIGKILL) and
+    ///     reported as failed.
     ///   - log: receives one line per replay as it finishes.
     public static func run(
         frameworks: [ReferenceFramework], python: String, exportDirectory: String,
         resultsDirectory: String? = nil, scriptsDirectory: String = scriptsDirectory(),
         referenceLosses: [Double], referenceWeights: NetworkParameters<Float>, stepsPerEpoch: Int? = nil,
-        tolerance: Double = defaultTolerance, log: (String) -> Void = { print($0) }
+        tolerance: Double = defaultTolerance, timeout: Double = 3600,
+        log: (String) -> Void = { print($0) }
     ) -> [ReferenceResult] {
         let results = resultsDirectory ?? (exportDirectory as NSString).appendingPathComponent("results")
         let steps = stepsPerEpoch ?? (try? RunExport.readRecipe(in: exportDirectory).stepsPerEpoch) ?? referenceLosses.count
@@ -224,7 +234,8 @@ public enum ReferenceReplay {
             let output = (results as NSString).appendingPathComponent(framework.id)
             var result = replay(framework, python: python, exportDirectory: exportDirectory, outputDirectory: output,
                                 scriptsDirectory: scriptsDirectory, referenceLosses: referenceLosses,
-                                referenceWeights: referenceWeights, stepsPerEpoch: steps, tolerance: tolerance)
+                                referenceWeights: referenceWeights, stepsPerEpoch: steps, tolerance: tolerance,
+                                timeout: timeout)
             if !result.available {
                 log("references: \(framework.framework) (\(framework.script)) not available: \(result.reason ?? "?")")
             } else if let error = result.error {
@@ -243,7 +254,7 @@ public enum ReferenceReplay {
     static func replay(
         _ framework: ReferenceFramework, python: String, exportDirectory: String, outputDirectory: String,
         scriptsDirectory: String, referenceLosses: [Double], referenceWeights: NetworkParameters<Float>,
-        stepsPerEpoch: Int, tolerance: Double
+        stepsPerEpoch: Int, tolerance: Double, timeout: Double = 3600
     ) -> ReferenceResult {
         var row = ReferenceResult(framework, tolerance: tolerance)
         let script = (scriptsDirectory as NSString).appendingPathComponent(framework.script)
@@ -260,10 +271,11 @@ public enum ReferenceReplay {
             return row
         }
 
-        let status: Int32, stderr: String
+        let status: Int32, stderr: String, timedOut: Bool
         do {
-            (status, stderr) = try runScript(python: python, script: script,
-                                             arguments: [exportDirectory, outputDirectory], logDirectory: outputDirectory)
+            (status, stderr, timedOut) = try runScript(python: python, script: script,
+                                                       arguments: [exportDirectory, outputDirectory],
+                                                       logDirectory: outputDirectory, timeout: timeout)
         } catch let error as LaunchError {
             row.available = false
             row.reason = "cannot start \(python): \(error.reason)"
@@ -274,6 +286,12 @@ public enum ReferenceReplay {
             return row
         }
         let lastLine = stderr.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+        if timedOut {
+            let log = (outputDirectory as NSString).appendingPathComponent("stderr.txt")
+            row.error = "\(name): \(script) did not finish within \(Int(timeout)) s (--reference-timeout) and was "
+                + "stopped (log: \(log))"
+            return row
+        }
         switch status {
         case 0: break
         case unavailableStatus:
@@ -293,8 +311,11 @@ public enum ReferenceReplay {
         let resultFile = (outputDirectory as NSString).appendingPathComponent("result.json")
         let output: ReplayOutput
         do {
-            guard let data = FileManager.default.contents(atPath: resultFile) else {
-                row.error = "\(name): \(resultFile): no such file"
+            let data: Data
+            do {
+                data = Data(try readRegularFile(atPath: resultFile, maximumSize: maximumResultBytes))
+            } catch let error as NeuralLevelsError {
+                row.error = "\(name): \(error.description.replacingOccurrences(of: "error: ", with: ""))"
                 return row
             }
             let decoder = JSONDecoder()
@@ -371,9 +392,12 @@ public enum ReferenceReplay {
     }
 
     /// Runs `python script arguments…`, with its output in `logDirectory/stdout.txt` and
-    /// `stderr.txt`; returns the exit status (minus the signal number when killed) and stderr.
-    static func runScript(python: String, script: String, arguments: [String], logDirectory: String) throws
-        -> (status: Int32, stderr: String)
+    /// `stderr.txt`; returns the exit status (minus the signal number when killed), the end of
+    /// stderr (its last 64 KiB), and whether it ran past `timeout` seconds and was stopped:
+    /// SIGTERM, then SIGKILL 5 s later.
+    static func runScript(python: String, script: String, arguments: [String], logDirectory: String,
+                          timeout: Double = 3600) throws
+        -> (status: Int32, stderr: String, timedOut: Bool)
     {
         let process = Process()
         if python.contains("/") && !FileManager.default.isExecutableFile(atPath: python) {
@@ -402,15 +426,34 @@ public enum ReferenceReplay {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
         try process.run()
-        process.waitUntilExit()
-        let stderr = FileManager.default.contents(atPath: stderrPath).flatMap { String(data: $0, encoding: .utf8) } ?? ""
+        var timedOut = false
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            process.terminate()                                    // SIGTERM: Python's own clean-up
+            if finished.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                finished.wait()
+            }
+        }
+        let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)
         let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
         // `/usr/bin/env` answers 127 when it cannot find the interpreter.
         if !python.contains("/") && status == 127 && stderr.contains("No such file") {
             throw LaunchError(reason: "no \(python) in PATH")
         }
-        return (status, stderr)
+        return (status, stderr, timedOut)
+    }
+
+    /// The last `count` bytes of the file at `path` (all of it when shorter; none when unreadable).
+    static func lastBytes(ofFile path: String, count: Int) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd() else { return Data() }
+        try? handle.seek(toOffset: end > UInt64(count) ? end - UInt64(count) : 0)
+        return (try? handle.readToEnd()) ?? Data()
     }
 
     /// The first replay that failed or disagreed, as the error compare-levels exits with.

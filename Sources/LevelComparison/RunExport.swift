@@ -146,9 +146,7 @@ public enum RunExport {
     /// - Throws: `NeuralLevelsError/badData(file:reason:)` naming the file.
     public static func readRecipe(in directory: String) throws -> ExportedRecipe {
         let file = (directory as NSString).appendingPathComponent(recipeFile)
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw NeuralLevelsError.badData(file: file, reason: "cannot read the file")
-        }
+        let data = Data(try readRegularFile(atPath: file, maximumSize: 1 << 20))    // a few hundred bytes
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
@@ -162,10 +160,8 @@ public enum RunExport {
     ///
     /// - Throws: `NeuralLevelsError/badData(file:reason:)` naming the file and the tensor.
     public static func readBatchOrder(file: String) throws -> [[Int]] {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw NeuralLevelsError.badData(file: file, reason: "cannot read the file")
-        }
-        let tensors = try integerTensors(Array(data), file: file)
+        let tensors = try integerTensors(try readRegularFile(atPath: file, maximumSize: maximumBatchOrderBytes + (1 << 20)),
+                                         file: file)
         var orders: [[Int]] = []
         while let order = tensors["epoch_\(orders.count + 1)"] { orders.append(order.values) }
         guard orders.count == tensors.count else {

@@ -72,6 +72,10 @@ struct CompareLevelsCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Relative step-loss tolerance of the replays (with --references).")
     var referenceTolerance: Double = ReferenceReplay.defaultTolerance
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds each replay may run before it is stopped "
+        + "(with --references; default an hour, or a minute per epoch if more).", valueName: "seconds"))
+    var referenceTimeout: Double?
+
     @Option(help: ArgumentHelp("Write the run (recipe, initial weights, batch order) for the replays to this folder "
         + "(default with --references: <report-dir>/run).", valueName: "dir"))
     var exportRun: String?
@@ -116,6 +120,9 @@ struct CompareLevelsCommand: ParsableCommand {
             _ = try ReferenceFramework.named(referenceFrameworks)
         } catch let error as NeuralLevelsError {
             throw ValidationError(error.description.replacingOccurrences(of: "error: ", with: ""))
+        }
+        if let referenceTimeout, !(referenceTimeout.isFinite && referenceTimeout > 0 && referenceTimeout <= 1e7) {
+            throw ValidationError("--reference-timeout must be between 0 and 10000000 seconds, got \(referenceTimeout)")
         }
         guard referenceTolerance.isFinite, referenceTolerance >= 0 else {
             throw ValidationError("--reference-tolerance must be a finite number ≥ 0, got \(referenceTolerance)")
@@ -182,7 +189,8 @@ struct CompareLevelsCommand: ParsableCommand {
                     frameworks: try ReferenceFramework.named(referenceFrameworks),
                     python: ReferenceReplay.python(python), exportDirectory: exportDirectory,
                     referenceLosses: reference.trained.result.stepLosses, referenceWeights: reference.trained.parameters,
-                    tolerance: referenceTolerance)
+                    tolerance: referenceTolerance,
+                    timeout: referenceTimeout ?? ReferenceReplay.defaultTimeout(epochs: options.epochs))
                 print("\n" + ReferenceReplay.tableText(outcome.references ?? [], task: options.task))
             }
             // Ctrl-C / SIGTERM: write what completed (atomically), unless nothing did.

@@ -237,6 +237,54 @@ struct ReferencesTests {
         #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent("loss.png").path))
     }
 
+    @Test("a replay that hangs, even ignoring SIGTERM, is stopped at --reference-timeout: one line naming it")
+    func hangingScript() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scripts = folder.appendingPathComponent("References")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        try "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('waiting', file=sys.stderr)\ntime.sleep(600)\n"
+            .write(to: scripts.appendingPathComponent("numpy_manual.py"), atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["NEURAL_LEVELS_REFERENCES"] = scripts.path
+        let reports = folder.appendingPathComponent("reports")
+        let started = Date()
+        let output = try run("compare-levels", [
+            "--levels", "4", "--epochs", "1", "--train-limit", "200", "--test-limit", "100", "--references",
+            "--reference-frameworks", "numpy", "--reference-timeout", "1", "--python", pythonWithNumPy ?? "python3",
+            "--report-dir", reports.path,
+        ], environment: environment)
+        #expect(Date().timeIntervalSince(started) < 60, "SIGKILL follows SIGTERM 5 s later")
+        #expect(output.status == 1)
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let line = String(output.errorLines.last ?? "")
+        #expect(line.contains("NumPy by hand") && line.contains("did not finish within 1 s (--reference-timeout)"), "\(line)")
+        #expect(line.contains(reports.appendingPathComponent("run/results/numpy/stderr.txt").path), "\(line)")
+        let rows = try #require(try readJSON(reports.appendingPathComponent("summary.json"))["references"] as? [[String: Any]])
+        #expect((rows.first?["error"] as? String)?.contains("did not finish") == true)
+    }
+
+    @Test("a replay that fails after pages of output is reported by its last line")
+    func longLogLastLine() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scripts = folder.appendingPathComponent("References")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        try "import sys\nfor i in range(200000): print('progress', i, file=sys.stderr)\nprint('ValueError: the last line', file=sys.stderr)\nsys.exit(1)\n"
+            .write(to: scripts.appendingPathComponent("numpy_manual.py"), atomically: true, encoding: .utf8)
+        let shape = NetworkShape.standard(for: .classification)
+        let results = ReferenceReplay.run(
+            frameworks: try ReferenceFramework.named("numpy"), python: pythonWithNumPy ?? "python3",
+            exportDirectory: folder.path, resultsDirectory: folder.appendingPathComponent("results").path,
+            scriptsDirectory: scripts.path, referenceLosses: [1],
+            referenceWeights: .glorotNormal(shape: shape, seed: 42), stepsPerEpoch: 1, log: { _ in })
+        let error = try #require(results.first?.error)
+        #expect(error.contains("exited with status 1: ValueError: the last line"), "\(error)")
+        let log = try #require(FileManager.default.attributesOfItem(
+            atPath: folder.appendingPathComponent("results/numpy/stderr.txt").path)[.size] as? Int)
+        #expect(log > 1 << 21, "the log is longer than the 64 KiB read back: \(log) bytes")
+    }
+
     @Test("a corrupt export is one line naming the replay and the file")
     func corruptExport() throws {
         let python = try requireNumPyPython()

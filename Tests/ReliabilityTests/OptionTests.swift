@@ -57,6 +57,7 @@ struct OptionTests {
               ["--levels", "0"], ["--levels", "5"], ["--levels", "2,2"], ["--levels", "1,,2"], ["--levels", ""],
               ["--levels", "four"], ["--tolerance", "-1e-9"], ["--tolerance", "nan"], ["--tolerance", "inf"],
               ["--epochs", "0"], ["--learning-rate", "0"], ["--batch-size", "0"],
+              ["--reference-timeout", "0"], ["--reference-timeout", "nan"], ["--reference-timeout", "-5"],
           ])
     func compareLevelsOptions(_ arguments: [String]) throws {
         let scratch = try ScratchFolder()

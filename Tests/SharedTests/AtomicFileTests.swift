@@ -98,6 +98,22 @@ struct AtomicFileTests {
             #expect(error.reason == "is a folder, not a file")
         }
     }
+
+    @Test("readRegularFile: the bytes, or badData naming the file; a cap below the file's size is named in its unit")
+    func readingWithACap() throws {
+        let folder = try ScratchFolder()
+        let path = try folder.write((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0) }, to: "result.json")
+        #expect(try readRegularFile(atPath: path, maximumSize: 3_000_000).count == 3_000_000)
+        #expect(throws: NeuralLevelsError.badData(file: path, reason: "is 2.9 MiB, larger than the 1000 bytes read from one file")) {
+            try readRegularFile(atPath: path, maximumSize: 1000)
+        }
+        #expect(throws: NeuralLevelsError.badData(file: path, reason: "is 2.9 MiB, larger than the 1.0 MiB read from one file")) {
+            try readRegularFile(atPath: path, maximumSize: 1 << 20)
+        }
+        #expect(throws: NeuralLevelsError.badData(file: folder.path("run.json"), reason: "no such file")) {
+            try readRegularFile(atPath: folder.path("run.json"))
+        }
+    }
 }
 
 // MARK: - Helpers shared by the data and checkpoint tests

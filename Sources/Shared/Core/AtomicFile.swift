@@ -86,6 +86,18 @@ public enum AtomicFile {
     }
 }
 
+/// The bytes of the regular file at `path`, read whole: at most `maximumSize` bytes (1 GiB).
+///
+/// - Throws: ``NeuralLevelsError/badData(file:reason:)`` naming `path` and why: "no such file",
+///   "is a folder, not a file", "is not a regular file …", "is 2.0 GiB, larger than …".
+public func readRegularFile(atPath path: String, maximumSize: Int = 1 << 30) throws -> [UInt8] {
+    do {
+        return try FileBytes.read(path: path, maximumSize: maximumSize)
+    } catch {
+        throw NeuralLevelsError.badData(file: path, reason: error.reason)
+    }
+}
+
 /// Whole-file reads with one clear reason per failure ("no such file", "is a folder, …", "is not
 /// a regular file", "is … bytes, more than …").
 enum FileBytes {
@@ -131,11 +143,13 @@ enum FileBytes {
         let (descriptor, size) = try openRegularFile(path: path)
         defer { close(descriptor) }
         func tooLarge(_ bytes: Int) -> Problem {
-            func gibibytes(_ count: Int) -> String {              // one decimal, rounded
-                let tenths = Int((Double(count) / Double(1 << 30) * 10).rounded())
-                return "\(tenths / 10).\(tenths % 10) GiB"
+            func size(_ count: Int) -> String {                   // GiB or MiB to one decimal, rounded
+                guard count >= 1 << 20 else { return "\(count) bytes" }
+                let (unit, name) = count >= 1 << 30 ? (Double(1 << 30), "GiB") : (Double(1 << 20), "MiB")
+                let tenths = Int((Double(count) / unit * 10).rounded())
+                return "\(tenths / 10).\(tenths % 10) \(name)"
             }
-            return Problem(reason: "is \(gibibytes(bytes)), larger than the \(gibibytes(maximumSize)) read from one file")
+            return Problem(reason: "is \(size(bytes)), larger than the \(size(maximumSize)) read from one file")
         }
         guard size <= maximumSize else { throw tooLarge(size) }
 

@@ -33,6 +33,31 @@ func requireNumPyPython() throws -> String {
     try #require(pythonWithNumPy, "no python with NumPy (install python3-numpy, or set NEURAL_LEVELS_PYTHON)")
 }
 
+/// A `References/` folder in `folder` whose `numpy_manual.py` is `source`, and this process's
+/// environment pointing compare-levels at it (`NEURAL_LEVELS_REFERENCES`).
+func fakeReplayScripts(in folder: URL, numpy source: String) throws -> (scripts: URL, environment: [String: String]) {
+    let scripts = folder.appendingPathComponent("References")
+    try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+    try source.write(to: scripts.appendingPathComponent("numpy_manual.py"), atomically: true, encoding: .utf8)
+    var environment = ProcessInfo.processInfo.environment
+    environment["NEURAL_LEVELS_REFERENCES"] = scripts.path
+    return (scripts, environment)
+}
+
+/// compare-levels on a 200-sample slice, Level 4 only, with `--references` replaying the fake
+/// `numpy_manual.py` `source` (and `extra` arguments); its reports go to `folder/reports`.
+func runWithFakeNumPyReplay(in folder: URL, numpy source: String, _ extra: [String] = []) throws
+    -> (output: ProcessOutput, scripts: URL, reports: URL)
+{
+    let (scripts, environment) = try fakeReplayScripts(in: folder, numpy: source)
+    let reports = folder.appendingPathComponent("reports")
+    let output = try run("compare-levels", [
+        "--levels", "4", "--epochs", "1", "--train-limit", "200", "--test-limit", "100", "--references",
+        "--reference-frameworks", "numpy", "--python", pythonWithNumPy ?? "python3", "--report-dir", reports.path,
+    ] + extra, environment: environment)
+    return (output, scripts, reports)
+}
+
 func readJSON(_ url: URL) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
 }
@@ -212,17 +237,8 @@ struct ReferencesTests {
     func crashingScript() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scripts = folder.appendingPathComponent("References")
-        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
-        try "import sys\nprint('starting', file=sys.stderr)\nraise RuntimeError('the replay broke')\n"
-            .write(to: scripts.appendingPathComponent("numpy_manual.py"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NEURAL_LEVELS_REFERENCES"] = scripts.path
-        let reports = folder.appendingPathComponent("reports")
-        let output = try run("compare-levels", [
-            "--levels", "4", "--epochs", "1", "--train-limit", "200", "--test-limit", "100", "--references",
-            "--reference-frameworks", "numpy", "--python", pythonWithNumPy ?? "python3", "--report-dir", reports.path,
-        ], environment: environment)
+        let (output, scripts, reports) = try runWithFakeNumPyReplay(
+            in: folder, numpy: "import sys\nprint('starting', file=sys.stderr)\nraise RuntimeError('the replay broke')\n")
         #expect(output.status == 1)
         let errors = output.errorLines
         #expect(errors.count == 1, "\(output.standardError)")
@@ -241,19 +257,11 @@ struct ReferencesTests {
     func hangingScript() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scripts = folder.appendingPathComponent("References")
-        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
-        try "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('waiting', file=sys.stderr)\ntime.sleep(600)\n"
-            .write(to: scripts.appendingPathComponent("numpy_manual.py"), atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NEURAL_LEVELS_REFERENCES"] = scripts.path
-        let reports = folder.appendingPathComponent("reports")
         let started = Date()
-        let output = try run("compare-levels", [
-            "--levels", "4", "--epochs", "1", "--train-limit", "200", "--test-limit", "100", "--references",
-            "--reference-frameworks", "numpy", "--reference-timeout", "1", "--python", pythonWithNumPy ?? "python3",
-            "--report-dir", reports.path,
-        ], environment: environment)
+        let (output, _, reports) = try runWithFakeNumPyReplay(
+            in: folder,
+            numpy: "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('waiting', file=sys.stderr)\ntime.sleep(600)\n",
+            ["--reference-timeout", "1"])
         #expect(Date().timeIntervalSince(started) < 60, "SIGKILL follows SIGTERM 5 s later")
         #expect(output.status == 1)
         #expect(output.errorLines.count == 1, "\(output.standardError)")
@@ -268,10 +276,9 @@ struct ReferencesTests {
     func longLogLastLine() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let scripts = folder.appendingPathComponent("References")
-        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
-        try "import sys\nfor i in range(200000): print('progress', i, file=sys.stderr)\nprint('ValueError: the last line', file=sys.stderr)\nsys.exit(1)\n"
-            .write(to: scripts.appendingPathComponent("numpy_manual.py"), atomically: true, encoding: .utf8)
+        let (scripts, _) = try fakeReplayScripts(
+            in: folder,
+            numpy: "import sys\nfor i in range(200000): print('progress', i, file=sys.stderr)\nprint('ValueError: the last line', file=sys.stderr)\nsys.exit(1)\n")
         let shape = NetworkShape.standard(for: .classification)
         let results = ReferenceReplay.run(
             frameworks: try ReferenceFramework.named("numpy"), python: pythonWithNumPy ?? "python3",

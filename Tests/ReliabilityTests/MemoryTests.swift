@@ -53,27 +53,19 @@ struct MemoryTests {
     @Test("level4-manual under ulimit -v: a wide network with a large batch exits 64 in one line, writing nothing")
     func refusedUnderAddressLimit() throws {
         let scratch = try ScratchFolder()
-        let executable = productsDirectory.appendingPathComponent("level4-manual").path
         // Regression (synthetic data, no files): batches of 10,000 rows through 4096 + 4096 units,
         // about 2.8 GB by the estimate, against a 2 GB address space.
-        let arguments = ["--task", "regression", "--hidden", "4096,4096", "--batch-size", "10000", "--epochs", "1",
-                         "--save-init", scratch.path("init.safetensors"), "--report-dir", scratch.path("reports")]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -v 2000000 && exec \"$0\" \"$@\"", executable] + arguments
-        let errors = Pipe(), output = Pipe()
-        (process.standardError, process.standardOutput) = (errors, output)
-        try process.run()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 64, "\(errorText)")
-        let lines = errorText.split(separator: "\n")
-        #expect(lines.count == 1, "one line, not: \(errorText)")
+        let output = try runInShell("level4-manual", [
+            "--task", "regression", "--hidden", "4096,4096", "--batch-size", "10000", "--epochs", "1",
+            "--save-init", scratch.path("init.safetensors"), "--report-dir", scratch.path("reports"),
+        ], setup: "ulimit -v 2000000 &&")
+        let lines = output.errorLines
+        #expect(output.status == 64 && !output.endedBySignal, "\(output.standardError)")
+        #expect(lines.count == 1, "one line, not: \(output.standardError)")
         #expect(lines.first?.hasPrefix("error: --batch-size 10000 with --hidden 4096,4096: training needs about") == true,
-                "\(errorText)")
-        #expect(lines.first?.contains("(ulimit -v)") == true, "\(errorText)")
-        #expect(outputText.isEmpty, "nothing trained: \(outputText)")
+                "\(output.standardError)")
+        #expect(lines.first?.contains("(ulimit -v)") == true, "\(output.standardError)")
+        #expect(output.standardOutput.isEmpty, "nothing trained: \(output.standardOutput)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("init.safetensors")))
         #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")))
     }

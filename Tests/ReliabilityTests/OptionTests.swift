@@ -37,6 +37,28 @@ struct OptionTests {
         }
     }
 
+    @Test("with standard error closed, a bad option still exits 64 (writing the message does not crash)",
+          arguments: ["level4-manual", "compare-levels"])
+    func closedStandardError(_ executable: String) throws {
+        let scratch = try ScratchFolder()
+        let output = try runInShell(executable, ["--epochs", "0", "--report-dir", scratch.path("reports")],
+                                    redirections: "2>&-")
+        #expect(output.status == 64 && !output.endedBySignal, "status \(output.status)")
+        #expect(output.standardOutput.isEmpty)
+    }
+
+    @Test("with standard output and error closed, a run trains and writes its reports")
+    func closedStandardStreams() throws {
+        let scratch = try ScratchFolder()
+        let output = try runInShell("level4-manual", [
+            "--task", "regression", "--epochs", "1", "--train-limit", "300", "--test-limit", "100",
+            "--report-dir", scratch.path("reports"),
+        ], redirections: ">&- 2>&-")
+        #expect(output.status == 0 && !output.endedBySignal, "status \(output.status)")
+        let history = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8)
+        #expect(history.split(separator: "\n").count == 2, "a header and one epoch: \(history)")
+    }
+
     @Test("a negative number is refused for what it is, not as an unknown option")
     func negativeNumbers() throws {
         let cases: [(executable: String, arguments: [String], message: String)] = [

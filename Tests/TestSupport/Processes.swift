@@ -48,8 +48,13 @@ public final class RunningProcess: @unchecked Sendable {
 
     /// Starts `executable` (a product of this package) with `arguments`, in `environment`
     /// (this process's own when nil).
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
-        process.executableURL = productsDirectory.appendingPathComponent(executable)
+    public convenience init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        try self.init(url: productsDirectory.appendingPathComponent(executable), arguments, environment: environment)
+    }
+
+    /// Starts the program at `url` with `arguments`, in `environment` (this process's own when nil).
+    public init(url: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
+        process.executableURL = url
         process.arguments = arguments
         if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
@@ -119,6 +124,16 @@ public final class RunningProcess: @unchecked Sendable {
 /// Runs one of the package's executables to completion.
 public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
     try RunningProcess(executable, arguments, environment: environment).finish()
+}
+
+/// Runs one of the package's executables to completion through bash: `setup` first (such as
+/// `ulimit -v 2000000;`), then the executable with `redirections` (such as `2>&-`, which closes
+/// its standard error).
+public func runInShell(_ executable: String, _ arguments: [String], setup: String = "",
+                       redirections: String = "") throws -> ProcessOutput {
+    let path = productsDirectory.appendingPathComponent(executable).path
+    return try RunningProcess(url: URL(fileURLWithPath: "/bin/bash"),
+                              ["-c", "\(setup) exec \"$0\" \"$@\" \(redirections)", path] + arguments).finish()
 }
 
 /// A new empty folder under the system temp folder (the caller removes it).

@@ -86,7 +86,7 @@ let package = Package(
             swiftSettings: optimized),
 
         // MARK: Charts (Cairo → PNG); a general chart library, independent of the levels
-        .target(name: "Charts", dependencies: ["CCairo"]),
+        .target(name: "Charts", dependencies: ["CCairo", "Shared"]),
 
         // MARK: The four levels, lowest first
         .target(name: "Level4Manual", dependencies: ["Shared"], swiftSettings: optimized),
@@ -152,7 +152,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Shared"], path: "Tests/TestSupport"),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts", "CCairo"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "CCairo", "Shared"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport"]),
         .testTarget(name: "Level4ManualTests", dependencies: ["Level4Manual", "Shared"]),
         .testTarget(
@@ -172,7 +172,7 @@ let package = Package(
         // Bad input, signals, divergence, determinism: the executables run as a user runs them.
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["Shared", "TrainingCLI", "TestSupport", "level4-manual", "level3-autograd", "level2-modules",
+            dependencies: ["Shared", "TrainingCLI", "Level4Manual", "TestSupport", "level4-manual", "level3-autograd", "level2-modules",
                            "level1-high-level", "compare-levels"]),
 
         // MARK: The original MNIST, for users with the internet (checksums verified, atomic writes)

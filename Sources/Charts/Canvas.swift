@@ -4,12 +4,13 @@
 // a *context*: you build a path (move_to, line_to, arc, rectangle), then stroke or fill it with
 // the current source colour, line width and dash pattern. Text uses Cairo's "toy" text API
 // (`cairo_select_font_face` + `cairo_show_text`), which is enough for labels in one font.
-// Pixel-crisp 1 px lines sit on half-pixel coordinates (`crisp`). The PNG is written to a temp
-// file beside the target and renamed over it, so a reader never sees half a chart.
+// Pixel-crisp 1 px lines sit on half-pixel coordinates (`crisp`). The PNG is encoded in memory
+// and written as every report is (Shared's `AtomicFile`), so a reader never sees half a chart.
 // Leaves out: Pango text layout (shaping, wrapping, bidi), vector output (PDF/SVG), and HiDPI.
 
 import CCairo
 import Foundation
+import Shared
 
 /// Why a chart could not be rendered or written.
 public enum ChartError: Error, CustomStringConvertible, Equatable {
@@ -79,36 +80,50 @@ final class Canvas {
 
     // MARK: Writing
 
-    /// Writes the canvas as a PNG to `path` via a temp file `path.tmp-<pid>` and `rename(2)`.
-    /// On failure the temp file is removed and any previous file at `path` is left as it was.
+    /// Writes the canvas as a PNG to `path` as every report file is written (Shared's
+    /// `AtomicFile`: a hidden temp file beside it, flushed, renamed over it). On failure any
+    /// previous file at `path` is left as it was.
     func writePNG(to path: String) throws {
+        let bytes = try pngBytes(path: path)
+        do {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            throw ChartError.cannotWrite(path: path, reason: Canvas.explainFailure(writing: path, error))
+        }
+    }
+
+    /// The canvas encoded as PNG, in memory (Cairo's stream writer appends each chunk).
+    func pngBytes(path: String) throws -> [UInt8] {
         let status = cairo_status(cairo)
         guard status == CAIRO_STATUS_SUCCESS else {
             throw ChartError.drawingFailed(path: path, reason: String(cString: cairo_status_to_string(status)))
         }
         cairo_surface_flush(surface)
-        let temporary = "\(path).tmp-\(getpid())"
-        let written = cairo_surface_write_to_png(surface, temporary)
-        guard written == CAIRO_STATUS_SUCCESS else {
-            unlink(temporary)
-            throw ChartError.cannotWrite(path: path, reason: Canvas.explain(written, writing: path))
+        final class Sink { var bytes: [UInt8] = [] }
+        let sink = Sink()
+        let encoded = cairo_surface_write_to_png_stream(surface, { closure, data, length in
+            guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
+            Unmanaged<Sink>.fromOpaque(closure).takeUnretainedValue().bytes
+                .append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+            return CAIRO_STATUS_SUCCESS
+        }, Unmanaged.passUnretained(sink).toOpaque())
+        guard encoded == CAIRO_STATUS_SUCCESS else {
+            throw ChartError.drawingFailed(path: path, reason: String(cString: cairo_status_to_string(encoded)))
         }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ChartError.cannotWrite(path: path, reason: reason)
-        }
+        return withExtendedLifetime(sink) { sink.bytes }
     }
 
-    /// Cairo reports every I/O failure as "error while writing to output stream"; name the
-    /// usual cause (a missing folder) when that is what happened.
-    private static func explain(_ status: cairo_status_t, writing path: String) -> String {
+    /// Names the usual cause of a failed write (a missing folder) when that is what happened;
+    /// otherwise the system's reason.
+    private static func explainFailure(writing path: String, _ error: Error) -> String {
         let folder = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isDirectory)
         if !exists { return "folder \(folder) does not exist" }
         if !isDirectory.boolValue { return "\(folder) is not a folder" }
-        return String(cString: cairo_status_to_string(status))
+        let message = "\(error)"
+        let prefix = "error: cannot write \(path): "
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
     }
 
     // MARK: State

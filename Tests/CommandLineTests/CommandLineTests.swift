@@ -3,6 +3,7 @@
 
 import Foundation
 import Charts
+import LevelComparison
 import Testing
 import Shared
 import TestSupport
@@ -25,6 +26,13 @@ struct Level4CommandLineTests {
         let epochs = rows.dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
         #expect(epochs.allSatisfy { $0.count == 6 && $0.allSatisfy(\.isFinite) })
         #expect(epochs.map { $0[0] } == [1, 2])
+        // The numbers are the run's: the same training in this process gives each of them exactly.
+        let data = SyntheticRegression.make(seed: 42, as: Float.self)
+        let job = TrainingJob(style: "manual", train: data.train.prefix(3000), test: data.test.prefix(500),
+                              initialParameters: .glorotNormal(shape: .standard(for: .regression), seed: 42),
+                              recipe: Recipe(epochs: 2, batchSize: 64, learningRate: 0.1, seed: 42, shuffle: true))
+        let records = try #require(Style.named("manual")).run(job).result.epochs
+        #expect(epochs.map { Array($0[1...4]) } == records.map { [$0.trainLoss, $0.trainR2 ?? .nan, $0.testLoss, $0.testR2 ?? .nan] })
         let chart = try PNGImage(path: reports.appendingPathComponent("manual-loss.png").path)
         #expect(chart.width == 1200 && chart.height == 750 && chart.distinctColorCount > 50)
     }

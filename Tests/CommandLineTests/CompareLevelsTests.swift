@@ -120,14 +120,42 @@ struct CompareLevelsTests {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let reports = folder.path
-        // update-on-tape's memory chart and the saturation chart get near-constant series here.
+        // update-on-tape's memory chart gets a near-constant series here. (The mistake's run has no
+        // `manual`, so no saturation chart.)
         let output = try runCompare(["--mistake", "update-on-tape", "--task", "regression", "--hidden", "2,2",
                                      "--train-limit", "1", "--epochs", "1", "--report-dir", reports])
         #expect(output.status == 0 && !output.endedBySignal, "\(output.standardError)")
-        for chart in ["loss.png", "mistake.png", "saturation.png"] where FileManager.default.fileExists(atPath: reports + "/" + chart) {
-            _ = try PNGImage(path: reports + "/" + chart)        // decodes
+        for chart in ["loss.png", "r2.png", "agreement.png", "throughput.png", "mistake.png"] {
+            #expect(FileManager.default.fileExists(atPath: reports + "/" + chart), "\(chart) was not drawn")
+            try expectChart(reports + "/" + chart)               // decodes, right size, not blank
         }
-        #expect(FileManager.default.fileExists(atPath: reports + "/mistake.png"))
+        try expectChart(reports + "/regression-4d.png", width: 1800, height: 650)
+    }
+
+    @Test("NEURAL_LEVELS_READABLE_KERNELS=1: the formulas alone; the styles still agree bitwise, and with the fast forms closely")
+    func readableKernels() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let recipe = ["--levels", "2,4", "--epochs", "1", "--train-limit", "500", "--test-limit", "100"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NEURAL_LEVELS_READABLE_KERNELS"] = "1"
+        let readable = try run("compare-levels", recipe + ["--report-dir", folder.appendingPathComponent("readable").path],
+                               environment: environment)
+        #expect(readable.status == 0, "\(readable.standardError)")
+        #expect(readable.standardOutput.contains("All 2 styles are bitwise identical to Level 4 · manual."))
+        let fast = try runCompare(recipe + ["--report-dir", folder.appendingPathComponent("fast").path])
+        #expect(fast.status == 0, "\(fast.standardError)")
+        func manual(_ name: String) throws -> (trainLoss: Double, weights: String) {
+            let summary = try readJSON(folder.appendingPathComponent("\(name)/summary.json"))
+            let levels = try #require(summary["levels"] as? [[String: Any]])
+            let level = try #require(levels.first { $0["style"] as? String == "manual" })
+            return (try #require((level["epochs"] as? [[String: Any]])?.last?["train_loss"] as? Double),
+                    try #require(level["weights_sha256"] as? String))
+        }
+        // The fast tanh, σ and exp round differently (within a few ulps): other bits, close numbers.
+        let (slow, quick) = (try manual("readable"), try manual("fast"))
+        #expect(slow.weights != quick.weights)
+        #expect(abs(slow.trainLoss - quick.trainLoss) <= 1e-5 * abs(quick.trainLoss), "readable \(slow), fast \(quick)")
     }
 
     @Test("a style made to differ is caught: exit 1, naming the style and the first diverging step, report written")
@@ -144,10 +172,24 @@ struct CompareLevelsTests {
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let agreement = try #require(summary["agreement"] as? [String: Any])
         #expect(agreement["passed"] as? Bool == false && agreement["bitwise_identical"] as? Bool == false)
+
+        // The same difference (a learning rate 1% higher) within a loose --tolerance: it passes, said so.
+        let loose = try runCompare(["--levels", "3,4", "--epochs", "1", "--train-limit", "1000", "--test-limit", "200",
+                                    "--report-dir", reports.path, "--perturb-style", "gradient-tape", "--tolerance", "0.5"])
+        #expect(loose.status == 0, "\(loose.standardError)")
+        #expect(loose.standardOutput.contains("All 4 styles agree with Level 4 · manual within relative tolerance 0.5."),
+                "\(loose.standardOutput)")
     }
 
     @Test("--trace shows the same kernel calls for every style, and where each style's code made them")
     func trace() throws {
+        // The line of ManualNetwork.swift where a layer with an input gradient computes dW = dyᵀ·x.
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let network = try String(contentsOf: package.appendingPathComponent("Sources/Level4Manual/ManualNetwork.swift"),
+                                 encoding: .utf8).components(separatedBy: "\n")
+        let dxLine = try #require(network.firstIndex { $0.contains("gemm(dy, layer.weight, into: &dx)") })
+        let weightGradientLine = try #require(network[dxLine...].firstIndex { $0.contains("gemm(dy, transposeA: true") }) + 1
         let output = try runCompare(["--train-limit", "256", "--test-limit", "64", "--trace"])
         #expect(output.status == 0, "\(output.standardError)")
         let text = output.standardOutput
@@ -158,7 +200,7 @@ struct CompareLevelsTests {
         // The origins, one line per style (or per group of styles with the same origin).
         for origin in ["keras, keras-functional  model.fit → optimizer.step()", "lightning                trainer.fit → trainingStep → matmul",
                        "modules, autograd        loss.backward(): matmul's backward", "tape.gradient: einsum bi,oi->bo's backward",
-                       "valueWithGradient → dense's pullback", "manual                   ManualNetwork.swift:55 linearBackward"] {
+                       "valueWithGradient → dense's pullback", "manual                   ManualNetwork.swift:\(weightGradientLine) linearBackward"] {
             #expect(text.contains(origin), "\(origin)")
         }
         // The README shows rows of this output: each of its lines must still be printed (the

@@ -150,6 +150,30 @@ struct BadInputTests {
         }
     }
 
+    @Test("--init is what training starts from: its weights, not the seed's, are saved and trained")
+    func initIsUsed() throws {
+        let scratch = try ScratchFolder()
+        // Classification: the data comes from files, so only the weights depend on the seed
+        // (the synthetic regression set is drawn from the seed too); no shuffling for the same reason.
+        let common = ["--epochs", "1", "--train-limit", "300", "--test-limit", "100", "--no-shuffle",
+                      "--report-dir", scratch.path("reports")]
+        // Seed 1's weights, and a run trained from them.
+        let fromSeed = try run("level4-manual", common + ["--seed", "1", "--save-init", scratch.path("seed1.safetensors"),
+                                                          "--save", scratch.path("trained-seed1.safetensors")])
+        #expect(fromSeed.status == 0, "\(fromSeed.standardError)")
+        // Seed 2 with --init of seed 1's weights: the same initial and trained weights, byte for byte.
+        let fromFile = try run("level4-manual", common + ["--seed", "2", "--init", scratch.path("seed1.safetensors"),
+                                                          "--save-init", scratch.path("init-copy.safetensors"),
+                                                          "--save", scratch.path("trained-init.safetensors")])
+        #expect(fromFile.status == 0, "\(fromFile.standardError)")
+        func bytes(_ name: String) -> Data? { FileManager.default.contents(atPath: scratch.path(name)) }
+        #expect(bytes("init-copy.safetensors") != nil && bytes("init-copy.safetensors") == bytes("seed1.safetensors"))
+        #expect(bytes("trained-init.safetensors") != nil && bytes("trained-init.safetensors") == bytes("trained-seed1.safetensors"))
+        // And seed 2 alone trains other weights (so the equality above is --init's doing).
+        let seed2 = try run("level4-manual", common + ["--seed", "2", "--save", scratch.path("trained-seed2.safetensors")])
+        #expect(seed2.status == 0 && bytes("trained-seed2.safetensors") != bytes("trained-seed1.safetensors"))
+    }
+
     @Test("a pipe, a device or a huge file as data or checkpoint: refused before any read, exit 65")
     func notRegularOrTooLarge() throws {
         let scratch = try ScratchFolder()

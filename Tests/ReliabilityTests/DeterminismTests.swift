@@ -28,6 +28,9 @@ func fingerprint(_ arguments: [String]) throws -> (hashes: [String], losses: [[D
         ((level["epochs"] as? [[String: Any]]) ?? []).flatMap { [$0["train_loss"] as? Double ?? .nan, $0["test_loss"] as? Double ?? .nan] }
     }
     #expect(hashes.count == levels.count && hashes.allSatisfy { $0.count == 64 })
+    // Two losses (train, test) per epoch, every one a number: equal lists then mean something.
+    let epochs = try #require(arguments.firstIndex(of: "--epochs").flatMap { Int(arguments[$0 + 1]) })
+    #expect(losses.allSatisfy { $0.count == 2 * epochs && $0.allSatisfy(\.isFinite) }, "\(losses)")
     return (hashes, losses)
 }
 

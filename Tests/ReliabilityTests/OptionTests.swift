@@ -80,6 +80,7 @@ struct OptionTests {
               ["--levels", "four"], ["--tolerance", "-1e-9"], ["--tolerance", "nan"], ["--tolerance", "inf"],
               ["--epochs", "0"], ["--learning-rate", "0"], ["--batch-size", "0"],
               ["--reference-timeout", "0"], ["--reference-timeout", "nan"], ["--reference-timeout", "-5"],
+              ["--reference-tolerance", "-1"], ["--reference-tolerance", "nan"], ["--repeats", "0"], ["--repeats", "1001"],
           ])
     func compareLevelsOptions(_ arguments: [String]) throws {
         let scratch = try ScratchFolder()

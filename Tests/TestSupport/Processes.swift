@@ -83,6 +83,21 @@ public final class RunningProcess: @unchecked Sendable {
     /// Standard output so far.
     public var standardOutputSoFar: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
 
+    /// Standard error so far.
+    public var standardErrorSoFar: String { lock.withLock { String(decoding: errors, as: UTF8.self) } }
+
+    /// Waits until standard error contains `text` (true), or the process ends or `timeout`
+    /// seconds pass first (false).
+    public func waitForError(containing text: String, timeout: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if standardErrorSoFar.contains(text) { return true }
+            if !process.isRunning { return standardErrorSoFar.contains(text) }
+            usleep(1_000)
+        }
+        return false
+    }
+
     /// Waits until standard output contains lines starting with each of `prefixes`, in that
     /// order (true), or the process ends or `timeout` seconds pass first (false).
     public func waitForLines(startingWith prefixes: [String], timeout: Double = 120) -> Bool {

@@ -50,6 +50,29 @@ struct MemoryTests {
         #expect(limit.bytes <= physical)
     }
 
+    @Test("the estimate bounds what a large batch really adds to peak memory, within a factor of 3")
+    func estimateBoundsMeasuredMemory() throws {
+        let scratch = try ScratchFolder()
+        /// Peak RSS in bytes of compare-levels (autograd, the tape, and manual) at `batch` rows.
+        func peak(batch: Int) throws -> Double {
+            let arguments = ["--levels", "autograd,manual", "--epochs", "1", "--train-limit", "8192", "--test-limit", "1000",
+                             "--hidden", "512,512", "--batch-size", "\(batch)", "--report-dir", scratch.path("reports\(batch)")]
+            // A python parent measures its one child alone (this process has many).
+            let script = "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+                + "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+            let output = try RunningProcess(url: URL(fileURLWithPath: "/usr/bin/env"),
+                                            ["python3", "-c", script, productsDirectory.appendingPathComponent("compare-levels").path]
+                                                + arguments).finish()
+            let fields = output.standardOutput.split(whereSeparator: \.isWhitespace)
+            try #require(fields.count == 2 && fields[0] == "0", "\(output.standardOutput) \(output.standardError)")
+            return try #require(Double(fields[1])) * 1024                                 // ru_maxrss is in KiB
+        }
+        let grown = try peak(batch: 8192) - peak(batch: 64)
+        let shape = NetworkShape.standard(for: .classification, hidden: [512, 512])
+        let estimated = MemoryBudget.estimatedBytes(shape: shape, rows: 8192) - MemoryBudget.estimatedBytes(shape: shape, rows: 64)
+        #expect(grown > 0 && grown <= estimated && estimated <= 3 * grown, "grew \(grown / 1e6) MB, estimated \(estimated / 1e6) MB")
+    }
+
     @Test("level4-manual under ulimit -v: a wide network with a large batch exits 64 in one line, writing nothing")
     func refusedUnderAddressLimit() throws {
         let scratch = try ScratchFolder()

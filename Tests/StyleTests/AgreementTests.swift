@@ -4,8 +4,10 @@
 // and a difference inside the tolerance must pass without being called bitwise identical.
 //
 // Teaches: test a comparison on inputs whose answer you built, not only on runs that agree.
+// Also the saturation measure, on weights whose shares are known (0, and nearly 1).
 // Leaves out: real runs (StyleTests compares every style with `manual`).
 
+import Level4Manual
 import LevelComparison
 import Shared
 import Testing
@@ -101,5 +103,37 @@ struct AgreementTests {
                         with: reference, tolerance: 1e-3).passed)
         let short = compare("s", trained([record(1, accuracy: 0.80)]), with: reference, tolerance: 1)
         #expect(short.firstFailingEpoch == 2 && !short.bitwiseIdentical)
+    }
+}
+
+@Suite("Saturation: the shares measured on weights whose answer is known")
+struct SaturationTests {
+    /// The regression slice's first 64 test samples and the standard network with `fill` in
+    /// every weight and zero biases.
+    func record(weights fill: Float) throws -> SaturationRecord {
+        let (_, test) = try slice(.regression)
+        let shape = NetworkShape.standard(for: .regression)
+        let layers = zip(shape.sizes.dropFirst(), shape.sizes).map { out, input in
+            LinearParameters(weight: Matrix<Float>(rows: out, columns: input, repeating: fill),
+                             bias: Matrix<Float>(rows: 1, columns: out))
+        }
+        var network = ManualNetwork(parameters: NetworkParameters(shape: shape, fc1: layers[0], fc2: layers[1], fc3: layers[2]),
+                                    learningRate: 0)
+        return SaturationRecord.measure(&network, on: test.batch(rows: 0..<64), epoch: 1)
+    }
+
+    @Test("zero weights: tanh(0) = 0 and σ(0) = ½, nothing saturated")
+    func zeroWeights() throws {
+        let zero = try record(weights: 0)
+        #expect(zero.tanhSaturated == 0 && zero.sigmoidSaturated == 0 && zero.epoch == 1)
+    }
+
+    @Test("huge weights: almost every unit of both layers saturated")
+    func hugeWeights() throws {
+        // z1 = 1000·(x1 + x2 + x3): |tanh| > 0.99 unless the inputs sum to within 0.003 of 0;
+        // then z2 = 1000·Σ a1, far outside σ's [0.01, 0.99] band.
+        let huge = try record(weights: 1000)
+        #expect(huge.tanhSaturated > 0.95 && huge.tanhSaturated <= 1, "\(huge)")
+        #expect(huge.sigmoidSaturated > 0.95 && huge.sigmoidSaturated <= 1, "\(huge)")
     }
 }

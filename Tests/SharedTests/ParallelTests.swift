@@ -152,7 +152,12 @@ struct ParallelTests {
         // idlePoolSleeps` runs this test alone. (In the first second the process figure also
         // holds whatever the test runner and OpenBLAS's start-up do; the second shows a process
         // at rest.)
+        // One id per helper (parts 1 and 2), or the CPU figures below would sum over no threads.
+        // The ids and CPU times come from /proc, which Linux has (this file reads /proc and calls
+        // glibc's getrusage, so it runs on Linux only); a missing id is a failure, not a skip.
         let ids = threadIDs.withLock { $0 }
+        try #require(ids.count == 2, "the helpers' thread ids from /proc/thread-self: \(ids)")
+        #expect(Set(ids).count == 2)                                      // two different threads
         for second in 1...2 {
             let deadline = Date().addingTimeInterval(10)
             while !helpers.allSatisfy({ $0.parker.isSleeping }) && Date() < deadline { usleep(1_000) }

@@ -13,6 +13,15 @@ private func markerModule() -> Linear<Float> {
     Linear(LinearParameters(weight: Matrix(rows: 1, columns: 1), bias: Matrix(rows: 1, columns: 1)))
 }
 
+/// Records every batch's own loss (`batch_loss`) with its epoch and batch number.
+private final class BatchLosses: Callback {
+    private(set) var seen: [(epoch: Int, batch: Int, loss: Double)] = []
+
+    func onBatchEnd(_ batch: Int, logs: Logs, run: TrainingRun) throws {
+        seen.append((run.epoch, batch, logs["batch_loss"] ?? .nan))
+    }
+}
+
 /// Drives `callback` as fit would, with one scripted value of `key` per epoch; before each epoch
 /// end, the module's weight is set to the epoch number. Returns the epochs run.
 private func script(_ callback: any Callback, _ module: Linear<Float>, key: String = "val_loss",
@@ -149,20 +158,37 @@ struct Level1CallbackTests {
 
     @Test("TerminateOnNaN stops at the first non-finite batch loss; the Trainer honours it too")
     func terminateOnNaN() throws {
+        /// Checks that `guardian` stopped at the first batch whose loss `losses` recorded as not
+        /// finite (in epoch 1), and that no batch ran after it.
+        func expectStopAtFirstNonFinite(_ guardian: TerminateOnNaN, _ losses: BatchLosses,
+                                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let seen = losses.seen
+            let first = try #require(seen.firstIndex { !$0.loss.isFinite }, "no batch loss was non-finite: \(seen)",
+                                     sourceLocation: sourceLocation)
+            #expect(first > 0, "the first batch's loss, before any update, is finite", sourceLocation: sourceLocation)
+            #expect(seen[first].epoch == 1 && seen[first].batch == first + 1, sourceLocation: sourceLocation)
+            #expect(guardian.stoppedAt?.epoch == 1 && guardian.stoppedAt?.batch == first + 1,
+                    "stopped at \(String(describing: guardian.stoppedAt)); losses \(seen.map(\.loss))",
+                    sourceLocation: sourceLocation)
+            #expect(seen.count == first + 1, "batches ran after the first non-finite loss",
+                    sourceLocation: sourceLocation)
+        }
+
         let (train, _) = try slice(.regression)
         let data = train.prefix(640)
-        let guardian = TerminateOnNaN()
+        let (guardian, losses) = (TerminateOnNaN(), BatchLosses())
         let model = try KerasNetwork.makeModel(startingFrom: initialWeights(.regression), learningRate: 0.1)
         try model.compile(optimizer: .sgd(learningRate: 1e30), loss: .meanSquaredError)
-        let history = try model.fit(data, epochs: 5, batchSize: 64, callbacks: [guardian], verbose: 0)
+        let history = try model.fit(data, epochs: 5, batchSize: 64, callbacks: [losses, guardian], verbose: 0)
         #expect(history.epochs == [1])
-        #expect(guardian.stoppedAt != nil)
+        try expectStopAtFirstNonFinite(guardian, losses)
 
-        let lightningGuard = TerminateOnNaN()
+        let (lightningGuard, lightningLosses) = (TerminateOnNaN(), BatchLosses())
         let module = LightningNetwork(initialWeights(.regression), learningRate: 1e30)
-        let trainer = Trainer(maxEpochs: 5, callbacks: [lightningGuard], enableProgressBar: false)
+        let trainer = Trainer(maxEpochs: 5, callbacks: [lightningLosses, lightningGuard], enableProgressBar: false)
         try trainer.fit(module, trainData: DataLoader(data, batchSize: 64, shuffle: true))
-        #expect(trainer.currentEpoch == 1 && lightningGuard.stoppedAt != nil)
+        #expect(trainer.currentEpoch == 1)
+        try expectStopAtFirstNonFinite(lightningGuard, lightningLosses)
     }
 
     @Test("the progress display prints one line per epoch when not on a terminal")

@@ -122,6 +122,7 @@ struct Level1ModelTests {
         let x = Matrix<Float>(rows: 2, columns: 3, storage: [0.1, -0.2, 0.3, 0.5, 0.4, -0.6])
         let composed = named(Level3Autograd.Tensor(x)).value
         let fused = try named.predict(x)
+        #expect(composed.shape == [2, 2] && fused.shape == [2, 2])       // two rows of two probabilities
         for (a, b) in zip(composed.storage, fused.storage) { #expect(abs(a - b) < 1e-6) }
     }
 }

@@ -85,7 +85,9 @@ struct RandomTests {
         let sigma = (2.0 / Double(784 + 128)).squareRoot()
         let mean = w.reduce(0, +) / Double(w.count)
         let std = (w.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(w.count)).squareRoot()
-        #expect(abs(mean) < 0.01 * sigma * 10)
+        // The mean of n = 100,352 draws has a standard error of σ/√n (σ/317): within 4 of them
+        // (seed 42's is 0.23 of one). The bound on `std` is 4.5 of its standard errors (σ/√(2n) ≈ 0.0022σ).
+        #expect(abs(mean) < 4 * sigma / Double(w.count).squareRoot())
         #expect(abs(std / sigma - 1) < 0.01)
         // A truncated normal (Keras) never goes past 2σ; the plain normal does, ~4.55 % of draws.
         let beyond = Double(w.filter { abs($0) > 2 * sigma }.count) / Double(w.count)

@@ -264,6 +264,7 @@ struct KernelTests {
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
+        #expect(results.map(\.0).sorted() == [2, 3, 5, 7])                 // every task's recording came back
         for (rows, calls) in results {
             #expect(calls.count == 200)
             #expect(calls.allSatisfy { $0.shapes == "A[\(rows),3]·Bᵀ[4,3]" })

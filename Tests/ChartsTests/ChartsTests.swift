@@ -1,6 +1,8 @@
 // ChartsTests.swift — every chart type rendered, written, decoded and checked: the size asked
 // for, real content (not blank, many colours), the series' own colours present in the pixels,
-// robustness to NaN, zeros on log axes and empty data, and atomic, clearly failing writes.
+// robustness to NaN, zeros on log axes and empty data, the notes drawn where they belong (found
+// in the pixels: against the same chart without the note, or at the plot's centre), and atomic,
+// clearly failing writes.
 
 import Foundation
 import Testing
@@ -15,13 +17,73 @@ private func rendered(_ name: String, _ render: (String) throws -> Void) throws 
     return try PNGImage(path: path)
 }
 
-/// The checks every chart must pass.
-private func expectRealChart(_ image: PNGImage, width: Int, height: Int, minimumColors: Int = 50) {
-    #expect(image.width == width)
-    #expect(image.height == height)
-    #expect(image.distinctColorCount > minimumColors)
-    #expect(image.inkFraction > 0.01, "not blank")
-    #expect(image.inkFraction < 0.95, "background stays white")
+/// The checks every chart must pass (`name` says which chart in a failure).
+func expectRealChart(_ image: PNGImage, width: Int, height: Int, minimumColors: Int = 50, name: String = "") {
+    #expect(image.width == width, "\(name)")
+    #expect(image.height == height, "\(name)")
+    #expect(image.distinctColorCount > minimumColors, "\(name)")
+    #expect(image.inkFraction > 0.01, "not blank \(name)")
+    #expect(image.inkFraction < 0.95, "background stays white \(name)")
+}
+
+/// The plot's frame, found in the pixels: the left axis is the longest vertical run of the axis
+/// colour (dark grey), the bottom axis the longest horizontal one. Nil if there is no such line.
+private func plotFrame(of image: PNGImage) -> (left: Int, right: Int, top: Int, bottom: Int)? {
+    func isAxis(_ x: Int, _ y: Int) -> Bool { image.pixels[y * image.width + x] & 0xFF_FFFF == 0x33_3333 }
+    /// The longest run of consecutive positions where `isAxisAt` holds.
+    func longestRun(_ positions: Range<Int>, _ isAxisAt: (Int) -> Bool) -> Range<Int> {
+        var best = 0..<0, start: Int?
+        for position in positions.lowerBound...positions.upperBound {
+            if position < positions.upperBound && isAxisAt(position) {
+                if start == nil { start = position }
+            } else if let first = start {
+                if position - first > best.count { best = first..<position }
+                start = nil
+            }
+        }
+        return best
+    }
+    let columns = (0..<image.width).map { x in (x, longestRun(0..<image.height) { isAxis(x, $0) }) }
+    let rows = (0..<image.height).map { y in (y, longestRun(0..<image.width) { isAxis($0, y) }) }
+    guard let left = columns.max(by: { $0.1.count < $1.1.count }), left.1.count > 50,
+          let bottom = rows.max(by: { $0.1.count < $1.1.count }), bottom.1.count > 50 else { return nil }
+    return (left.0, bottom.1.upperBound, left.1.lowerBound, bottom.0)
+}
+
+/// How many pixels of `color` (within `tolerance` per channel) lie in `xs` × `ys`.
+private func count(of color: Color, in image: PNGImage, xs: Range<Int>, ys: Range<Int>, tolerance: Int = 2) -> Int {
+    let (r, g, b) = color.rgb8
+    var found = 0
+    for y in ys.clamped(to: 0..<image.height) {
+        for x in xs.clamped(to: 0..<image.width) {
+            let pixel = image.pixels[y * image.width + x]
+            if abs(Int((pixel >> 16) & 0xFF) - Int(r)) <= tolerance && abs(Int((pixel >> 8) & 0xFF) - Int(g)) <= tolerance
+                && abs(Int(pixel & 0xFF) - Int(b)) <= tolerance { found += 1 }
+        }
+    }
+    return found
+}
+
+/// Grey pixels of the "no data" note (grey italic text, centred in the plot) in the box its
+/// text fills at the plot's centre, found from the axis lines.
+private func noDataPixels(in image: PNGImage) throws -> Int {
+    let plot = try #require(plotFrame(of: image), "no axis lines found")
+    let width = Int(try Canvas(width: 10, height: 10).textWidth("no data", size: FontSize.label, italic: true).rounded(.up))
+    let (x, y) = ((plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2)
+    return count(of: .gray, in: image, xs: (x - width / 2 - 3)..<(x + width / 2 + 3), ys: (y - 12)..<(y + 12))
+}
+
+/// The smallest rectangle holding every pixel where two images of the same size differ, and
+/// how many differ.
+private func difference(_ a: PNGImage, _ b: PNGImage) -> (xs: ClosedRange<Int>, ys: ClosedRange<Int>, count: Int)? {
+    guard a.width == b.width, a.height == b.height else { return nil }
+    var (minX, maxX, minY, maxY, count) = (Int.max, Int.min, Int.max, Int.min, 0)
+    for index in a.pixels.indices where a.pixels[index] != b.pixels[index] {
+        let (x, y) = (index % a.width, index / a.width)
+        (minX, maxX, minY, maxY) = (min(minX, x), max(maxX, x), min(minY, y), max(maxY, y))
+        count += 1
+    }
+    return count == 0 ? nil : (minX...maxX, minY...maxY, count)
 }
 
 @Suite("Line charts")
@@ -59,6 +121,24 @@ struct LineChartTests {
     func logarithmicWithoutPositives() throws {
         let image = try rendered("zeros.png") { try Samples.noPositiveValues().renderPNG(to: $0) }
         expectRealChart(image, width: 1200, height: 750, minimumColors: 10)
+        // The same chart with every value NaN has the same axes and legend but nothing to note
+        // (no series has a finite value the log axis could not show): the images differ only
+        // in the notes box, one line per series, of the size drawNotes gives it.
+        var unnoted = Samples.noPositiveValues()
+        unnoted.series = unnoted.series.map { LineSeries(name: $0.name, values: Array(repeating: .nan, count: $0.points.count)) }
+        let without = try rendered("nan.png") { try unnoted.renderPNG(to: $0) }
+        let lines = ["“zeros” has no values > 0 to show on a log axis",
+                     "“negative and NaN” has no values > 0 to show on a log axis"]
+        let box = notesBoxSize(lines, on: try Canvas(width: 1200, height: 750))
+        let changed = try #require(difference(image, without), "the note changes no pixel")
+        #expect(abs(changed.xs.count - Int(box.width.rounded())) <= 2, "note box \(changed.xs) for width \(box.width)")
+        #expect(abs(changed.ys.count - Int(box.height.rounded())) <= 2, "note box \(changed.ys) for height \(box.height)")
+        #expect(changed.count > 500, "the box and its two lines of text: \(changed.count) pixels")
+        let plot = try #require(plotFrame(of: image), "no axis lines found")
+        #expect(changed.xs.lowerBound > plot.left && changed.xs.upperBound < plot.right
+                && changed.ys.lowerBound > plot.top && changed.ys.upperBound < plot.bottom, "the note is inside the plot")
+        // And "no data", in both: nothing could be drawn.
+        #expect(try noDataPixels(in: image) > 20 && noDataPixels(in: without) > 20)
     }
 
     @Test("linear axis: NaN and infinities break the line instead of crashing")
@@ -81,6 +161,11 @@ struct LineChartTests {
             let chart = LineChart(title: "Empty", xLabel: "x", yLabel: "y", yScale: scale, series: series)
             let image = try rendered("empty.png") { try chart.renderPNG(to: $0) }
             expectRealChart(image, width: 1200, height: 750, minimumColors: 10)
+            #expect(try noDataPixels(in: image) > 20, "\"no data\" in grey at the centre of the plot, \(scale)")
+            // The check can fail: a chart with a line through the same spot has no grey there.
+            let drawn = LineChart(title: "Empty", xLabel: "x", yLabel: "y", yScale: scale,
+                                  series: [LineSeries(name: "data", values: [1, 2])])
+            #expect(try noDataPixels(in: rendered("data.png") { try drawn.renderPNG(to: $0) }) == 0, "\(scale)")
         }
     }
 }
@@ -183,11 +268,13 @@ struct WritingTests {
         #expect(try folder.entries() == ["blocked.png", "chart.png"])
     }
 
-    @Test("invalid sizes are rejected", arguments: [(0, 100), (100, -1), (40_000, 10)])
-    func invalidSize(width: Int, height: Int) {
+    @Test("invalid sizes are rejected, and nothing is written", arguments: [(0, 100), (100, -1), (40_000, 10)])
+    func invalidSize(width: Int, height: Int) throws {
+        let folder = try ScratchFolder()
         #expect(throws: ChartError.invalidSize(width: width, height: height)) {
-            try BarChart(title: "", yLabel: "", bars: []).renderPNG(to: "/tmp/never.png", width: width, height: height)
+            try BarChart(title: "", yLabel: "", bars: []).renderPNG(to: folder.path("never.png"), width: width, height: height)
         }
+        #expect(try folder.entries().isEmpty)
     }
 }
 

@@ -155,25 +155,37 @@ enum Samples {
 @Suite("Gallery")
 struct Gallery {
     @Test(
-        "writes every sample chart to $CHARTS_SAMPLE_DIR",
+        "writes every sample chart to $CHARTS_SAMPLE_DIR, each a real chart of its size",
         .enabled(if: ProcessInfo.processInfo.environment["CHARTS_SAMPLE_DIR"] != nil))
     func writeSamples() throws {
         let folder = ProcessInfo.processInfo.environment["CHARTS_SAMPLE_DIR"]!
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try Samples.loss().renderPNG(to: folder + "/loss.png")
-        try Samples.trainAndTestLoss().renderPNG(to: folder + "/loss-train-test.png")
-        try Samples.agreement().renderPNG(to: folder + "/agreement.png")
-        try Samples.agreementIdentical().renderPNG(to: folder + "/agreement-identical.png")
-        try Samples.throughput().renderPNG(to: folder + "/throughput.png")
-        try Samples.regression().renderPNG(to: folder + "/regression-4d.png")
-        try LineChart(title: "Empty chart", xLabel: "epoch", yLabel: "loss", series: [])
-            .renderPNG(to: folder + "/empty.png")
-        try Samples.trainAndTestLoss().renderPNG(to: folder + "/loss-small.png", width: 640, height: 400)
         var otherView = Samples.regression(count: 600)
         otherView.panels.removeLast()
         (otherView.azimuth, otherView.elevation, otherView.bounds) = (30, 45, nil)
-        try otherView.renderPNG(to: folder + "/regression-other-view.png", width: 1200, height: 600)
-        try Samples.oddBars().renderPNG(to: folder + "/odd-bars.png")
-        try Samples.noPositiveValues().renderPNG(to: folder + "/log-no-positive.png")
+        // Each file, its size, the fewest colours it may have (as the chart tests ask), and how to draw it.
+        let charts: [(file: String, width: Int, height: Int, minimumColors: Int, render: (String) throws -> Void)] = [
+            ("loss.png", 1200, 750, 50, { try Samples.loss().renderPNG(to: $0) }),
+            ("loss-train-test.png", 1200, 750, 50, { try Samples.trainAndTestLoss().renderPNG(to: $0) }),
+            ("agreement.png", 1200, 750, 50, { try Samples.agreement().renderPNG(to: $0) }),
+            ("agreement-identical.png", 1200, 750, 50, { try Samples.agreementIdentical().renderPNG(to: $0) }),
+            ("throughput.png", 1200, 750, 50, { try Samples.throughput().renderPNG(to: $0) }),
+            ("regression-4d.png", 1800, 650, 2000, { try Samples.regression().renderPNG(to: $0) }),
+            ("empty.png", 1200, 750, 10, {
+                try LineChart(title: "Empty chart", xLabel: "epoch", yLabel: "loss", series: []).renderPNG(to: $0)
+            }),
+            ("loss-small.png", 640, 400, 50, { try Samples.trainAndTestLoss().renderPNG(to: $0, width: 640, height: 400) }),
+            ("regression-other-view.png", 1200, 600, 2000, { try otherView.renderPNG(to: $0, width: 1200, height: 600) }),
+            ("odd-bars.png", 1200, 750, 50, { try Samples.oddBars().renderPNG(to: $0) }),
+            ("log-no-positive.png", 1200, 750, 10, { try Samples.noPositiveValues().renderPNG(to: $0) }),
+        ]
+        for chart in charts {
+            let path = folder + "/" + chart.file
+            try chart.render(path)
+            let image = try PNGImage(path: path)                 // written, and decodes as a PNG
+            expectRealChart(image, width: chart.width, height: chart.height, minimumColors: chart.minimumColors,
+                            name: chart.file)
+        }
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder)).isSuperset(of: charts.map(\.file)))
     }
 }

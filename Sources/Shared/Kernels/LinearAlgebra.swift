@@ -1,12 +1,12 @@
 // LinearAlgebra.swift — matrix products and the two bias kernels around them.
 //
 // Teaches: a dense layer is one matrix product plus a broadcast add, and its backward pass is
-// two more products plus a column sum. Almost all of the arithmetic of training is in `gemm`,
-// which OpenBLAS does at close to the machine's peak: one BLAS call.
-// Each kernel is its formula. Its first line hands the work to a fast form
-// (Fast/FastLinearAlgebra.swift: the same arithmetic split across threads, and pointer loops
-// that vectorise), which `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
-// Leaves out: writing our own `gemm` (OpenBLAS's is far faster than anything short).
+// two more products plus a column sum. Almost all of the arithmetic of training is in `gemm`.
+// Each kernel is its formula (for `gemm`, three loops: a dot product per element of C). Its
+// first line hands the work to a fast form (Fast/FastLinearAlgebra.swift: OpenBLAS, which does
+// the product at close to the machine's peak, split across threads; pointer loops that
+// vectorise), which `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
+// Leaves out: a fast `gemm` of our own (blocking for the caches, vector kernels: OpenBLAS's).
 //
 // Every kernel is generic over the scalar type (Float for training, Double for gradient
 // checks), `@inlinable` so that callers specialise it, and `@_specialize(where T == Float)` so
@@ -23,8 +23,10 @@
 /// General matrix multiply, `C ← α·op(A)·op(B) + β·C`, where `op(X)` is `X` or `Xᵀ`.
 ///
 /// Shapes: `op(A): [m, k]`, `op(B): [k, n]`, `C: [m, n]`. With `β = 0` the old contents of `C`
-/// are ignored (BLAS does not read them). Calls `cblas_sgemm` (Float) or `cblas_dgemm` (Double)
-/// with the matrices as stored, so a transpose costs nothing.
+/// are ignored. Element by element, `C[i, j] = α·Σ_p op(A)[i, p]·op(B)[p, j] + β·C[i, j]`,
+/// which is what this function's loops say; the fast form is OpenBLAS (`cblas_sgemm` for Float,
+/// `cblas_dgemm` for Double) on the matrices as stored, so a transpose costs nothing, and it
+/// rounds differently in the last bits (its dot products use fused multiply-adds, in blocks).
 ///
 /// The three products of a dense layer `y = x·Wᵀ + b` (weights `[O, I]`):
 ///
@@ -54,26 +56,15 @@ public func gemm<T: NeuralScalar>(
         return
     }
     if FastKernels.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c, alpha: alpha, beta: beta) {
-        return                                           // Fast/FastLinearAlgebra.swift
+        return                                           // Fast/FastLinearAlgebra.swift: OpenBLAS
     }
-    let (lda, ldb, ldc) = (a.columns, b.columns, c.columns)   // row strides, as BLAS calls them
-    withBaseAddresses(a, b, &c) { pa, pb, pc in          // C ← α·op(A)·op(B) + β·C, by BLAS
-        T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                   alpha: alpha, a: pa, lda: lda, b: pb, ldb: ldb, beta: beta, c: pc, ldc: ldc)
-    }
-}
-
-/// Runs `body` with the addresses of the elements of `a`, `b` and `c` (BLAS's C interface takes
-/// pointers); does nothing when one of them is empty.
-@inlinable
-func withBaseAddresses<T>(_ a: Matrix<T>, _ b: Matrix<T>, _ c: inout Matrix<T>,
-                          _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) {
-    a.storage.withUnsafeBufferPointer { pa in
-        b.storage.withUnsafeBufferPointer { pb in
-            c.storage.withUnsafeMutableBufferPointer { pc in
-                guard let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress else { return }
-                body(pa, pb, pc)
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum: T = 0                               // Σ_p op(A)[i, p] · op(B)[p, j]
+            for p in 0..<k {
+                sum += (transposeA ? a[p, i] : a[i, p]) * (transposeB ? b[j, p] : b[p, j])
             }
+            c[i, j] = alpha * sum + (beta == 0 ? 0 : beta * c[i, j])
         }
     }
 }

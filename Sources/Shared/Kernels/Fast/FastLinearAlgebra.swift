@@ -7,8 +7,9 @@
 // network, splitting here is faster than OpenBLAS's own threads (0.143–0.148 against
 // 0.152–0.164 s for one epoch's products), and it lets the elementwise kernels use both cores
 // too. Each element of C is then a dot product computed by a BLAS kernel on a block instead of
-// the whole matrix, which can round differently in the last bits (FastFormTests bounds it);
-// a product too small to split is the readable form's one call, bit for bit. A part of a
+// the whole matrix, which can round differently in the last bits from one unsplit call; a
+// product too small to split is one BLAS call. Either rounds differently from the readable
+// loops (FastFormTests bounds both). A part of a
 // row-split product computes its rows away from its neighbours' first and the rows at its edges
 // last: two threads writing neighbouring blocks at once slow each other (see the MARK below).
 // The bias kernels are the readable formulas as pointer loops (no bounds checks: they
@@ -18,10 +19,11 @@
 // MARK: - gemm
 
 extension FastKernels {
-    /// ``gemm(_:transposeA:_:transposeB:into:alpha:beta:file:line:function:)`` split into `parts` blocks of C (by
-    /// default as many as ``KernelThreads/parts(forWork:minimumPerPart:)`` gives), one BLAS call
-    /// each, at the same time. Returns false, and does nothing, when the fast forms are off or
-    /// the product is too small to split: the readable form's single call is then the fast one.
+    /// ``gemm(_:transposeA:_:transposeB:into:alpha:beta:file:line:function:)`` by OpenBLAS: split
+    /// into `parts` blocks of C (by default as many as ``KernelThreads/parts(forWork:minimumPerPart:)``
+    /// gives), one single-threaded BLAS call each, at the same time; one call when the product
+    /// is too small to split. Returns false, and does nothing, when the fast forms are off or
+    /// there is nothing to multiply (the readable form handles empty products).
     @inlinable
     static func gemm<T: NeuralScalar>(
         _ a: Matrix<T>, transposeA: Bool, _ b: Matrix<T>, transposeB: Bool,
@@ -31,9 +33,16 @@ extension FastKernels {
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns
+        guard m > 0, n > 0, k > 0 else { return false }
         let parts = requestedParts ?? KernelThreads.parts(forWork: m * n * k, minimumPerPart: gemmMinimumPerPart)
-        guard parts > 1, m > 0, n > 0, k > 0 else { return false }
-        let (lda, ldb, ldc) = (a.columns, b.columns, c.columns)
+        let (lda, ldb, ldc) = (a.columns, b.columns, c.columns)   // row strides, as BLAS calls them
+        guard parts > 1 else {                                    // C ← α·op(A)·op(B) + β·C, one call
+            withBaseAddresses(a, b, &c) { pa, pb, pc in
+                T.blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                           alpha: alpha, a: pa, lda: lda, b: pb, ldb: ldb, beta: beta, c: pc, ldc: ldc)
+            }
+            return true
+        }
         let splitRows = transposeA
         let margin = boundaryMargin(rowBytes: ldc * MemoryLayout<T>.stride)
         withBaseAddresses(a, b, &c) { pa, pb, pc in
@@ -55,6 +64,21 @@ extension FastKernels {
             }
         }
         return true
+    }
+}
+
+/// Runs `body` with the addresses of the elements of `a`, `b` and `c` (BLAS's C interface takes
+/// pointers); does nothing when one of them is empty.
+@inlinable
+func withBaseAddresses<T>(_ a: Matrix<T>, _ b: Matrix<T>, _ c: inout Matrix<T>,
+                          _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) {
+    a.storage.withUnsafeBufferPointer { pa in
+        b.storage.withUnsafeBufferPointer { pb in
+            c.storage.withUnsafeMutableBufferPointer { pc in
+                guard let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress else { return }
+                body(pa, pb, pc)
+            }
+        }
     }
 }
 

@@ -4,9 +4,10 @@
 // backward pass needs only what the forward pass already produced:
 //     tanh:    a = tanh z,           da/dz = 1 − a²
 //     sigmoid: a = 1 / (1 + e^(−z)),  da/dz = a·(1 − a)
-// Each kernel is its formula, one element at a time. Its first line hands the work to a fast
-// form (Fast/FastActivations.swift: in Float, branch-free approximations that vectorise, within
-// 2.5 ulp; split across threads when large), which `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
+// Each kernel is its formula, one element at a time. After its shape check and its `--trace`
+// record, one line offers the work to a fast form (Fast/FastActivations.swift: in Float,
+// branch-free approximations that vectorise, within 2.5 ulp; split across threads when large),
+// which `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
 // Every kernel takes `file`, `line`, `function` defaulted to its caller, for `--trace` (LinearAlgebra.swift).
 // Leaves out: ReLU and friends (the network uses tanh then sigmoid).
 

@@ -2,10 +2,11 @@
 //
 // Teaches: a dense layer is one matrix product plus a broadcast add, and its backward pass is
 // two more products plus a column sum. Almost all of the arithmetic of training is in `gemm`.
-// Each kernel is its formula (for `gemm`, three loops: a dot product per element of C). Its
-// first line hands the work to a fast form (Fast/FastLinearAlgebra.swift: OpenBLAS, which does
-// the product at close to the machine's peak, split across threads; pointer loops that
-// vectorise), which `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
+// Each kernel is its formula (for `gemm`, three loops: a dot product per element of C). After
+// its shape check and its `--trace` record, one line offers the work to a fast form
+// (Fast/FastLinearAlgebra.swift: OpenBLAS, which does the product at close to the machine's
+// peak, split across threads; pointer loops that vectorise), which
+// `NEURAL_LEVELS_READABLE_KERNELS=1` switches off.
 // Leaves out: a fast `gemm` of our own (blocking for the caches, vector kernels: OpenBLAS's).
 //
 // Every kernel is generic over the scalar type (Float for training, Double for gradient

@@ -5,7 +5,9 @@
 // inside a `with tf.GradientTape() as tape:` block and *returns* the gradients of the loss with
 // respect to the variables you name, `tape.gradient(loss, [w1, b1, …])`, as plain values that
 // nothing remembers. Underneath it is the same recorded graph and the same backward walk as
-// `loss.backward()` (Tensor.swift); only the hand-over differs.
+// `loss.backward()` (Tensor.swift); only the hand-over differs. And unlike TensorFlow's, this
+// tape records every operation on a tensor that requires grad, block or no block, as PyTorch's
+// does: `record { }` matters only inside `withNoGrad`, where it switches recording back on.
 // Leaves out: persistent tapes (one `gradient` call per tape here, as TensorFlow's default),
 // `watch` for tensors that are not variables, higher-order gradients, `tf.function` tracing.
 //
@@ -18,8 +20,14 @@ public func Variable<T: NeuralScalar>(_ value: Matrix<T>) -> Tensor<T> {
     Tensor(value, requiresGrad: true)
 }
 
-/// Records the operations run inside ``record(_:)`` and differentiates their result
-/// (TensorFlow's `tf.GradientTape`).
+/// Differentiates a result with respect to the variables you name (TensorFlow's
+/// `tf.GradientTape`).
+///
+/// Unlike TensorFlow, where only the operations inside a tape's `with` block are recorded,
+/// recording is on by default here, as in PyTorch: every operation on a tensor that requires
+/// grad records itself, inside ``record(_:)`` or not. `record` switches recording back on inside
+/// a ``withNoGrad(_:)`` scope and otherwise changes nothing; the step below uses it so that it
+/// reads as TensorFlow's does.
 ///
 ///     let tape = GradientTape()
 ///     let loss = try tape.record { try lossFunction(model(x), y) }
@@ -28,8 +36,9 @@ public func Variable<T: NeuralScalar>(_ value: Matrix<T>) -> Tensor<T> {
 public final class GradientTape {
     public init() {}
 
-    /// Runs `body` with recording on (`with tf.GradientTape() as tape:`), also inside a no-grad
-    /// scope, and returns what it returns.
+    /// Runs `body` with recording on (`with tf.GradientTape() as tape:`) and returns what it
+    /// returns. Recording is already on outside ``withNoGrad(_:)``; inside one, this turns it
+    /// back on for `body`.
     public func record<Result>(_ body: () throws -> Result) rethrows -> Result {
         try GradientRecording.$isEnabled.withValue(true, operation: body)
     }

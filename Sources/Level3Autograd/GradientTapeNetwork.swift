@@ -2,11 +2,11 @@
 //
 // Teaches: TensorFlow's low-level training loop. The parameters are six variables; the network is
 // a function, its products written with `einsum` ("bi,oi->bo": for every sample b and output o,
-// sum over the inputs i, which is x·Wᵀ); each step records the forward pass on a
-// `GradientTape`, asks it for the gradients of the loss with respect to the variables, and
-// subtracts them, `w.assign_sub(lr * g)`. There is no `.grad` to zero: the tape returns the
-// gradients, and the next step records a new tape. Same kernels, same order, same bits as
-// Level 4.
+// sum over the inputs i, which is x·Wᵀ); each step runs the forward pass in a `GradientTape`'s
+// `record { }` (recording is on anyway here, unlike in TensorFlow: GradientTape.swift), asks the
+// tape for the gradients of the loss with respect to the variables, and subtracts them,
+// `w.assign_sub(lr * g)`. There is no `.grad` to zero: the tape returns the gradients, and the
+// next step takes a new tape. Same kernels, same order, same bits as Level 4.
 // Leaves out: `tf.function` graph tracing, Keras optimizers (`apply_gradients`), `tf.data`.
 //
 // Shape legend: B batch · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) · O outputs (10 or 1)
@@ -81,7 +81,7 @@ extension GradientTapeNetwork where T == Float {
                     }
                     try log.step(value.scalar, outputs: logits.value, batch: batch)
                 }
-                var test = EvaluationTotals()                                 // no tape: nothing recorded
+                var test = EvaluationTotals()                                 // withNoGrad: nothing recorded
                 try withNoGrad {
                     for batch in job.test.chunks(of: 1000) {
                         let (value, outputs) = try network.loss(network.model(Tensor(batch.inputs)), batch)

@@ -297,6 +297,8 @@ extension Tensor: CustomStringConvertible {
 public var isRecordingGradients: Bool { GradientRecording.isEnabled }
 
 enum GradientRecording {
+    /// On by default, as in PyTorch (TensorFlow records only inside a `GradientTape` block):
+    /// ``withNoGrad(_:)`` turns it off, ``GradientTape/record(_:)`` back on.
     @TaskLocal static var isEnabled = true
 }
 

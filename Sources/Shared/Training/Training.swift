@@ -87,23 +87,29 @@ public enum TrainingEvent: Sendable {
 /// hooks of whoever runs it (the progress display, Ctrl-C).
 ///
 /// Each style turns this into its own network and trains it with its own loop, inside its own
-/// module (where the compiler specialises the style's generic code for Float):
+/// module (where the compiler specialises the style's generic code for Float). Level 4's
+/// `ManualNetwork.run`, for instance (less its `afterEpoch` hook):
 ///
 ///     public static func run(_ job: TrainingJob) throws -> TrainedLevel {
-///         var network = …(job.initialParameters) …
-///         let trainLoader = job.makeTrainLoader()          // the batches every style sees
-///         let log = TrainingLog(job)                        // losses, history, NaN, Ctrl-C
+///         var network = ManualNetwork(parameters: job.initialParameters, learningRate: Float(job.recipe.learningRate))
+///         let trainLoader = job.makeTrainLoader()                 // the batches every style sees
+///         let log = TrainingLog(job)                              // step losses, history, NaN, Ctrl-C
 ///         try log.run {
 ///             for epoch in job.epochs {
-///                 for batch in trainLoader.batches(epoch: epoch) {
-///                     … one step …
-///                     try log.step(loss, samples: batch.count)
+///                 for batch in trainLoader.batches(epoch: epoch) {   // x: [B, I], labels or y: [B, O]
+///                     let loss = network.forward(batch)           // ℓ, with every activation kept
+///                     network.backward(batch)                     // every ∂ℓ/∂w, by the chain rule
+///                     network.update()                            // w ← w − lr·∂ℓ/∂w
+///                     try log.step(loss, outputs: network.z3, batch: batch)   // z3 from before the update
 ///                 }
-///                 try log.epochEnded(evaluate(network, on: job.test))
+///                 try log.epochEnded(network.evaluate(on: job.test))
 ///             }
 ///         }
 ///         return TrainedLevel(result: log.result, parameters: network.parameters)
 ///     }
+///
+/// Level 1's styles own no loop: `fit` and `Trainer.fit` report to the log through a callback
+/// (`TrainingLogCallback`).
 public struct TrainingJob {
     /// Names the style in messages: "manual", "keras", ….
     public var style: String

@@ -71,8 +71,13 @@ public final class TrainingLog {
         try step(loss, samples: batch.count)
     }
 
-    /// Records one step's loss alone, for a loop that keeps its training metrics itself (`fit`,
-    /// `Trainer.fit`: they hand them to ``epochEnded(testLoss:testAccuracy:testR2:trainAccuracy:trainR2:)``).
+    /// Records one step's loss alone, for a loop that keeps its training metrics itself: Level 1's
+    /// `TrainingLogCallback`, for `fit` and `Trainer.fit`, which hand their own training accuracy
+    /// or R² to ``epochEnded(testLoss:testAccuracy:testR2:trainAccuracy:trainR2:)``.
+    ///
+    /// It counts no training accuracy or R²: a loop that calls this and then ``epochEnded(_:)``
+    /// reports a training accuracy of 0 (R²: NaN). A hand-written loop calls
+    /// ``step(_:outputs:batch:)``.
     public func step<T: NeuralScalar>(_ loss: T, samples: Int) throws {
         if step == 0 { job.onEvent(.epochStarted(epoch: epoch, steps: stepsPerEpoch)) }
         step += 1

@@ -9,15 +9,15 @@
 // Leaves out: any automation. No tape, no modules, no optimizer objects (those are Levels 3–1).
 //
 // The network:  x → fc1 → tanh → fc2 → sigmoid → fc3 → head (softmax | identity)
-//
 // Shape legend:  B batch size · I inputs (784 or 3) · H1, H2 hidden widths (128, 64) ·
 //                O outputs (10 classes, or 1)
 //
 // The chain rule, layer by layer (ℓ is the batch-mean loss, ⊙ elementwise):
 //     z1 = x·W1ᵀ + b1     a1 = tanh(z1)        dz1 = da1 ⊙ (1 − a1²)
 //     z2 = a1·W2ᵀ + b2    a2 = σ(z2)           dz2 = da2 ⊙ a2 ⊙ (1 − a2)
-//     z3 = a2·W3ᵀ + b3    head: p = softmax(z3) with dz3 = (p − y)/B, or ŷ = z3 with dz3 = 2(ŷ − y)/B
+//     z3 = a2·W3ᵀ + b3    head: p = softmax(z3) with dz3 = (p − y)/B, or ŷ = z3 with dz3 = 2(ŷ − y)/(B·O)
 //     dWk = dzkᵀ·a(k−1)   dbk = Σ_rows dzk     da(k−1) = dzk·Wk
+// (MSE is the mean over all B·O elements; regression here has O = 1, so that is /B as well.)
 
 import Shared
 

@@ -59,8 +59,11 @@ public enum Activation: String, Sendable, CaseIterable {
 ///
 /// A new layer has no weights; the model it is given to builds it (see ``Model``), from one
 /// seeded generator for all its layers, in order, so a default-seeded model starts from the
-/// shared initial weights. The weights belong to the model (``Model/linears``), in its scalar
-/// type: the same `Dense` describes a layer of a `Sequential<Float>` or of a `Sequential<Double>`.
+/// shared initial weights: the shared Glorot normal (`W ~ N(0, 2/(fan_in + fan_out))`, not
+/// truncated, PyTorch's `xavier_normal_`), not Keras's own `Dense` default, `glorot_uniform`
+/// (Shared's `InitializationScheme.glorotUniform`, `--init-scheme glorot-uniform`). The weights
+/// belong to the model (``Model/linears``), in its scalar type: the same `Dense` describes a
+/// layer of a `Sequential<Float>` or of a `Sequential<Double>`.
 public final class Dense {
     /// The layer's width, `O`.
     public let units: Int

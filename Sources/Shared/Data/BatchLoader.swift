@@ -20,15 +20,19 @@
 
 import Synchronization
 
-/// The batches of a data set, epoch by epoch, in the order of a ``BatchSchedule``: the loop
-/// every level trains with (Shared's `train`, `fit`, the Lightning trainer's `DataLoader`).
+/// The batches of a data set, epoch by epoch, in the order of a ``BatchSchedule``: what every
+/// style's loop iterates (``TrainingJob/makeTrainLoader()`` for the hand-written loops, `fit`'s
+/// own loader, the Lightning `DataLoader`'s batches).
 ///
 ///     let loader = BatchLoader(train, schedule: schedule)
-///     var batch = train.makeBatch(capacity: schedule.batchSize)
-///     for step in 0..<schedule.stepsPerEpoch {
-///         loader.load(step: step, epoch: epoch, into: &batch)   // x: [B, 784], labels: [B]
-///         …
+///     for epoch in 1...epochs {
+///         for batch in loader.batches(epoch: epoch) {      // x: [B, 784], labels: [B]
+///             …
+///         }
 ///     }
+///
+/// ``batches(epoch:)`` fills one reused buffer with ``load(step:epoch:into:)``, which a loop can
+/// also call itself.
 public final class BatchLoader<Scalar: NeuralScalar> {
     public let dataset: Dataset<Scalar>
     public let schedule: BatchSchedule

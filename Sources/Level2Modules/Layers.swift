@@ -2,7 +2,8 @@
 //
 // Teaches: `nn.Linear` is two parameter tensors and one line of Level 3
 // (`x.matmul(weight, transposeB: true) + bias`). The activations are plain tensor functions
-// (`torch.tanh(x)`, here `x.tanh()`), as this network's `forward` calls them.
+// (`torch.tanh(x)`, here `x.tanh()`), as this network's `callAsFunction` (PyTorch's `forward`)
+// calls them.
 // Leaves out: every other layer (convolutions, dropout, normalisation), activation modules
 // (`nn.Tanh`) and `nn.Sequential`: this network names its layers `fc1`…`fc3` instead.
 //

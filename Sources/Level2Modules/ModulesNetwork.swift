@@ -1,7 +1,8 @@
 // ModulesNetwork.swift — Level 2: the network as a PyTorch user writes it, and the loop.
 //
-// Teaches: the model is a class with three `Linear` attributes and a `forward`; the training loop
-// is written out, as every PyTorch tutorial writes it, around the four lines that matter:
+// Teaches: the model is a class with three `Linear` attributes and a `callAsFunction` (PyTorch's
+// `forward`); the training loop is written out, as every PyTorch tutorial writes it, around the
+// four lines that matter:
 //
 //     optimizer.zeroGrad()
 //     let loss = criterion(model(x), y)

@@ -3,13 +3,15 @@
 //
 // Teaches: the compiler can differentiate a function made of differentiable pieces, but someone
 // must tell it the derivative of each piece that is not plain Swift arithmetic. Here every
-// piece calls Shared kernels through pointers, which the compiler cannot see into, so each one
-// gets a registered derivative: `@derivative(of: f)` marks a function that returns f's value
-// and its *pullback*, the closure that maps ∂ℓ/∂output to ∂ℓ/∂inputs (JAX calls the pair a
-// VJP, vector-Jacobian product, hence the names). A pullback is Level 4's `xxxBackward`, and the
-// value it closes over is what Level 4's forward pass keeps in its buffers and Level 3's tape
-// keeps in its closures. Every pullback below calls the same kernels as Level 4's backward
-// pass, in the same order, which is why this level agrees with Level 4 bit for bit.
+// piece calls Shared kernels, which are not differentiable functions: they write their results
+// into `inout` buffers, hand their work to fast forms (BLAS, vectorised approximations, a helper
+// thread) where they can, and none is marked `@differentiable`. So each piece gets a registered
+// derivative: `@derivative(of: f)` marks a function that returns f's value and its *pullback*,
+// the closure that maps ∂ℓ/∂output to ∂ℓ/∂inputs (JAX calls the pair a VJP, vector-Jacobian
+// product, hence the names). A pullback is Level 4's `xxxBackward`, and the value it closes
+// over is what Level 4's forward pass keeps in its buffers and Level 3's tape keeps in its
+// closures. Every pullback below calls the same kernels as Level 4's backward pass, in the
+// same order, which is why this level agrees with Level 4 bit for bit.
 // Each derivative also names its primitive for `compare-levels --trace` (`KernelTrace.enter`):
 // the kernel calls of a forward pass read `valueWithGradient → dense`, those of a pullback
 // `valueWithGradient → dense's pullback`.

@@ -32,8 +32,12 @@ public final class Linear<Scalar: NeuralScalar>: Module {
         self.init(.glorotNormal(inputSize: inputSize, outputSize: outputSize, using: &generator))
     }
 
-    /// As above, from a seed.
-    public convenience init(inputSize: Int, outputSize: Int, seed: UInt64 = 0) {
+    /// As above, from a seed (default 42, as everywhere in NeuralLevels): the first draws of that
+    /// seed's `.initialWeights` stream, so `Linear(inputSize: 784, outputSize: 128)` is the
+    /// shared `fc1`. Each layer made this way starts the stream afresh; to draw a network's
+    /// layers one after another, as Shared's `NetworkParameters.glorotNormal(shape:seed:)` does, give
+    /// them one generator (the form above).
+    public convenience init(inputSize: Int, outputSize: Int, seed: UInt64 = 42) {
         var generator = SeededGenerator(seed: seed, stream: .initialWeights)
         self.init(inputSize: inputSize, outputSize: outputSize, generator: &generator)
     }

@@ -48,6 +48,18 @@ struct Level2AgreementTests {
         model.zeroGrad()
         #expect(model.parameters.allSatisfy { $0.grad == nil })
     }
+
+    @Test("Linear from the default seed 42 is the shared fc1; only one generator continues the draws across layers")
+    func linearSeeds() {
+        let shared = NetworkParameters<Float>.glorotNormal(shape: .standard(for: .classification), seed: 42)
+        #expect(Linear<Float>(inputSize: 784, outputSize: 128).currentParameters == shared.fc1)
+        #expect(Linear<Float>(inputSize: 128, outputSize: 64).currentParameters != shared.fc2)   // a fresh stream
+        var generator = SeededGenerator(seed: 42, stream: .initialWeights)
+        let layers = [(784, 128), (128, 64), (64, 10)].map {
+            Linear<Float>(inputSize: $0.0, outputSize: $0.1, generator: &generator).currentParameters
+        }
+        #expect(layers == [shared.fc1, shared.fc2, shared.fc3])
+    }
 }
 
 // MARK: - Optimizers against their formulas

@@ -2,7 +2,7 @@
 //
 // Teaches: the other high-level style. The user keeps writing Level 2 modules, but splits the
 // training code into hooks — what one step's loss is (`trainingStep`), what to measure on held-out
-// data (`validationStep`), which optimizer to use (`configureOptimizer`) — and hands the module to
+// data (`validationStep`), which optimizer to use (`configureOptimizers`) — and hands the module to
 // a `Trainer`, which owns the loop: it calls `optimizer.zeroGrad()`, `loss.backward()` and
 // `optimizer.step()` around your `trainingStep`, walks a `DataLoader` in the shared batch order,
 // runs validation under no-grad in eval mode, and calls the same callbacks as `fit`.
@@ -44,8 +44,9 @@ public protocol LightningModule: Module {
     /// accumulated); they replace batch averages of the same name. Default: nothing.
     func onValidationEpochEnd() throws -> Logs
 
-    /// The optimizer over this module's parameters, made once per `fit`.
-    func configureOptimizer() -> any Optimizer<Scalar>
+    /// The optimizer over this module's parameters, made once per `fit` (Lightning's
+    /// `configure_optimizers`, which may return several; here, one).
+    func configureOptimizers() -> any Optimizer<Scalar>
 
     /// The `__metadata__` ``ModelCheckpoint`` writes with the weights. Default: none.
     var checkpointMetadata: [String: String] { get }
@@ -142,7 +143,7 @@ public final class Trainer {
             throw HighLevelError.invalidArgument(name: "trainData", reason: "has no samples")
         }
         let origin = KernelTrace.enter("trainer.fit"); defer { origin.leave() }   // for compare-levels --trace
-        let optimizer = module.configureOptimizer()
+        let optimizer = module.configureOptimizers()
         let run = TrainingRun(module: module, epochs: maxEpochs, stepsPerEpoch: trainData.count,
                               checkpointMetadata: module.checkpointMetadata)
         let progress = enableProgressBar ? [ProgressBar()] : []

@@ -79,7 +79,7 @@ public final class LightningNetwork<Scalar: NeuralScalar>: LightningModule {
         }
     }
 
-    public func configureOptimizer() -> any Optimizer<Scalar> {
+    public func configureOptimizers() -> any Optimizer<Scalar> {
         SGD(parameters: parameters, learningRate: learningRate)
     }
 }

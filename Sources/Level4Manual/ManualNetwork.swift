@@ -47,7 +47,7 @@ public func linearBackward<T: NeuralScalar>(
 /// the same bits, and `compare-levels --trace` can show identical call lists.)
 @inlinable
 public func linearBackward<T: NeuralScalar>(
-    _ dy: Matrix<T>, input x: Matrix<T>, _ layer: LinearParameters<T>,
+    _ dy: Matrix<T>, input x: Matrix<T>, layer: LinearParameters<T>,
     gradient: inout LinearParameters<T>, inputGradient dx: inout Matrix<T>
 ) {
     columnSums(of: dy, into: &gradient.bias)               // db = Σ_rows dy
@@ -104,9 +104,9 @@ public struct ManualNetwork<T: NeuralScalar> {
         case .regression:
             meanSquaredErrorBackward(predictions: z3, targets: batch.targets, into: &dz3)
         }
-        linearBackward(dz3, input: a2, parameters.fc3, gradient: &gradients.fc3, inputGradient: &da2)
+        linearBackward(dz3, input: a2, layer: parameters.fc3, gradient: &gradients.fc3, inputGradient: &da2)
         sigmoidBackward(output: a2, outputGradient: da2, into: &dz2)   // dz2 = da2 ⊙ a2(1 − a2)
-        linearBackward(dz2, input: a1, parameters.fc2, gradient: &gradients.fc2, inputGradient: &da1)
+        linearBackward(dz2, input: a1, layer: parameters.fc2, gradient: &gradients.fc2, inputGradient: &da1)
         tanhBackward(output: a1, outputGradient: da1, into: &dz1)      // dz1 = da1 ⊙ (1 − a1²)
         linearBackward(dz1, input: batch.inputs, gradient: &gradients.fc1)  // dx is not needed
     }

@@ -346,9 +346,9 @@ enum SlippedBackward {
         case .classification: softmaxCrossEntropyBackward(probabilities: network.p, labels: batch.labels, into: &dz3)
         case .regression: meanSquaredErrorBackward(predictions: network.z3, targets: batch.targets, into: &dz3)
         }
-        linearBackward(dz3, input: network.a2, network.parameters.fc3, gradient: &network.gradients.fc3, inputGradient: &da2)
+        linearBackward(dz3, input: network.a2, layer: network.parameters.fc3, gradient: &network.gradients.fc3, inputGradient: &da2)
         sigmoidBackward(output: slip == .sigmoid ? network.z2 : network.a2, outputGradient: da2, into: &dz2)  // slip: z2
-        linearBackward(dz2, input: network.a1, network.parameters.fc2, gradient: &network.gradients.fc2, inputGradient: &da1)
+        linearBackward(dz2, input: network.a1, layer: network.parameters.fc2, gradient: &network.gradients.fc2, inputGradient: &da1)
         tanhBackward(output: slip == .tanh ? network.z1 : network.a1, outputGradient: da1, into: &dz1)        // slip: z1
         linearBackward(dz1, input: batch.inputs, gradient: &network.gradients.fc1)
         return [("dz3", dz3), ("da2", da2), ("dz2", dz2), ("da1", da1), ("dz1", dz1)]

@@ -20,15 +20,48 @@ import _Differentiation
 import Shared
 
 /// The network of the other levels as pure functions: ``loss(_:_:)`` and ``predict(_:_:)`` take
-/// the parameters (``Parameters``, below) as an argument, and the network itself holds none,
-/// only what its task makes it compute (in Flax's terms, the module; the parameters are passed
-/// to `apply`).
+/// the parameters (``Parameters``) as an argument, and the network itself holds none, only what
+/// its task makes it compute (in Flax's terms, the module; the parameters are passed to `apply`).
 public struct DifferentiableNetwork<T: DifferentiableScalar> {
     /// Classification (softmax head, cross-entropy) or regression (identity head, MSE).
     public let task: Task
 
     public init(task: Task) {
         self.task = task
+    }
+
+    // MARK: - The parameters
+
+    /// The six tensors of the network as one value the compiler can differentiate: JAX's params
+    /// pytree. Weights are `[out, in]` (PyTorch's layout, `y = x·Wᵀ + b`), biases `[1, out]`.
+    ///
+    /// `Differentiable` is synthesized: the compiler writes the gradient's type,
+    /// `Parameters.TangentVector`, a struct with the same six fields, each a `Matrix`.
+    public struct Parameters: Differentiable {
+        public var w1: Matrix<T>                   // fc1.weight  [H1, I]
+        public var b1: Matrix<T>                   // fc1.bias    [1, H1]
+        public var w2: Matrix<T>                   // fc2.weight  [H2, H1]
+        public var b2: Matrix<T>                   // fc2.bias    [1, H2]
+        public var w3: Matrix<T>                   // fc3.weight  [O, H2]
+        public var b3: Matrix<T>                   // fc3.bias    [1, O]
+
+        /// The shared initial weights (or any checkpoint) as the six tensors.
+        public init(_ parameters: NetworkParameters<T>) {
+            var parameters = parameters
+            parameters.makeStorageUnique()                 // copies of their own, before any gradient
+            (w1, b1) = (parameters.fc1.weight, parameters.fc1.bias)
+            (w2, b2) = (parameters.fc2.weight, parameters.fc2.bias)
+            (w3, b3) = (parameters.fc3.weight, parameters.fc3.bias)
+        }
+
+        /// The six tensors in the shared layout (`fc1`, `fc2`, `fc3`), for checkpoints and
+        /// for comparison with the other levels.
+        public func networkParameters(shape: NetworkShape) -> NetworkParameters<T> {
+            NetworkParameters(shape: shape,
+                              fc1: LinearParameters(weight: w1, bias: b1),
+                              fc2: LinearParameters(weight: w2, bias: b2),
+                              fc3: LinearParameters(weight: w3, bias: b3))
+        }
     }
 
     // MARK: - The network: pure functions of the parameters
@@ -82,42 +115,6 @@ public struct DifferentiableNetwork<T: DifferentiableScalar> {
     public func lossAndOutputs(_ parameters: Parameters, _ batch: Batch<T>) -> LossAndOutputs {
         let z3 = predict(parameters, batch.inputs)                     // x: [B, I] → z3: [B, O]
         return LossAndOutputs(loss: loss(outputs: z3, batch), outputs: z3)
-    }
-}
-
-// MARK: - The parameters
-
-extension DifferentiableNetwork {
-    /// The six tensors of the network as one value the compiler can differentiate: JAX's params
-    /// pytree. Weights are `[out, in]` (PyTorch's layout, `y = x·Wᵀ + b`), biases `[1, out]`.
-    ///
-    /// `Differentiable` is synthesized: the compiler writes the gradient's type,
-    /// `Parameters.TangentVector`, a struct with the same six fields, each a `Matrix`.
-    public struct Parameters: Differentiable {
-        public var w1: Matrix<T>                   // fc1.weight  [H1, I]
-        public var b1: Matrix<T>                   // fc1.bias    [1, H1]
-        public var w2: Matrix<T>                   // fc2.weight  [H2, H1]
-        public var b2: Matrix<T>                   // fc2.bias    [1, H2]
-        public var w3: Matrix<T>                   // fc3.weight  [O, H2]
-        public var b3: Matrix<T>                   // fc3.bias    [1, O]
-
-        /// The shared initial weights (or any checkpoint) as the six tensors.
-        public init(_ parameters: NetworkParameters<T>) {
-            var parameters = parameters
-            parameters.makeStorageUnique()                 // copies of their own, before any gradient
-            (w1, b1) = (parameters.fc1.weight, parameters.fc1.bias)
-            (w2, b2) = (parameters.fc2.weight, parameters.fc2.bias)
-            (w3, b3) = (parameters.fc3.weight, parameters.fc3.bias)
-        }
-
-        /// The six tensors in the shared layout (`fc1`, `fc2`, `fc3`), for checkpoints and
-        /// for comparison with the other levels.
-        public func networkParameters(shape: NetworkShape) -> NetworkParameters<T> {
-            NetworkParameters(shape: shape,
-                              fc1: LinearParameters(weight: w1, bias: b1),
-                              fc2: LinearParameters(weight: w2, bias: b2),
-                              fc3: LinearParameters(weight: w3, bias: b3))
-        }
     }
 }
 

@@ -126,8 +126,10 @@ public final class KerasTensor: CustomStringConvertible {
     public var description: String { "(None, \(width))" }
 }
 
-/// The input of a functional model: a symbolic batch of `size` features per sample
-/// (Keras's `keras.Input(shape=(size,))`).
+/// The input of a functional model (Keras's `keras.Input(shape=(size,))`): returns a
+/// ``KerasTensor``, a symbolic batch of `size` features per sample that no layer produced.
+/// There is no `Input` type; the function is capitalized, against Swift's convention, as
+/// Keras's `Input` is (a function there too), so that a model definition reads as Keras's.
 ///
 ///     let input = Input(784)
 ///     let h = Dense(128, activation: .tanh)(input)             // (None, 128)

@@ -15,7 +15,10 @@
 
 import Shared
 
-/// A trainable parameter: a tensor the tape watches (TensorFlow's `tf.Variable`).
+/// A trainable parameter (TensorFlow's `tf.Variable(initial_value)`): returns a plain
+/// ``Tensor`` holding `value` that requires grad, which is all a variable is on this tape.
+/// There is no `Variable` type; the function is capitalized, against Swift's convention, so that
+/// the line reads as the TensorFlow it mirrors.
 public func Variable<T: NeuralScalar>(_ value: Matrix<T>) -> Tensor<T> {
     Tensor(value, requiresGrad: true)
 }

@@ -62,7 +62,7 @@ public struct GradientTapeNetwork<T: NeuralScalar> {
 extension GradientTapeNetwork where T == Float {
     /// Trains the network of `job`: the variables, and the tape loop.
     public static func run(_ job: TrainingJob) throws -> TrainedLevel {
-        let network = GradientTapeNetwork(job.initialParameters)              // six tf.Variables
+        let network = GradientTapeNetwork(job.initialParameters)              // six Variables: tensors that require grad
         let variables = network.variables
         let learningRate = Float(job.recipe.learningRate)
         let trainLoader = job.makeTrainLoader()                               // the batches every style sees

@@ -55,7 +55,7 @@ public enum StyleGradients {
     /// `tape.gradient(loss, variables)`.
     public static func gradientTape(_ parameters: NetworkParameters<Double>, _ batch: Batch<Double>) throws
         -> (loss: Double, gradients: NetworkParameters<Double>) {
-        let network = GradientTapeNetwork(parameters)                      // six tf.Variables
+        let network = GradientTapeNetwork(parameters)                      // six Variables: tensors that require grad
         let tape = GradientTape()
         let value = try tape.record {
             try network.loss(network.model(Tensor(batch.inputs)), batch).loss

@@ -11,11 +11,8 @@ import Shared
 
 /// Updates parameters from their gradients (`torch.optim.Optimizer`).
 ///
-/// Performance: a loop that holds its optimizer as `any Optimizer<Float>` (as `fit` and the
-/// Lightning trainer do) calls `step()` through the protocol, which runs the generic body, where
-/// every array and tensor operation first looks up its type's metadata. Each `step()` here is
-/// marked `@_specialize(where Scalar == Float)`: the generic body then jumps to a compiled Float
-/// version of itself, the one a concrete `SGD<Float>` would call directly.
+/// Each `step()` here is marked `@_specialize(where Scalar == Float)`, for loops that hold the
+/// optimizer as `any Optimizer<Float>` (why: docs/performance.md, "The tape's overhead").
 public protocol Optimizer<Scalar>: AnyObject {
     associatedtype Scalar: NeuralScalar
     /// The parameters this optimizer updates.

@@ -27,7 +27,7 @@ public func sgdUpdate<T: NeuralScalar>(
                        file: file, line: line, function: function)
     if FastKernels.sgdUpdate(&parameter, gradient: gradient, learningRate: learningRate) { return }   // Fast/FastUpdate.swift
     for i in 0..<parameter.count {
-        parameter.storage[i] = parameter.storage[i].addingProduct(-learningRate, gradient.storage[i])
+        parameter.storage[i] = parameter.storage[i].addingProduct(-learningRate, gradient.storage[i])   // w ← w − η·g, rounded once (fused multiply-add)
     }
 }
 

@@ -55,7 +55,9 @@ public final class LightningNetwork<Scalar: NeuralScalar>: LightningModule {
         return shape.task == .classification ? ["accuracy": training.accuracy] : ["r2": training.rSquared.value]
     }
 
-    /// Updates the validation metrics with one batch (`metric.update(preds, target)`).
+    /// Updates the validation metrics with one batch (`metric.update(preds, target)`). A
+    /// classifier takes the loss from the fused op `CrossEntropyLoss` calls, which also returns
+    /// the softmax probabilities every style counts its test accuracy from.
     public func validationStep(batch: Batch<Scalar>) -> Logs {
         let output = self(Tensor(batch.inputs))                          // [B, O]
         switch shape.task {

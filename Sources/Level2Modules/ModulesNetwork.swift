@@ -87,7 +87,14 @@ public enum ModulesNetwork {
     }
 
     /// The test loss and accuracy (or R²) under `withNoGrad` (PyTorch's `torch.no_grad()`), in
-    /// chunks of 1,000. A classifier reports softmax probabilities, from the fused loss.
+    /// chunks of 1,000.
+    ///
+    /// A classifier calls the fused op `CrossEntropyLoss` calls, `softmaxCrossEntropy(labels:)`,
+    /// rather than the criterion: the loss is the same bits, and the op also hands back the
+    /// softmax probabilities the criterion discards, from which every style counts its test
+    /// accuracy (an argmax of the logits can differ where rounding makes two probabilities
+    /// equal). A `criterion` given to ``run(_:criterion:optimizer:)`` is for training only, so a
+    /// mistake's test loss stays the mean loss, comparable with the clean run's.
     public static func evaluate<Scalar: NeuralScalar>(_ model: MLP<Scalar>, on data: Dataset<Scalar>) -> EvaluationTotals {
         withNoGrad {
             var totals = EvaluationTotals()

@@ -176,8 +176,10 @@ public struct EvaluationTotals: Sendable {
 
     public init() {}
 
-    /// Adds one chunk: its mean loss `L` and outputs `[B, O]` (probabilities or logits, whose
-    /// argmax is the same, for classification; predictions for regression).
+    /// Adds one chunk: its mean loss `L` and outputs `[B, O]` (for classification, probabilities
+    /// or logits, whose argmax is the same except where rounding makes the top two probabilities
+    /// equal; every style's test set is counted from probabilities, its training batches from
+    /// logits; for regression, predictions).
     public mutating func add<T: NeuralScalar>(loss: T, outputs: Matrix<T>, batch: Batch<T>) {
         sampleCount += batch.count
         lossSum += Double(loss) * Double(batch.count)

@@ -53,11 +53,8 @@ struct InterruptionTests {
 
     @Test("compare-levels + SIGTERM over a good report: summary of what completed, complete files, exit 143")
     func compareLevelsSIGTERM() throws {
-        let scratch = try ScratchFolder()
+        let scratch = try goodReports()
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "1",
-                                              "--train-limit", "500", "--test-limit", "100", "--report-dir", reports])
-        try #require(good.status == 0, "\(good.standardError)")
 
         let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual", "--report-dir", reports] + longRun)
         try #require(process.waitForLine(startingWith: "epoch 1/50"), "no epoch line: \(process.standardOutputSoFar)")
@@ -86,11 +83,8 @@ struct InterruptionTests {
     @Test("Ctrl-C before any epoch completes leaves a good report byte-identical",
           arguments: ["level4-manual", "compare-levels"])
     func interruptedInFirstEpoch(executable: String) throws {
-        let scratch = try ScratchFolder()
+        let scratch = try goodReports()
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "1",
-                                              "--train-limit", "500", "--test-limit", "100", "--report-dir", reports])
-        try #require(good.status == 0, "\(good.standardError)")
         let before = try snapshot(reports)
 
         // The banner is printed (and flushed) once the data is loaded, just before the first
@@ -137,11 +131,8 @@ struct InterruptionTests {
         // them must land after some file was replaced, or the test has shown nothing.
         var replacedSomewhere = false
         for delayMilliseconds in [0, 15, 40, 90, 160] {
-            let scratch = try ScratchFolder()
+            let scratch = try goodReports(epochs: 2, trainLimit: 300)
             let reports = scratch.path("reports")
-            let good = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--epochs", "2",
-                                                  "--train-limit", "300", "--test-limit", "100", "--report-dir", reports])
-            try #require(good.status == 0, "\(good.standardError)")
             let before = try snapshot(reports)
 
             // The second level's last epoch line is printed just before the reports are written.
@@ -177,11 +168,8 @@ struct InterruptionTests {
 
     @Test("compare-levels + SIGINT while the second style is in its first epoch: that style's earlier history stays")
     func styleWithoutEpochKeepsItsHistory() throws {
-        let scratch = try ScratchFolder()
+        let scratch = try goodReports(task: "classification", trainLimit: 300)
         let reports = scratch.path("reports")
-        let good = try run("compare-levels", ["--levels", "autograd,manual", "--epochs", "1", "--train-limit", "300",
-                                              "--test-limit", "100", "--report-dir", reports])
-        try #require(good.status == 0, "\(good.standardError)")
         let before = try snapshot(reports)
 
         // autograd completes its one epoch; manual is stopped in its first (60,000 samples).

@@ -44,6 +44,19 @@ final class ScratchFolder {
     }
 }
 
+/// A report folder holding a good, short compare-levels run of autograd and manual (regression
+/// unless `task` says otherwise; `epochs` epochs of `trainLimit` samples), for a test that then
+/// interrupts or breaks another run writing to the same folder.
+/// The reports are in its `reports` folder.
+func goodReports(task: String = "regression", epochs: Int = 1, trainLimit: Int = 500) throws -> ScratchFolder {
+    let scratch = try ScratchFolder()
+    let reports = scratch.path("reports")
+    let good = try run("compare-levels", ["--task", task, "--levels", "autograd,manual", "--epochs", "\(epochs)",
+                                          "--train-limit", "\(trainLimit)", "--test-limit", "100", "--report-dir", reports])
+    try #require(good.status == 0, "\(good.standardError)")
+    return scratch
+}
+
 /// Every file in `folder` (hidden ones too) with its bytes.
 func snapshot(_ folder: String) throws -> [String: Data] {
     var files: [String: Data] = [:]

@@ -1,7 +1,7 @@
 // Fit.swift — Level 1: `fit`, `evaluate` and `predict`, and the training step inside `fit`.
 //
 // Teaches: `fit` is the Level 2 loop with bookkeeping around it. Open it and you find, per
-// batch, the four lines written by hand one level down (in `step(on:)` below):
+// batch, the four lines written by hand one level down (in `step(on:)`, first below):
 //
 //     optimizer.zeroGrad()
 //     let loss = criterion(model(x), y)
@@ -19,12 +19,47 @@
 // Leaves out: `sample_weight`, `class_weight`, `initial_epoch`, `steps_per_epoch`, generators
 // and `tf.data` pipelines, multiple inputs and outputs.
 //
+// Reading order: the step first, then `fit` around it, then `evaluate` and `predict`.
+//
 // Shape legend: N samples · B batch · I inputs · O outputs
 
 import Foundation
 import Level2Modules
 import Level3Autograd
 import Shared
+
+extension Model {
+    // MARK: - The training step
+
+    /// One step of gradient descent on `batch` (Keras's `train_on_batch`); returns the batch's
+    /// mean loss before the update.
+    ///
+    /// - Throws: ``HighLevelError`` when the model is not compiled or the batch does not fit it.
+    public func trainOnBatch(_ batch: Batch<Scalar>) throws -> Scalar {
+        let compilation = try requireCompilation(for: "trainOnBatch(_:)")
+        let origin = KernelTrace.enter("model.trainOnBatch"); defer { origin.leave() }   // for compare-levels --trace
+        try check(batch, compilation: compilation)
+        return step(on: batch, compilation: compilation).loss
+    }
+
+    /// The step `fit` takes for each batch: Level 2's loop, line for line.
+    ///
+    /// With a softmax head and a cross-entropy, `output` is the logits `z: [B, O]` and the
+    /// criterion is Level 2's `CrossEntropyLoss`, which fuses softmax and cross-entropy
+    /// (`ℓ = (1/B) Σᵢ [log Σₖ e^(zᵢₖ) − zᵢ,yᵢ]`, gradient `(p − y)/B`), as Keras fuses them.
+    /// Returns the loss and the outputs (for the running metrics).
+    func step(on batch: Batch<Scalar>, compilation: Compilation<Scalar>) -> (loss: Scalar, outputs: Matrix<Scalar>) {
+        let (optimizer, criterion) = (compilation.optimizer, compilation.criterion)
+        let x = Tensor(batch.inputs)                                           // [B, I]
+        let y = LossTarget(batch, task: compilation.task)                      // labels or [B, O]
+        optimizer.zeroGrad()
+        let output = forward(x, applyingHeadActivation: !compilation.fusesSoftmax)   // model(x): [B, O]
+        let loss = criterion(output, y)
+        loss.backward()
+        optimizer.step()
+        return (loss.scalar, output.value)
+    }
+}
 
 extension Model where Scalar == Float {
     // MARK: - fit
@@ -174,38 +209,6 @@ extension Model where Scalar == Float {
 }
 
 extension Model {
-
-    // MARK: - The training step
-
-    /// One step of gradient descent on `batch` (Keras's `train_on_batch`); returns the batch's
-    /// mean loss before the update.
-    ///
-    /// - Throws: ``HighLevelError`` when the model is not compiled or the batch does not fit it.
-    public func trainOnBatch(_ batch: Batch<Scalar>) throws -> Scalar {
-        let compilation = try requireCompilation(for: "trainOnBatch(_:)")
-        let origin = KernelTrace.enter("model.trainOnBatch"); defer { origin.leave() }   // for compare-levels --trace
-        try check(batch, compilation: compilation)
-        return step(on: batch, compilation: compilation).loss
-    }
-
-    /// The step `fit` takes for each batch: Level 2's loop, line for line.
-    ///
-    /// With a softmax head and a cross-entropy, `output` is the logits `z: [B, O]` and the
-    /// criterion is Level 2's `CrossEntropyLoss`, which fuses softmax and cross-entropy
-    /// (`ℓ = (1/B) Σᵢ [log Σₖ e^(zᵢₖ) − zᵢ,yᵢ]`, gradient `(p − y)/B`), as Keras fuses them.
-    /// Returns the loss and the outputs (for the running metrics).
-    func step(on batch: Batch<Scalar>, compilation: Compilation<Scalar>) -> (loss: Scalar, outputs: Matrix<Scalar>) {
-        let (optimizer, criterion) = (compilation.optimizer, compilation.criterion)
-        let x = Tensor(batch.inputs)                                           // [B, I]
-        let y = LossTarget(batch, task: compilation.task)                      // labels or [B, O]
-        optimizer.zeroGrad()
-        let output = forward(x, applyingHeadActivation: !compilation.fusesSoftmax)   // model(x): [B, O]
-        let loss = criterion(output, y)
-        loss.backward()
-        optimizer.step()
-        return (loss.scalar, output.value)
-    }
-
     // MARK: - evaluate
 
     /// The loss and compiled metrics on inputs `x` and class labels `y` (Keras's

@@ -8,7 +8,7 @@
 // Generic over the scalar type as Level 2's `MLP` is; `run` trains it in Float.
 // Leaves out: everything but this network (see Lightning.swift for the Trainer).
 //
-// Shape legend: B batch · I inputs · O outputs
+// Shape legend: B batch · I inputs · H1, H2 hidden widths · O outputs
 
 import Level2Modules
 import Level3Autograd
@@ -35,7 +35,9 @@ public final class LightningNetwork<Scalar: NeuralScalar>: LightningModule {
 
     /// `fc1 → tanh → fc2 → sigmoid → fc3`: logits (classification) or ŷ (regression), `[B, O]`.
     public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-        fc3(fc2(fc1(x).tanh()).sigmoid())
+        let h1 = fc1(x).tanh()                                  // [B, H1]
+        let h2 = fc2(h1).sigmoid()                              // [B, H2]
+        return fc3(h2)                                          // [B, O]  logits or ŷ
     }
 
     public func trainingStep(batch: Batch<Scalar>) -> Tensor<Scalar> {

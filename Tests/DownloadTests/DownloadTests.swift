@@ -114,6 +114,25 @@ struct DownloadTests {
         }
     }
 
+    @Test("without --checksums, MNIST's published digests are the ones checked: the fixtures are refused, exit 65")
+    func builtInDigests() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+        let arguments = scratch.arguments(server)
+        let output = try downloadData(Array(arguments.prefix(4)) + ["--timeout", "20"])   // no --checksums
+        #expect(!arguments.prefix(4).contains("--checksums"))
+        #expect(output.status == 65, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let line = String(output.errorLines.first ?? "")
+        // The SHA-256 of the original train-images-idx3-ubyte.gz, as published with MNIST's mirrors.
+        #expect(line.contains("train-images-idx3-ubyte.gz")
+                && line.contains("expected 440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"), "\(line)")
+        #expect(line.contains("received \(fixtures.sha256("train-images-idx3-ubyte.gz"))"), "\(line)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
+    }
+
     @Test("a transfer cut short: one line naming the file, expected vs received bytes; exit 1; nothing left behind")
     func truncatedTransfer() throws {
         let name = Fixtures.names[0]

@@ -18,7 +18,14 @@ public struct Experiment: Sendable {
     public var initialParameters: NetworkParameters<Float>
 
     /// Loads the data and makes (or reads) the initial weights; writes `--save-init` if asked.
-    public static func prepare(_ options: TrainingOptions) throws -> Experiment {
+    ///
+    /// `memory` says what the run holds besides its data, given the rows of its largest batch
+    /// and the number of input values in the data (one style by default; compare-levels counts
+    /// each style's result, and what its mistakes keep).
+    public static func prepare(
+        _ options: TrainingOptions,
+        memory: (_ rows: Int, _ inputValues: Int) -> MemoryBudget.Need = { rows, _ in MemoryBudget.Need(rows: rows) }
+    ) throws -> Experiment {
         BuildConfiguration.announceIfDebug()                 // BuildNotice.swift
         if let threads = options.threads { KernelThreads.set(threads) }
         let hidden = try options.hiddenSizes
@@ -36,10 +43,10 @@ public struct Experiment: Sendable {
             (train, test) = (all.train.prefix(options.trainLimit), all.test.prefix(options.testLimit))
         }
         // A batch this wide must fit in memory: one line now, not a failed allocation later.
-        // (Training batches are at most --batch-size rows; evaluation chunks at most 1,000 or a batch.)
-        let rows = min(max(options.batchSize, 1000), max(train.count, test.count))
-        try MemoryBudget.check(shape: shape, rows: rows, batchSize: options.batchSize,
-                               limit: MemoryBudget.currentLimit())
+        let need = memory(MemoryBudget.Need.rows(batchSize: options.batchSize, trainCount: train.count,
+                                                 testCount: test.count),
+                          (train.count + test.count) * shape.inputSize)
+        try MemoryBudget.check(shape: shape, need: need, batchSize: options.batchSize, limit: MemoryBudget.currentLimit())
         let initial: NetworkParameters<Float>
         if let file = options.initFile {
             initial = try NetworkParameters<Float>.load(from: file, shape: shape)

@@ -145,7 +145,13 @@ struct CompareLevelsCommand: ParsableCommand {
                 return
             }
             let loadStart = DispatchTime.now().uptimeNanoseconds
-            let experiment = try Experiment.prepare(options)
+            let runStyles = try styles, mistakeRun = mistake.flatMap(Mistake.named)
+            let experiment = try Experiment.prepare(options) { rows, inputValues in
+                // Each style's result is kept for the comparison; a mistake may keep more.
+                var need = MemoryBudget.Need(rows: rows, weightCopies: 4 + runStyles.count + (mistakeRun == nil ? 0 : 2))
+                mistakeRun?.addMemory(to: &need, inputValues: inputValues)
+                return need
+            }
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
             // Checked before the banner, so that a signal after the banner always lands in training.
             if Interruption.isRequested { throw Interruption.reportedStop("before training started; \(options.writtenBeforeTraining)") }

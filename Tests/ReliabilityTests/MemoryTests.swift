@@ -18,26 +18,47 @@ struct MemoryTests {
         let shape = NetworkShape.standard(for: .classification, hidden: [128, 64])     // 784-128-64-10
         let parameters = 128 * 785 + 64 * 129 + 10 * 65                                  // 109,386
         let perRow = 2 * 784 + 6 * (128 + 64) + 4 * 10                                    // 2,760 values
-        #expect(MemoryBudget.estimatedBytes(shape: shape, rows: 64) == Double(4 * (64 * perRow + 12 * parameters)))
+        #expect(MemoryBudget.parameterCount(shape) == parameters)
+        #expect(MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 64, weightCopies: 12, extraBytes: 5))
+                == Double(4 * (64 * perRow + 12 * parameters) + 5))
         // Twice the rows: exactly the rows' share more.
-        let growth = MemoryBudget.estimatedBytes(shape: shape, rows: 128) - MemoryBudget.estimatedBytes(shape: shape, rows: 64)
+        let growth = MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 128))
+            - MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 64))
         #expect(growth == Double(4 * 64 * perRow))
     }
 
-    @Test("a limit below the estimate is refused with the options and both sizes; above it, or none, passes")
+    @Test("rows: the larger of a training batch (at most the training set) and an evaluation chunk (at most 1,000 test rows)")
+    func rows() {
+        #expect(MemoryBudget.Need.rows(batchSize: 64, trainCount: 60_000, testCount: 10_000) == 1000)
+        #expect(MemoryBudget.Need.rows(batchSize: 60_000, trainCount: 100, testCount: 10_000) == 1000)
+        #expect(MemoryBudget.Need.rows(batchSize: 60_000, trainCount: 20_000, testCount: 10_000) == 20_000)
+        #expect(MemoryBudget.Need.rows(batchSize: 64, trainCount: 60_000, testCount: 300) == 300)
+    }
+
+    @Test("a limit below the estimate is refused with the options, both sizes and the right advice; above it, or none, passes")
     func check() throws {
         let shape = NetworkShape.standard(for: .classification, hidden: [4096, 4096])
-        let needed = MemoryBudget.estimatedBytes(shape: shape, rows: 60_000)                // about 13 GB
+        let need = MemoryBudget.Need(rows: 60_000)
+        let needed = MemoryBudget.estimatedBytes(shape: shape, need: need)                // about 12 GB
         let tight = MemoryBudget.Limit(bytes: 6e9, source: "ulimit -v")
         #expect(throws: NeuralLevelsError.badOption(
             option: "--batch-size 60000 with --hidden 4096,4096",
-            reason: "training needs about \(String(format: "%.1f", needed / 1e9)) GB for batches of 60000 rows, "
-                + "more than the 6.0 GB left (ulimit -v); use a smaller --batch-size or --hidden")) {
-            try MemoryBudget.check(shape: shape, rows: 60_000, batchSize: 60_000, limit: tight)
+            reason: "training needs about \(String(format: "%.1f", needed / 1e9)) GB (batches of up to 60000 rows, "
+                + "4 copies of the weights), more than the 6.0 GB left (ulimit -v); use a smaller --batch-size or --hidden")) {
+            try MemoryBudget.check(shape: shape, need: need, batchSize: 60_000, limit: tight)
         }
-        try MemoryBudget.check(shape: shape, rows: 60_000, batchSize: 60_000,
+        try MemoryBudget.check(shape: shape, need: need, batchSize: 60_000,
                                limit: MemoryBudget.Limit(bytes: needed + 1, source: "available memory"))
-        try MemoryBudget.check(shape: shape, rows: 60_000, batchSize: 60_000, limit: nil)
+        try MemoryBudget.check(shape: shape, need: need, batchSize: 60_000, limit: nil)
+        // When the weights alone do not fit, a smaller batch cannot help: the advice says so.
+        let weights = MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 0))
+        do {
+            try MemoryBudget.check(shape: shape, need: .init(rows: 1000), batchSize: 64,
+                                   limit: MemoryBudget.Limit(bytes: weights / 2, source: "ulimit -v"))
+            Issue.record("not refused")
+        } catch let error as NeuralLevelsError {
+            #expect(error.description.hasSuffix("(ulimit -v); use a smaller --hidden"), "\(error)")
+        }
     }
 
     @Test("this machine's limit is read, and is no more than its memory")
@@ -69,7 +90,8 @@ struct MemoryTests {
         }
         let grown = try peak(batch: 8192) - peak(batch: 64)
         let shape = NetworkShape.standard(for: .classification, hidden: [512, 512])
-        let estimated = MemoryBudget.estimatedBytes(shape: shape, rows: 8192) - MemoryBudget.estimatedBytes(shape: shape, rows: 64)
+        let estimated = MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 8192))
+            - MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 64))
         #expect(grown > 0 && grown <= estimated && estimated <= 3 * grown, "grew \(grown / 1e6) MB, estimated \(estimated / 1e6) MB")
     }
 
@@ -77,7 +99,7 @@ struct MemoryTests {
     func refusedUnderAddressLimit() throws {
         let scratch = try ScratchFolder()
         // Regression (synthetic data, no files): batches of 10,000 rows through 4096 + 4096 units,
-        // about 2.8 GB by the estimate, against a 2 GB address space.
+        // about 2.2 GB by the estimate, against a 2 GB address space.
         let output = try runInShell("level4-manual", [
             "--task", "regression", "--hidden", "4096,4096", "--batch-size", "10000", "--epochs", "1",
             "--save-init", scratch.path("init.safetensors"), "--report-dir", scratch.path("reports"),

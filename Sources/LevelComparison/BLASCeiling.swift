@@ -1,8 +1,9 @@
 // BLASCeiling.swift — how fast could an epoch possibly be?
 //
 // Teaches: nearly all of the arithmetic of training is matrix products. Running exactly the
-// `gemm` calls one epoch needs — the same shapes and transposes, nothing else — gives a floor on
-// the time per epoch (a ceiling on speed). Each level's time is then shown as a fraction of it:
+// `gemm` calls one epoch needs — the same shapes and transposes, nothing else, by OpenBLAS split
+// across the threads as training splits them (OpenBLAS even when NEURAL_LEVELS_READABLE_KERNELS=1
+// makes the levels run gemm's loops) — gives a floor on the time per epoch (a ceiling on speed). Each level's time is then shown as a fraction of it:
 // what is left over is the cost of everything that is not a matrix product, including the
 // abstractions.
 // Leaves out: the elementwise work (activations, losses, updates), which a real epoch must do.
@@ -46,14 +47,17 @@ public struct BLASCeiling: Sendable, Codable, Equatable {
                     deltas[k].resize(rows: rows)
                 }
                 for k in 1...3 {                                   // a_k = a_(k−1)·W_kᵀ
-                    gemm(activations[k - 1], weights[k - 1], transposeB: true, into: &activations[k])
+                    _ = FastKernels.blasGemm(activations[k - 1], transposeA: false, weights[k - 1], transposeB: true,
+                                             into: &activations[k])
                     flops += 2 * Double(rows * s[k] * s[k - 1])
                 }
                 for k in stride(from: 3, through: 1, by: -1) {
-                    gemm(deltas[k], transposeA: true, activations[k - 1], into: &gradients[k - 1])  // dW_k
+                    _ = FastKernels.blasGemm(deltas[k], transposeA: true, activations[k - 1], transposeB: false,
+                                             into: &gradients[k - 1])  // dW_k
                     flops += 2 * Double(rows * s[k] * s[k - 1])
                     if k > 1 {                                     // dz_(k−1) = dz_k·W_k
-                        gemm(deltas[k], weights[k - 1], into: &deltas[k - 1])
+                        _ = FastKernels.blasGemm(deltas[k], transposeA: false, weights[k - 1], transposeB: false,
+                                                 into: &deltas[k - 1])
                         flops += 2 * Double(rows * s[k] * s[k - 1])
                     }
                 }

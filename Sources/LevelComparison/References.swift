@@ -164,8 +164,8 @@ public enum ReferenceReplay {
     /// epoch for longer runs; far above what a replay takes (Keras, the slowest, about a second
     /// per epoch of Fashion-MNIST here).
     public static func defaultTimeout(epochs: Int) -> Double { max(3600, 60 * Double(epochs)) }
-    /// The largest `result.json` read (its step losses take about 20 bytes each: 256 MiB holds
-    /// over ten million steps).
+    /// The largest `result.json` read beyond 64 bytes per step of the run (a step's loss takes
+    /// about 20).
     public static let maximumResultBytes = 1 << 28
 
     /// Writes the run for the replays; see ``RunExport/export(experiment:to:)``.
@@ -212,15 +212,17 @@ public enum ReferenceReplay {
     ///   - stepsPerEpoch: steps of one epoch, for the first epoch's difference (default: from
     ///     the export's `run.json`).
     ///   - tolerance: relative; a step whose loss differs more is the replay's first failing step.
-    ///   - timeout: seconds a replay may run before it is stopped (SIGTERM, then SIGKILL) and
-    ///     reported as failed.
+    ///   - timeout: seconds a replay may run before it is stopped (SIGTERM, then SIGKILL, to its
+    ///     whole process group) and reported as failed.
+    ///   - shouldStop: asked while a replay runs (Ctrl-C): the replay is then stopped the same
+    ///     way, reported as not run, and the replays after it are not started.
     ///   - log: receives one line per replay as it finishes.
     public static func run(
         frameworks: [ReferenceFramework], python: String, exportDirectory: String,
         resultsDirectory: String? = nil, scriptsDirectory: String = scriptsDirectory(),
         referenceLosses: [Double], referenceWeights: NetworkParameters<Float>, stepsPerEpoch: Int? = nil,
         tolerance: Double = defaultTolerance, timeout: Double = 3600,
-        log: (String) -> Void = { print($0) }
+        shouldStop: @escaping () -> Bool = { false }, log: (String) -> Void = { print($0) }
     ) -> [ReferenceResult] {
         let results = resultsDirectory ?? (exportDirectory as NSString).appendingPathComponent("results")
         let steps = stepsPerEpoch ?? (try? RunExport.readRecipe(in: exportDirectory).stepsPerEpoch) ?? referenceLosses.count
@@ -232,10 +234,15 @@ public enum ReferenceReplay {
         }
         return frameworks.map { framework in
             let output = (results as NSString).appendingPathComponent(framework.id)
+            guard !shouldStop() else {
+                var skipped = ReferenceResult(framework, tolerance: tolerance)
+                (skipped.available, skipped.reason) = (false, "not run: interrupted")
+                return skipped
+            }
             var result = replay(framework, python: python, exportDirectory: exportDirectory, outputDirectory: output,
                                 scriptsDirectory: scriptsDirectory, referenceLosses: referenceLosses,
                                 referenceWeights: referenceWeights, stepsPerEpoch: steps, tolerance: tolerance,
-                                timeout: timeout)
+                                timeout: timeout, shouldStop: shouldStop)
             if !result.available {
                 log("references: \(framework.framework) (\(framework.script)) not available: \(result.reason ?? "?")")
             } else if let error = result.error {
@@ -254,7 +261,7 @@ public enum ReferenceReplay {
     static func replay(
         _ framework: ReferenceFramework, python: String, exportDirectory: String, outputDirectory: String,
         scriptsDirectory: String, referenceLosses: [Double], referenceWeights: NetworkParameters<Float>,
-        stepsPerEpoch: Int, tolerance: Double, timeout: Double = 3600
+        stepsPerEpoch: Int, tolerance: Double, timeout: Double = 3600, shouldStop: @escaping () -> Bool = { false }
     ) -> ReferenceResult {
         var row = ReferenceResult(framework, tolerance: tolerance)
         let script = (scriptsDirectory as NSString).appendingPathComponent(framework.script)
@@ -271,11 +278,11 @@ public enum ReferenceReplay {
             return row
         }
 
-        let status: Int32, stderr: String, timedOut: Bool
+        let status: Int32, stderr: String, stop: ScriptStop?
         do {
-            (status, stderr, timedOut) = try runScript(python: python, script: script,
-                                                       arguments: [exportDirectory, outputDirectory],
-                                                       logDirectory: outputDirectory, timeout: timeout)
+            (status, stderr, stop) = try runScript(python: python, script: script,
+                                                   arguments: [exportDirectory, outputDirectory],
+                                                   logDirectory: outputDirectory, timeout: timeout, shouldStop: shouldStop)
         } catch let error as LaunchError {
             row.available = false
             row.reason = "cannot start \(python): \(error.reason)"
@@ -286,11 +293,16 @@ public enum ReferenceReplay {
             return row
         }
         let lastLine = stderr.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
-        if timedOut {
-            let log = (outputDirectory as NSString).appendingPathComponent("stderr.txt")
-            row.error = "\(name): \(script) did not finish within \(Int(timeout)) s (--reference-timeout) and was "
-                + "stopped (log: \(log))"
+        let log = (outputDirectory as NSString).appendingPathComponent("stderr.txt")
+        switch stop {
+        case .timedOut(let stopped):
+            row.error = "\(name): \(script) did not finish within \(String(format: "%g", timeout)) s (--reference-timeout) and "
+                + (stopped ? "was stopped" : "could not be stopped") + " (log: \(log))"
             return row
+        case .interrupted:
+            (row.available, row.reason) = (false, "stopped: interrupted")
+            return row
+        case nil: break
         }
         switch status {
         case 0: break
@@ -313,7 +325,8 @@ public enum ReferenceReplay {
         do {
             let data: Data
             do {
-                data = Data(try readRegularFile(atPath: resultFile, maximumSize: maximumResultBytes))
+                data = Data(try readRegularFile(atPath: resultFile,
+                                                maximumSize: maximumResultBytes + 64 * referenceLosses.count))
             } catch let error as NeuralLevelsError {
                 row.error = "\(name): \(error.description.replacingOccurrences(of: "error: ", with: ""))"
                 return row
@@ -391,15 +404,24 @@ public enum ReferenceReplay {
         return row
     }
 
+    /// Why a replay was stopped before it ended by itself.
+    enum ScriptStop: Equatable {
+        /// It ran past the timeout; `stopped` says whether it then ended.
+        case timedOut(stopped: Bool)
+        /// `shouldStop` asked for it (Ctrl-C).
+        case interrupted
+    }
+
     /// Runs `python script arguments…`, with its output in `logDirectory/stdout.txt` and
     /// `stderr.txt`; returns the exit status (minus the signal number when killed), the end of
-    /// stderr (its last 64 KiB), and whether it ran past `timeout` seconds and was stopped:
-    /// SIGTERM, then SIGKILL 5 s later.
+    /// stderr (its last 64 KiB), and why it was stopped, if it was: after `timeout` seconds, or
+    /// when `shouldStop` answers true (asked every 0.1 s). Stopping sends SIGTERM to the
+    /// script's whole process group (Foundation starts it in a group of its own, so worker
+    /// processes go too, and the terminal's Ctrl-C does not reach it), then SIGKILL 5 s later.
     static func runScript(python: String, script: String, arguments: [String], logDirectory: String,
-                          timeout: Double = 3600) throws
-        -> (status: Int32, stderr: String, timedOut: Bool)
-    {
-        let process = Process()
+                          timeout: Double = 3600, shouldStop: () -> Bool = { false }) throws
+        -> (status: Int32, stderr: String, stop: ScriptStop?)
+    {        let process = Process()
         if python.contains("/") && !FileManager.default.isExecutableFile(atPath: python) {
             throw LaunchError(reason: FileManager.default.fileExists(atPath: python) ? "not executable" : "no such file")
         }
@@ -429,14 +451,27 @@ public enum ReferenceReplay {
         let finished = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in finished.signal() }
         try process.run()
-        var timedOut = false
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
-            process.terminate()                                    // SIGTERM: Python's own clean-up
+        /// Sends `number` to the script's process group (or to the script alone, should it
+        /// have no group of its own).
+        func signal(_ number: Int32) {
+            if kill(-process.processIdentifier, number) != 0 { kill(process.processIdentifier, number) }
+        }
+        let deadline = DispatchTime.now() + timeout
+        var stop: ScriptStop?
+        while finished.wait(timeout: .now() + 0.1) == .timedOut {
+            if shouldStop() { stop = .interrupted } else if DispatchTime.now() >= deadline { stop = .timedOut(stopped: true) }
+            guard stop != nil else { continue }
+            signal(SIGTERM)                                        // Python's own clean-up first
             if finished.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                finished.wait()
+                signal(SIGKILL)
+                if finished.wait(timeout: .now() + 5) == .timedOut {
+                    // Still not seen to end (a process outside its group holds its pipes):
+                    // its status cannot be read, and waiting longer would hang compare-levels.
+                    let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)
+                    return (-SIGKILL, stderr, stop == .interrupted ? .interrupted : .timedOut(stopped: false))
+                }
             }
+            break
         }
         let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)
         let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
@@ -444,7 +479,7 @@ public enum ReferenceReplay {
         if !python.contains("/") && status == 127 && stderr.contains("No such file") {
             throw LaunchError(reason: "no \(python) in PATH")
         }
-        return (status, stderr, timedOut)
+        return (status, stderr, stop)
     }
 
     /// The last `count` bytes of the file at `path` (all of it when shorter; none when unreadable).

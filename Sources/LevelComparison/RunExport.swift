@@ -160,7 +160,8 @@ public enum RunExport {
     ///
     /// - Throws: `NeuralLevelsError/badData(file:reason:)` naming the file and the tensor.
     public static func readBatchOrder(file: String) throws -> [[Int]] {
-        let tensors = try integerTensors(try readRegularFile(atPath: file, maximumSize: maximumBatchOrderBytes + (1 << 20)),
+        // The orders, and room for the header that lists every epoch's tensor.
+        let tensors = try integerTensors(try readRegularFile(atPath: file, maximumSize: maximumBatchOrderBytes + (64 << 20)),
                                          file: file)
         var orders: [[Int]] = []
         while let order = tensors["epoch_\(orders.count + 1)"] { orders.append(order.values) }

@@ -196,7 +196,8 @@ struct CompareLevelsCommand: ParsableCommand {
                     python: ReferenceReplay.python(python), exportDirectory: exportDirectory,
                     referenceLosses: reference.trained.result.stepLosses, referenceWeights: reference.trained.parameters,
                     tolerance: referenceTolerance,
-                    timeout: referenceTimeout ?? ReferenceReplay.defaultTimeout(epochs: options.epochs))
+                    timeout: referenceTimeout ?? ReferenceReplay.defaultTimeout(epochs: options.epochs),
+                    shouldStop: { Interruption.isRequested })
                 print("\n" + ReferenceReplay.tableText(outcome.references ?? [], task: options.task))
             }
             // Ctrl-C / SIGTERM: write what completed (atomically), unless nothing did.

@@ -253,15 +253,30 @@ struct ReferencesTests {
         #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent("loss.png").path))
     }
 
-    @Test("a replay that hangs, even ignoring SIGTERM, is stopped at --reference-timeout: one line naming it")
+    @Test("a replay that hangs, even ignoring SIGTERM and with a worker process, is stopped at --reference-timeout with its worker: one line naming it")
     func hangingScript() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
+        // It also starts a worker process that holds its output pipes, as a framework's data
+        // workers do; the worker's pid goes to a file, to check that the worker was stopped too.
+        let workerFile = folder.appendingPathComponent("worker.pid").path
         let started = Date()
         let (output, _, reports) = try runWithFakeNumPyReplay(
             in: folder,
-            numpy: "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('waiting', file=sys.stderr)\ntime.sleep(600)\n",
+            numpy: "import signal, subprocess, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                + "worker = subprocess.Popen(['sleep', '600'])\nopen('\(workerFile)', 'w').write(str(worker.pid))\n"
+                + "print('waiting', file=sys.stderr)\ntime.sleep(600)\n",
             ["--reference-timeout", "1"])
+        let worker = try #require(Int32(String(contentsOfFile: workerFile, encoding: .utf8)))
+        // Running: /proc has it, and not as a zombie (ended, waiting for init to collect it).
+        func running() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(worker)/stat", encoding: .utf8),
+                  let state = stat.split(separator: ")").last?.split(separator: " ").first else { return false }
+            return state != "Z" && state != "X"
+        }
+        for _ in 0..<20 where running() { usleep(100_000) }
+        #expect(!running(), "the replay's worker \(worker) is still running")
+        if running() { kill(worker, SIGKILL) }
         #expect(Date().timeIntervalSince(started) < 60, "SIGKILL follows SIGTERM 5 s later")
         #expect(output.status == 1)
         #expect(output.errorLines.count == 1, "\(output.standardError)")

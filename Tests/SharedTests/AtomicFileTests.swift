@@ -110,6 +110,11 @@ struct AtomicFileTests {
         #expect(throws: NeuralLevelsError.badData(file: path, reason: "is 2.9 MiB, larger than the 1.0 MiB read from one file")) {
             try readRegularFile(atPath: path, maximumSize: 1 << 20)
         }
+        // Just over the cap, where both sizes would round to "1.0 MiB": the exact counts.
+        let over = try folder.write([UInt8](repeating: 7, count: (1 << 20) + 24), to: "over.json")
+        #expect(throws: NeuralLevelsError.badData(file: over, reason: "is 1048600 bytes, larger than the 1048576 bytes read from one file")) {
+            try readRegularFile(atPath: over, maximumSize: 1 << 20)
+        }
         #expect(throws: NeuralLevelsError.badData(file: folder.path("run.json"), reason: "no such file")) {
             try readRegularFile(atPath: folder.path("run.json"))
         }

@@ -149,7 +149,10 @@ enum FileBytes {
                 let tenths = Int((Double(count) / unit * 10).rounded())
                 return "\(tenths / 10).\(tenths % 10) \(name)"
             }
-            return Problem(reason: "is \(size(bytes)), larger than the \(size(maximumSize)) read from one file")
+            let (actual, limit) = (size(bytes), size(maximumSize))
+            return actual == limit                                 // just over: the exact counts say it
+                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes read from one file")
+                : Problem(reason: "is \(actual), larger than the \(limit) read from one file")
         }
         guard size <= maximumSize else { throw tooLarge(size) }
 

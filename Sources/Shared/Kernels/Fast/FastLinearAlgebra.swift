@@ -30,6 +30,18 @@ extension FastKernels {
         into c: inout Matrix<T>, alpha: T, beta: T, parts requestedParts: Int? = nil
     ) -> Bool {
         guard isEnabled else { return false }
+        return blasGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c, alpha: alpha, beta: beta,
+                        parts: requestedParts)
+    }
+
+    /// The same product by OpenBLAS whether or not the fast forms are on (the BLAS ceiling of
+    /// `compare-levels --benchmark` measures BLAS itself); false only when there is nothing to
+    /// multiply.
+    @inlinable
+    public static func blasGemm<T: NeuralScalar>(
+        _ a: Matrix<T>, transposeA: Bool, _ b: Matrix<T>, transposeB: Bool,
+        into c: inout Matrix<T>, alpha: T = 1, beta: T = 0, parts requestedParts: Int? = nil
+    ) -> Bool {
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns

@@ -521,7 +521,7 @@ extension Dataset where Scalar == Float {
 extension Mistake {
     /// What this mistake's run holds beyond a clean run's, for the memory check before training:
     /// `update-on-tape` keeps a copy of the weights for every step it runs (up to
-    /// ``UpdateOnTape/stepLimit``), `unscaled-inputs` a rescaled Float copy of the data.
+    /// 100), `unscaled-inputs` a rescaled Float copy of the data.
     public func addMemory(to need: inout MemoryBudget.Need, inputValues: Int) {
         switch id {
         case "update-on-tape": need.weightCopies += UpdateOnTape.stepLimit

@@ -3,9 +3,9 @@
 // Teaches: nearly all of the arithmetic of training is matrix products. Running exactly the
 // `gemm` calls one epoch needs — the same shapes and transposes, nothing else, by OpenBLAS split
 // across the threads as training splits them (OpenBLAS even when NEURAL_LEVELS_READABLE_KERNELS=1
-// makes the levels run gemm's loops) — gives a floor on the time per epoch (a ceiling on speed). Each level's time is then shown as a fraction of it:
-// what is left over is the cost of everything that is not a matrix product, including the
-// abstractions.
+// makes the levels run gemm's loops) — gives a floor on the time per epoch (a ceiling on speed).
+// Each level's time is then shown as a fraction of it: what is left over is the cost of
+// everything that is not a matrix product, including the abstractions.
 // Leaves out: the elementwise work (activations, losses, updates), which a real epoch must do.
 
 import Foundation

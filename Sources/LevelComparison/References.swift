@@ -163,7 +163,7 @@ public enum ReferenceReplay {
     /// Seconds a replay may run by default (`--reference-timeout`): an hour, or a minute per
     /// epoch for longer runs; far above what a replay takes (Keras, the slowest, about a second
     /// per epoch of Fashion-MNIST here).
-    public static func defaultTimeout(epochs: Int) -> Double { max(3600, 60 * Double(epochs)) }
+    public static func defaultTimeout(epochs: Int = 1) -> Double { max(3600, 60 * Double(epochs)) }
     /// The largest `result.json` read beyond 64 bytes per step of the run (a step's loss takes
     /// about 20).
     public static let maximumResultBytes = 1 << 28
@@ -221,7 +221,7 @@ public enum ReferenceReplay {
         frameworks: [ReferenceFramework], python: String, exportDirectory: String,
         resultsDirectory: String? = nil, scriptsDirectory: String = scriptsDirectory(),
         referenceLosses: [Double], referenceWeights: NetworkParameters<Float>, stepsPerEpoch: Int? = nil,
-        tolerance: Double = defaultTolerance, timeout: Double = 3600,
+        tolerance: Double = defaultTolerance, timeout: Double = defaultTimeout(),
         shouldStop: @escaping () -> Bool = { false }, log: (String) -> Void = { print($0) }
     ) -> [ReferenceResult] {
         let results = resultsDirectory ?? (exportDirectory as NSString).appendingPathComponent("results")
@@ -261,7 +261,7 @@ public enum ReferenceReplay {
     static func replay(
         _ framework: ReferenceFramework, python: String, exportDirectory: String, outputDirectory: String,
         scriptsDirectory: String, referenceLosses: [Double], referenceWeights: NetworkParameters<Float>,
-        stepsPerEpoch: Int, tolerance: Double, timeout: Double = 3600, shouldStop: @escaping () -> Bool = { false }
+        stepsPerEpoch: Int, tolerance: Double, timeout: Double = defaultTimeout(), shouldStop: @escaping () -> Bool = { false }
     ) -> ReferenceResult {
         var row = ReferenceResult(framework, tolerance: tolerance)
         let script = (scriptsDirectory as NSString).appendingPathComponent(framework.script)
@@ -419,9 +419,10 @@ public enum ReferenceReplay {
     /// script's whole process group (Foundation starts it in a group of its own, so worker
     /// processes go too, and the terminal's Ctrl-C does not reach it), then SIGKILL 5 s later.
     static func runScript(python: String, script: String, arguments: [String], logDirectory: String,
-                          timeout: Double = 3600, shouldStop: () -> Bool = { false }) throws
+                          timeout: Double = defaultTimeout(), shouldStop: () -> Bool = { false }) throws
         -> (status: Int32, stderr: String, stop: ScriptStop?)
-    {        let process = Process()
+    {
+        let process = Process()
         if python.contains("/") && !FileManager.default.isExecutableFile(atPath: python) {
             throw LaunchError(reason: FileManager.default.fileExists(atPath: python) ? "not executable" : "no such file")
         }
@@ -453,27 +454,28 @@ public enum ReferenceReplay {
         try process.run()
         /// Sends `number` to the script's process group (or to the script alone, should it
         /// have no group of its own).
-        func signal(_ number: Int32) {
+        func signalGroup(_ number: Int32) {
             if kill(-process.processIdentifier, number) != 0 { kill(process.processIdentifier, number) }
         }
         let deadline = DispatchTime.now() + timeout
         var stop: ScriptStop?
+        var ended = true
         while finished.wait(timeout: .now() + 0.1) == .timedOut {
             if shouldStop() { stop = .interrupted } else if DispatchTime.now() >= deadline { stop = .timedOut(stopped: true) }
             guard stop != nil else { continue }
-            signal(SIGTERM)                                        // Python's own clean-up first
+            signalGroup(SIGTERM)                                   // Python's own clean-up first
             if finished.wait(timeout: .now() + 5) == .timedOut {
-                signal(SIGKILL)
-                if finished.wait(timeout: .now() + 5) == .timedOut {
-                    // Still not seen to end (a process outside its group holds its pipes):
-                    // its status cannot be read, and waiting longer would hang compare-levels.
-                    let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)
-                    return (-SIGKILL, stderr, stop == .interrupted ? .interrupted : .timedOut(stopped: false))
-                }
+                signalGroup(SIGKILL)
+                ended = finished.wait(timeout: .now() + 5) == .success
             }
             break
         }
         let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)
+        guard ended else {
+            // Not seen to end (a process outside its group holds its pipes): its status cannot
+            // be read, and waiting longer would hang compare-levels.
+            return (-SIGKILL, stderr, stop == .interrupted ? .interrupted : .timedOut(stopped: false))
+        }
         let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
         // `/usr/bin/env` answers 127 when it cannot find the interpreter.
         if !python.contains("/") && status == 127 && stderr.contains("No such file") {

@@ -133,58 +133,52 @@ struct DownloadTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
     }
 
+    /// download-data against a server that breaks `name` as `fault` says (with `extra`
+    /// arguments after the usual ones): it must exit 1 with one error line, which is returned,
+    /// with what it left in the data folder (nil: the folder was not even created).
+    func faultyDownload(_ name: String, _ fault: FixtureServer.Fault, _ extra: [String] = []) throws
+        -> (line: String, left: [String]?)
+    {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, fault: (name, fault), scratch: scratch.root)
+        defer { server.stop() }
+
+        let output = try downloadData(scratch.arguments(server) + extra)
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        let left = FileManager.default.fileExists(atPath: scratch.data.path) ? contents(of: scratch.data) : nil
+        return (String(output.errorLines.first ?? ""), left)
+    }
+
     @Test("a transfer cut short: one line naming the file, expected vs received bytes; exit 1; nothing left behind")
     func truncatedTransfer() throws {
         let name = Fixtures.names[0]
-        let scratch = try Scratch(fixtures: fixtures)
-        defer { scratch.remove() }
-        let server = try FixtureServer(serving: scratch.served, fault: (name, .truncate), scratch: scratch.root)
-        defer { server.stop() }
-
-        let output = try downloadData(scratch.arguments(server))
-        #expect(output.status == 1, "\(output.standardError)")
-        #expect(output.errorLines.count == 1, "\(output.standardError)")
-        let line = String(output.errorLines.first ?? "")
+        let (line, left) = try faultyDownload(name, .truncate)
         let size = fixtures.files[name]!.count
         #expect(line.contains(name))
         #expect(line.contains("truncated: expected \(size) bytes, received \(size / 2)"), "\(line)")
-        #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
+        #expect(left == nil, "\(left ?? [])")
     }
 
     @Test("a server announcing 100 GB: refused at once, one line; exit 1; nothing kept in memory or on disk")
     func hugeTransfer() throws {
         let name = Fixtures.names[0]
-        let scratch = try Scratch(fixtures: fixtures)
-        defer { scratch.remove() }
-        let server = try FixtureServer(serving: scratch.served, fault: (name, .huge), scratch: scratch.root)
-        defer { server.stop() }
-
-        let output = try downloadData(scratch.arguments(server))
-        #expect(output.status == 1, "\(output.standardError)")
-        #expect(output.errorLines.count == 1, "\(output.standardError)")
-        let line = String(output.errorLines.first ?? "")
+        let (line, left) = try faultyDownload(name, .huge)
         #expect(line.contains(name) && line.contains("larger than 268435456 bytes (Content-Length 100000000000)"), "\(line)")
-        #expect(!FileManager.default.fileExists(atPath: scratch.data.path), "\(contents(of: scratch.data))")
+        #expect(left == nil, "\(left ?? [])")
     }
 
     @Test("a transfer that stalls: fails after --timeout seconds, one line naming the file; exit 1; nothing left behind")
     func stalledTransfer() throws {
         let name = Fixtures.names[1]
-        let scratch = try Scratch(fixtures: fixtures)
-        defer { scratch.remove() }
-        let server = try FixtureServer(serving: scratch.served, fault: (name, .stall), scratch: scratch.root)
-        defer { server.stop() }
-
         let started = Date()
-        let output = try downloadData(scratch.arguments(server) + ["--timeout", "1"])   // the last --timeout wins
+        let (line, left) = try faultyDownload(name, .stall, ["--timeout", "1"])   // the last --timeout wins
         #expect(Date().timeIntervalSince(started) < 15)
-        #expect(output.status == 1, "\(output.standardError)")
-        #expect(output.errorLines.count == 1, "\(output.standardError)")
-        let line = String(output.errorLines.first ?? "")
         let size = fixtures.files[name]!.count
         #expect(line.contains(name) && line.contains("nothing received for 1 s (--timeout), after \(size / 2) of \(size) bytes"),
                 "\(line)")
-        #expect(contents(of: scratch.data) == [Fixtures.names[0]])      // the file before it, verified
+        #expect(left == [Fixtures.names[0]])                             // the file before it, verified
     }
 
     @Test("a file the mirror does not have: one line with the HTTP status; exit 1; nothing left behind")

@@ -26,8 +26,8 @@ public func sgdUpdate<T: NeuralScalar>(
     KernelTrace.record("sgdUpdate", "[\(parameter.rows),\(parameter.columns)]",
                        file: file, line: line, function: function)
     if FastKernels.sgdUpdate(&parameter, gradient: gradient, learningRate: learningRate) { return }   // Fast/FastUpdate.swift
-    for i in 0..<parameter.count {
-        parameter.storage[i] = parameter.storage[i].addingProduct(-learningRate, gradient.storage[i])   // w ← w − η·g, rounded once (fused multiply-add)
+    for i in 0..<parameter.count {                       // w ← w − η·g, rounded once (fused multiply-add)
+        parameter.storage[i] = parameter.storage[i].addingProduct(-learningRate, gradient.storage[i])
     }
 }
 

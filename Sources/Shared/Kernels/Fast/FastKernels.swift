@@ -2,8 +2,9 @@
 //
 // Teaches: how to keep a formula readable and still run it fast. Every kernel in
 // Sources/Shared/Kernels/ is written as its formula (`a[i] = tanh(z[i])`, `C = A·Bᵀ`); after its
-// shape check and `--trace` record, one line offers the work to a fast form in this folder, which computes the same result (bit for
-// bit, or within a stated number of ulps where it approximates a function) by vectorising,
+// shape check and `--trace` record, one line offers the work to a fast form in this folder,
+// which computes the same result (bit for bit, within a stated number of ulps where it
+// approximates a function, within a stated bound for BLAS's products) by vectorising,
 // splitting the work across threads, or both. A learner can read the formula and ignore this
 // folder; a sceptic can switch the fast forms off and see that the levels still agree:
 //

@@ -296,14 +296,25 @@ public struct Batch<Scalar: NeuralScalar>: Sendable {
     /// Calls `body` with where the batch's rows go, as it is sized now (see above).
     @inlinable mutating func withRows(_ body: (BatchRows<Scalar>) -> Void) {
         let (rows, inputWidth, targetWidth) = (count, inputs.columns, targets.columns)
-        inputs.storage.withUnsafeMutableBufferPointer { inputs in
-            labels.withUnsafeMutableBufferPointer { labels in
-                targets.storage.withUnsafeMutableBufferPointer { targets in
+        inputs.storage.withMutableElements { inputs in
+            labels.withMutableElements { labels in
+                targets.storage.withMutableElements { targets in
                     body(BatchRows(count: rows, inputWidth: inputWidth, targetWidth: targetWidth,
-                                   inputs: inputs.baseAddress, labels: labels.baseAddress, targets: targets.baseAddress))
+                                   inputs: inputs, labels: labels, targets: targets))
                 }
             }
         }
+    }
+}
+
+extension Array {
+    /// `body` with the address of the elements, or nil when there are none. An empty array is
+    /// not touched: it may be Swift's one shared empty storage, and a mutable access to it
+    /// (as `withUnsafeMutableBufferPointer` makes) is a write that two threads gathering
+    /// batches at once would race on (ThreadSanitizer reported it: a classifier's batch has
+    /// no targets, a regressor's no labels).
+    @inlinable mutating func withMutableElements<R>(_ body: (UnsafeMutablePointer<Element>?) -> R) -> R {
+        isEmpty ? body(nil) : withUnsafeMutableBufferPointer { body($0.baseAddress) }
     }
 }
 

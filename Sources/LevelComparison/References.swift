@@ -418,6 +418,7 @@ public enum ReferenceReplay {
     /// when `shouldStop` answers true (asked every 0.1 s). Stopping sends SIGTERM to the
     /// script's whole process group (Foundation starts it in a group of its own, so worker
     /// processes go too, and the terminal's Ctrl-C does not reach it), then SIGKILL 5 s later.
+    /// A process the script leaves behind in its group, however it ended, gets SIGKILL.
     static func runScript(python: String, script: String, arguments: [String], logDirectory: String,
                           timeout: Double = defaultTimeout(), shouldStop: () -> Bool = { false }) throws
         -> (status: Int32, stderr: String, stop: ScriptStop?)
@@ -469,6 +470,12 @@ public enum ReferenceReplay {
                 ended = finished.wait(timeout: .now() + 5) == .success
             }
             break
+        }
+        if ended {
+            // Whatever the script left running in its group (a worker it started and did not
+            // wait for) ends with it; the group's number stays reserved while a member lives,
+            // so this reaches no other process.
+            kill(-process.processIdentifier, SIGKILL)
         }
         let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)
         guard ended else {

@@ -4,7 +4,7 @@
 // export or a crashing script is one line naming the replay and the file.
 
 import Foundation
-import LevelComparison
+@testable import LevelComparison
 import Shared
 import TestSupport
 import Testing
@@ -56,6 +56,14 @@ func runWithFakeNumPyReplay(in folder: URL, numpy source: String, _ extra: [Stri
         "--reference-frameworks", "numpy", "--python", pythonWithNumPy ?? "python3", "--report-dir", reports.path,
     ] + extra, environment: environment)
     return (output, scripts, reports)
+}
+
+/// Whether process `pid` is running: /proc has it, and not as a zombie (ended, waiting for its
+/// parent or init to collect it).
+func isRunning(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let state = stat.split(separator: ")").last?.split(separator: " ").first else { return false }
+    return state != "Z" && state != "X"
 }
 
 func readJSON(_ url: URL) throws -> [String: Any] {
@@ -268,15 +276,9 @@ struct ReferencesTests {
                 + "print('waiting', file=sys.stderr)\ntime.sleep(600)\n",
             ["--reference-timeout", "1"])
         let worker = try #require(Int32(String(contentsOfFile: workerFile, encoding: .utf8)))
-        // Running: /proc has it, and not as a zombie (ended, waiting for init to collect it).
-        func running() -> Bool {
-            guard let stat = try? String(contentsOfFile: "/proc/\(worker)/stat", encoding: .utf8),
-                  let state = stat.split(separator: ")").last?.split(separator: " ").first else { return false }
-            return state != "Z" && state != "X"
-        }
-        for _ in 0..<20 where running() { usleep(100_000) }
-        #expect(!running(), "the replay's worker \(worker) is still running")
-        if running() { kill(worker, SIGKILL) }
+        for _ in 0..<20 where isRunning(worker) { usleep(100_000) }
+        #expect(!isRunning(worker), "the replay's worker \(worker) is still running")
+        if isRunning(worker) { kill(worker, SIGKILL) }
         #expect(Date().timeIntervalSince(started) < 60, "SIGKILL follows SIGTERM 5 s later")
         #expect(output.status == 1)
         #expect(output.errorLines.count == 1, "\(output.standardError)")
@@ -285,6 +287,26 @@ struct ReferencesTests {
         #expect(line.contains(reports.appendingPathComponent("run/results/numpy/stderr.txt").path), "\(line)")
         let rows = try #require(try readJSON(reports.appendingPathComponent("summary.json"))["references"] as? [[String: Any]])
         #expect((rows.first?["error"] as? String)?.contains("did not finish") == true)
+    }
+
+    @Test("a replay that finishes but leaves a worker process running: the worker is stopped when the replay ends")
+    func leftoverWorker() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("leaves_a_worker.py")
+        let workerFile = folder.appendingPathComponent("worker.pid").path
+        try ("import subprocess\nworker = subprocess.Popen(['sleep', '600'])\n"
+             + "open('\(workerFile)', 'w').write(str(worker.pid))\n")
+            .write(to: script, atomically: true, encoding: .utf8)
+        let started = Date()
+        let ended = try ReferenceReplay.runScript(python: "python3", script: script.path, arguments: [],
+                                                  logDirectory: folder.path, timeout: 60)
+        #expect(ended.status == 0 && ended.stop == nil, "\(ended.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30, "the replay returned when the script ended, not at the timeout")
+        let worker = try #require(Int32(String(contentsOfFile: workerFile, encoding: .utf8)))
+        for _ in 0..<20 where isRunning(worker) { usleep(100_000) }
+        #expect(!isRunning(worker), "the replay's worker \(worker) is still running")
+        if isRunning(worker) { kill(worker, SIGKILL) }
     }
 
     @Test("a replay that fails after pages of output is reported by its last line")

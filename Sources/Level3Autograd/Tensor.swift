@@ -10,6 +10,8 @@
 //
 // This file holds the machinery; the ops (matmul, +, tanh, the losses, …) are in
 // Operations.swift, each forward beside its backward closure, and `einsum` is in Einsum.swift.
+// The class's last section, apart from the lesson, is memory: how a step's graph is freed and
+// its gradient buffers are reused.
 //
 // Leaves out: higher-order gradients (closures work on plain matrices, not tensors), the
 // version counter PyTorch uses to detect a saved input changed in place between forward and
@@ -140,37 +142,6 @@ public final class Tensor<T: NeuralScalar> {
         }
     }
 
-    /// Frees the graph below this tensor without recursion. Released the ordinary way, a chain
-    /// of 100,000 ops would free each tensor from inside its child's deinit, 100,000 frames deep,
-    /// and overflow the stack. Instead, the parents that only this graph holds are unlinked one
-    /// at a time, so each is freed with nothing left to free below it.
-    deinit {
-        Self.freeGraph(below: self)
-    }
-
-    /// The loop of `deinit`: unlinks every tensor below `tensor` that nothing else holds.
-    ///
-    /// Performance: the runtime calls a `deinit` through the class's metadata, so it always runs
-    /// the generic code, where every array operation on `[Tensor<T>]` first looks up that type's
-    /// metadata (a hash-table search). At the end of each training step this loop runs over the
-    /// whole graph, and those lookups cost more than the rest of the step's bookkeeping together.
-    /// `@_specialize` compiles the loop for Float and Double too, and the generic entry jumps to
-    /// them: the same code, with the types known.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    private static func freeGraph(below tensor: Tensor) {
-        guard !tensor.parents.isEmpty else { return }
-        var pending: [Tensor] = []
-        swap(&pending, &tensor.parents)                     // the only owner: parents can be unique
-        tensor.pushGradientToParents = nil                  // the closure holds the inputs too
-        while var parent = pending.popLast() {
-            guard isKnownUniquelyReferenced(&parent) else { continue }   // still used elsewhere
-            pending.append(contentsOf: parent.parents)
-            parent.parents = []
-            parent.pushGradientToParents = nil
-        }                                                   // `parent` is freed here, shallowly
-    }
-
     /// The shape, `[rows, columns]`.
     public var shape: [Int] { value.shape }
 
@@ -211,18 +182,6 @@ public final class Tensor<T: NeuralScalar> {
     public func zeroGrad() {
         if requiresGrad, let grad { releasedGradient = grad }
         grad = nil
-    }
-
-    /// A matrix shaped like ``value`` for an op's backward to write this tensor's gradient
-    /// into — every element of it: the contents are not zeros. It is the memory ``zeroGrad()``
-    /// released when there is one, else new. (If someone still holds the old gradient, writing
-    /// copies it first, as any Swift array does: nobody else's matrix changes.)
-    public func gradientBuffer() -> Matrix<T> {
-        if let buffer = releasedGradient, buffer.shape == value.shape {
-            releasedGradient = nil
-            return buffer
-        }
-        return .uninitialized(rows: value.rows, columns: value.columns)
     }
 
     /// Back-propagation: fills ``grad`` of every tensor this one depends on that requires grad.
@@ -278,6 +237,54 @@ public final class Tensor<T: NeuralScalar> {
             }
         }
         return order
+    }
+
+    // MARK: - Memory: freeing a step's graph, reusing gradient buffers
+    //
+    // Not needed to follow the lesson: how a training loop of many steps stays at constant
+    // memory and does not allocate a parameter's gradient again each step.
+
+    /// Frees the graph below this tensor without recursion. Released the ordinary way, a chain
+    /// of 100,000 ops would free each tensor from inside its child's deinit, 100,000 frames deep,
+    /// and overflow the stack. Instead, the parents that only this graph holds are unlinked one
+    /// at a time, so each is freed with nothing left to free below it.
+    deinit {
+        Self.freeGraph(below: self)
+    }
+
+    /// The loop of `deinit`: unlinks every tensor below `tensor` that nothing else holds.
+    ///
+    /// Performance: the runtime calls a `deinit` through the class's metadata, so it always runs
+    /// the generic code, where every array operation on `[Tensor<T>]` first looks up that type's
+    /// metadata (a hash-table search). At the end of each training step this loop runs over the
+    /// whole graph, and those lookups cost more than the rest of the step's bookkeeping together.
+    /// `@_specialize` compiles the loop for Float and Double too, and the generic entry jumps to
+    /// them: the same code, with the types known.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    private static func freeGraph(below tensor: Tensor) {
+        guard !tensor.parents.isEmpty else { return }
+        var pending: [Tensor] = []
+        swap(&pending, &tensor.parents)                     // the only owner: parents can be unique
+        tensor.pushGradientToParents = nil                  // the closure holds the inputs too
+        while var parent = pending.popLast() {
+            guard isKnownUniquelyReferenced(&parent) else { continue }   // still used elsewhere
+            pending.append(contentsOf: parent.parents)
+            parent.parents = []
+            parent.pushGradientToParents = nil
+        }                                                   // `parent` is freed here, shallowly
+    }
+
+    /// A matrix shaped like ``value`` for an op's backward to write this tensor's gradient
+    /// into — every element of it: the contents are not zeros. It is the memory ``zeroGrad()``
+    /// released when there is one, else new. (If someone still holds the old gradient, writing
+    /// copies it first, as any Swift array does: nobody else's matrix changes.)
+    public func gradientBuffer() -> Matrix<T> {
+        if let buffer = releasedGradient, buffer.shape == value.shape {
+            releasedGradient = nil
+            return buffer
+        }
+        return .uninitialized(rows: value.rows, columns: value.columns)
     }
 }
 

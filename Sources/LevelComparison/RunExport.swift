@@ -100,7 +100,8 @@ public enum RunExport {
     ///
     /// - Throws: `NeuralLevelsError/failure(_:)` naming the file that cannot be written, or
     ///   `NeuralLevelsError/badOption(option:reason:)` when the batch order would exceed
-    ///   ``maximumBatchOrderBytes``.
+    ///   ``maximumBatchOrderBytes``, or the memory left (twice its size: it is built in memory);
+    ///   either before anything is written.
     public static func export(experiment: Experiment, to directory: String) throws {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         let recipe = try recipe(of: experiment)
@@ -109,6 +110,13 @@ public enum RunExport {
             throw NeuralLevelsError.badOption(
                 option: "--epochs", reason: "the batch order of \(recipe.epochs) epochs of \(experiment.train.count) samples "
                     + "is too large to export for the replays (at most \(maximumBatchOrderBytes >> 20) MiB)")
+        }
+        // The order is built in memory (every epoch's, then the encoded file): about twice its size.
+        if let limit = MemoryBudget.currentLimit(), 2 * Double(orderBytes) > limit.bytes {
+            throw NeuralLevelsError.badOption(
+                option: "--epochs", reason: "exporting the batch order of \(recipe.epochs) epochs of \(experiment.train.count) "
+                    + "samples for the replays needs about \(MemoryBudget.gigabytes(2 * Double(orderBytes))), more than the "
+                    + "\(MemoryBudget.gigabytes(max(0, limit.bytes))) left (\(limit.source)); use fewer --epochs")
         }
         try ReportDirectory.create(directory, what: "run export folder")
         try experiment.initialParameters.save(to: path(initialWeightsFile))

@@ -114,4 +114,24 @@ struct MemoryTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.path("init.safetensors")))
         #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")))
     }
+
+    @Test("compare-levels --export-run under ulimit -v: a batch order too large to build in memory exits 64 in one line, writing nothing")
+    func exportRefusedUnderAddressLimit() throws {
+        let scratch = try ScratchFolder()
+        // 4,000 epochs of the 60,000 synthetic samples: a 960 MB batch order, built in about
+        // twice that, against a 1.6 GB address space (it ended in "failed to allocate", with the
+        // initial weights already written, before the check).
+        let output = try runInShell("compare-levels", [
+            "--task", "regression", "--levels", "4", "--epochs", "4000",
+            "--export-run", scratch.path("run"), "--report-dir", scratch.path("reports"),
+        ], setup: "ulimit -v 1600000 &&")
+        let lines = output.errorLines
+        #expect(output.status == 64 && !output.endedBySignal, "\(output.standardError)")
+        #expect(lines.count == 1, "one line, not: \(output.standardError)")
+        #expect(lines.first?.hasPrefix("error: --epochs: exporting the batch order of 4000 epochs of 60000 samples for the replays needs about 1.9 GB, more than the") == true,
+                "\(output.standardError)")
+        #expect(lines.first?.hasSuffix("(ulimit -v); use fewer --epochs") == true, "\(output.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("run")))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")))
+    }
 }

@@ -52,19 +52,18 @@ enum MNISTMirror {
     /// another mirror or data set with the same file names (Fashion-MNIST, say).
     ///
     /// - Throws: `ValidationError` (exit status 64) `"--checksums: …"` for a file that cannot be
-    ///   read or is larger than ``maximumChecksumsBytes``, a malformed line, or one of the four
-    ///   names missing.
+    ///   read (Shared's `readRegularFile` says why), is larger than ``maximumChecksumsBytes`` or
+    ///   is not UTF-8, a malformed line, or one of the four names missing.
     static func files(checksumsFile path: String) throws -> [ExpectedFile] {
-        let text: String
-        // A checksums file is a few lines: refuse a large one before reading it into memory.
-        let size = fileSize(atPath: path) ?? 0
-        guard size <= maximumChecksumsBytes else {
-            throw ValidationError("--checksums: \(path) is \(size) bytes; a checksums file is a few lines (at most \(maximumChecksumsBytes) bytes)")
-        }
+        // A checksums file is a few lines: a large one is refused before it is read into memory.
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ValidationError("--checksums: cannot read \(path)")
+            bytes = try readRegularFile(atPath: path, maximumSize: maximumChecksumsBytes)
+        } catch NeuralLevelsError.badData(let file, let reason) {
+            throw ValidationError("--checksums: \(file): \(reason)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ValidationError("--checksums: \(path): is not UTF-8 text")
         }
         var digests: [String: String] = [:]
         // Not split(separator: "\n"): in a Swift String, "\r\n" is one Character, not "\r" and "\n".

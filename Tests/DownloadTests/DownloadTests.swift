@@ -247,12 +247,29 @@ struct DownloadTests {
         let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path, "--checksums", file.path])
         #expect(output.status == 64, "\(output.standardError)")
         #expect(output.errorLines.map(String.init)
-                == ["error: --checksums: \(file.path) is 3221225472 bytes; a checksums file is a few lines (at most 1048576 bytes)"],
+                == ["error: --checksums: \(file.path): is 3.0 GiB, larger than the 1.0 MiB read from one file"],
                 "\(output.standardError)")
     }
 }
 
 extension DownloadTests {
+    @Test("a checksums file that is missing, a folder, a device or not text: one line saying which, exit 64")
+    func unreadableChecksums() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let binary = scratch.appendingPathComponent("binary")
+        try Data([0x66, 0xff, 0xfe, 0x0a]).write(to: binary)
+        let missing = scratch.appendingPathComponent("missing").path
+        for (path, reason) in [(missing, "no such file"), (scratch.path, "is a folder, not a file"),
+                               ("/dev/zero", "is not a regular file (a device, a pipe or a socket)"),
+                               (binary.path, "is not UTF-8 text")] {
+            let output = try downloadData(["--data", scratch.appendingPathComponent("mnist").path, "--checksums", path])
+            #expect(output.status == 64, "\(path): \(output.standardError)")
+            #expect(output.errorLines.map(String.init) == ["error: --checksums: \(path): \(reason)"], "\(output.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("mnist").path))
+    }
+
     @Test("--data naming a file, or a checksums file missing one of the four names: exit 64, nothing written")
     func badFolderOrIncompleteChecksums() throws {
         let scratch = try temporaryDirectory()

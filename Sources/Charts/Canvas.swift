@@ -121,9 +121,7 @@ final class Canvas {
         let exists = FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isDirectory)
         if !exists { return "folder \(folder) does not exist" }
         if !isDirectory.boolValue { return "\(folder) is not a folder" }
-        let message = "\(error)"
-        let prefix = "error: cannot write \(path): "
-        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+        return AtomicFile.reason(of: error, writing: path)
     }
 
     // MARK: State

@@ -28,40 +28,32 @@ extension ComparisonOutcome {
             written.append(name)
         }
 
-        var charts: [(String, () throws -> Void)] = [
-            ("loss.png", { try ReportCharts.loss(self.runs.map(\.history), task: task).renderPNG(to: path("loss.png")) }),
-            (ReportCharts.metricFileName(task), {
-                try ReportCharts.metric(self.runs.map(\.history), task: task)
-                    .renderPNG(to: path(ReportCharts.metricFileName(task)))
-            }),
-            ("agreement.png", { try self.agreementChart().renderPNG(to: path("agreement.png")) }),
-            ("throughput.png", { try self.throughputChart().renderPNG(to: path("throughput.png")) }),
+        var charts: [ReportCharts.File] = [
+            ("loss.png", { try ReportCharts.loss(self.runs.map(\.history), task: task).renderPNG(to: $0) }),
+            (ReportCharts.metricFileName(task), { try ReportCharts.metric(self.runs.map(\.history), task: task).renderPNG(to: $0) }),
+            ("agreement.png", { try self.agreementChart().renderPNG(to: $0) }),
+            ("throughput.png", { try self.throughputChart().renderPNG(to: $0) }),
         ]
         if let references, references.contains(where: { !$0.drift.isEmpty }) {
-            charts.append(("drift.png", { try ReferenceReplay.driftChart(references, referenceName: self.reference.label).renderPNG(to: path("drift.png")) }))
+            charts.append(("drift.png", { try ReferenceReplay.driftChart(references, referenceName: self.reference.label).renderPNG(to: $0) }))
         }
         if let mistake {
-            charts.append(("mistake.png", { try mistake.chart.renderPNG(to: path("mistake.png")) }))
+            charts.append(("mistake.png", { try mistake.chart.renderPNG(to: $0) }))
         }
         if let saturation, saturation.count > 1 {
-            charts.append(("saturation.png", { try self.saturationChart(saturation).renderPNG(to: path("saturation.png")) }))
+            charts.append(("saturation.png", { try self.saturationChart(saturation).renderPNG(to: $0) }))
         }
         if task == .regression {
             let weights = runs.first { $0.style.id == reference.id }?.trained.parameters ?? experiment.initialParameters
             charts.append(("regression-4d.png", {
                 try ReportCharts.regressionFigure(test: self.experiment.test, weights: weights, label: self.reference.label)
-                    .renderPNG(to: path("regression-4d.png"))
+                    .renderPNG(to: $0)
             }))
         }
-        for (name, render) in charts {
-            do { try render() } catch {
-                throw NeuralLevelsError.failure("cannot write chart \(path(name)): \(error)")
-            }
-            written.append(name)
-        }
+        written += try ReportCharts.write(charts, in: directory)
 
         try AtomicFile.write(try summaryJSON(), to: path("summary.json"))
-        try AtomicFile.write(string: summaryMarkdown(charts: charts.map(\.0)), to: path("summary.md"))
+        try AtomicFile.write(string: summaryMarkdown(charts: charts.map(\.name)), to: path("summary.md"))
         return written + ["summary.json", "summary.md"]
     }
 

@@ -28,6 +28,23 @@ public struct StyleHistory: Sendable {
 
 /// Builders for the charts of Reports/.
 public enum ReportCharts {
+    /// A chart file of a report: its name, and how to draw it to a path.
+    public typealias File = (name: String, render: (_ path: String) throws -> Void)
+
+    /// Draws and writes each chart into `folder`, in order; returns their names. The first that
+    /// cannot be drawn or written stops with one line naming its path and why
+    /// ("cannot write chart Reports/loss.png: …"); the ones before it stay written.
+    public static func write(_ charts: [File], in folder: String) throws -> [String] {
+        for (name, render) in charts {
+            do {
+                try render((folder as NSString).appendingPathComponent(name))
+            } catch let error as ChartError {
+                throw NeuralLevelsError.failure(error.description)     // it names the chart and its path
+            }
+        }
+        return charts.map(\.name)
+    }
+
     /// `loss.png`: train and test loss per epoch for every style. Styles whose curves are the
     /// same numbers to the last bit are drawn once, named together ("manual = keras = …"); a
     /// style that differs anywhere gets a line of its own.

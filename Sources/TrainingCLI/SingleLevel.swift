@@ -57,24 +57,19 @@ public func runSingleLevel(
         try ReportDirectory.create(options.reportDir)
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
         let history = StyleHistory(level: level, style: style, epochs: result.epochs)
-        var charts: [(String, () throws -> Void)] = [
-            ("\(style)-loss.png", { try ReportCharts.loss([history], task: options.task).renderPNG(to: path("\(style)-loss.png")) }),
+        var charts: [ReportCharts.File] = [
+            ("\(style)-loss.png", { try ReportCharts.loss([history], task: options.task).renderPNG(to: $0) }),
             ("\(style)-\(ReportCharts.metricFileName(options.task))", {
-                try ReportCharts.metric([history], task: options.task)
-                    .renderPNG(to: path("\(style)-\(ReportCharts.metricFileName(options.task))"))
+                try ReportCharts.metric([history], task: options.task).renderPNG(to: $0)
             }),
         ]
         if options.task == .regression {
             charts.append(("\(style)-regression-4d.png", {
                 try ReportCharts.regressionFigure(test: experiment.test, weights: trained.parameters,
-                                                  label: history.label).renderPNG(to: path("\(style)-regression-4d.png"))
+                                                  label: history.label).renderPNG(to: $0)
             }))
         }
-        for (name, render) in charts {
-            do { try render() } catch {
-                throw NeuralLevelsError.failure("cannot write chart \(path(name)): \(error)")
-            }
-        }
+        _ = try ReportCharts.write(charts, in: options.reportDir)
         // Only a run that trained to the end saves its weights: a diverged or interrupted run
         // must not replace a good checkpoint with non-finite or half-trained weights.
         if let save = options.save, result.stopError == nil { try trained.parameters.save(to: save) }

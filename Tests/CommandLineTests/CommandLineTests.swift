@@ -37,6 +37,20 @@ struct Level4CommandLineTests {
         #expect(chart.width == 1200 && chart.height == 750 && chart.distinctColorCount > 50)
     }
 
+    @Test("a chart that cannot be written (a folder in its place): one line naming it once, exit 1, the history still written",
+          arguments: [("level4-manual", "manual-loss.png", "history-manual.csv"), ("compare-levels", "loss.png", "history-manual.csv")])
+    func unwritableChart(executable: String, chart: String, history: String) throws {
+        let reports = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: reports) }
+        let blocked = reports.appendingPathComponent(chart).path
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: false)
+        let output = try run(executable, ["--task", "regression", "--epochs", "1", "--train-limit", "500", "--test-limit", "100",
+                                          "--report-dir", reports.path] + (executable == "compare-levels" ? ["--levels", "4"] : []))
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.map(String.init) == ["error: cannot write chart \(blocked): Is a directory"], "\(output.standardError)")
+        #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent(history).path))
+    }
+
     @Test("same seed, same options: the same losses and weights, run after run")
     func determinism() throws {
         let folder = try temporaryDirectory()

@@ -51,9 +51,22 @@ public enum AtomicFile {
         return "\(folder).\(name).tmp-\(getpid())-\(random)"
     }
 
+    /// The reason in an error ``write(_:to:)`` threw for `path`, without its "cannot write
+    /// <path>: ", for a caller that names the file its own way ("cannot write chart <path>: …");
+    /// any other error's description.
+    public static func reason(of error: any Error, writing path: String) -> String {
+        let prefix = failurePrefix(path)
+        if case .failure(let message)? = error as? NeuralLevelsError, message.hasPrefix(prefix) {
+            return String(message.dropFirst(prefix.count))
+        }
+        return "\(error)"
+    }
+
+    private static func failurePrefix(_ path: String) -> String { "cannot write \(path): " }
+
     private static func writeContiguous(_ buffer: UnsafeRawBufferPointer, to path: String) throws {
         func failure(_ reason: String) -> NeuralLevelsError {
-            .failure("cannot write \(path): \(reason)")
+            .failure(failurePrefix(path) + reason)
         }
         guard !path.isEmpty, !path.hasSuffix("/") else { throw failure("not a file path") }
 

@@ -185,6 +185,6 @@ let package = Package(
         // Against a loopback HTTP server (python3 -m http.server) serving fixture files.
         .testTarget(name: "DownloadTests", dependencies: ["Shared", "TestSupport", "download-data"]),
         // Every line of every swift block in the DocC articles appears in Sources/.
-        .testTarget(name: "DocumentationTests"),
+        .testTarget(name: "DocumentationTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -185,7 +185,7 @@ extension Model where Scalar == Float {
             for callback in callbacks { try callback.onEpochBegin(epoch, run: run) }
             var running = RunningMetrics(compilation.metrics)
             for (step, batch) in loader.batches(epoch: epoch).enumerated() {
-                let (loss, outputs) = self.step(on: batch, compilation: compilation)   // Level 2's loop, below
+                let (loss, outputs) = self.step(on: batch, compilation: compilation)   // Level 2's loop, above
                 running.add(loss: loss, outputs: outputs, batch: batch)
                 var logs = running.logs
                 logs["batch_loss"] = Double(loss)

@@ -118,7 +118,8 @@ public final class Trainer {
     /// - Parameters:
     ///   - maxEpochs: epochs to run, unless a callback stops training earlier.
     ///   - callbacks: the same callbacks `fit` takes.
-    ///   - enableProgressBar: a bar on a terminal, one line per epoch otherwise.
+    ///   - enableProgressBar: true: a bar on a terminal, one line per epoch otherwise; false:
+    ///     nothing printed (callbacks still run).
     public init(maxEpochs: Int, callbacks: [any Callback] = [], enableProgressBar: Bool = true) {
         self.maxEpochs = maxEpochs
         self.callbacks = callbacks

@@ -37,8 +37,7 @@ public protocol Loss<Scalar> {
 public struct CrossEntropyLoss<Scalar: NeuralScalar>: Loss {
     public init() {}
     public func callAsFunction(_ logits: Tensor<Scalar>, _ target: LossTarget<Scalar>) -> Tensor<Scalar> {
-        let origin = KernelTrace.enter("criterion(output, y)")              // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("criterion(output, y)"); defer { origin.leave() }   // for compare-levels --trace
         guard case let .classes(labels) = target else {
             preconditionFailure("CrossEntropyLoss needs class indices")
         }
@@ -50,8 +49,7 @@ public struct CrossEntropyLoss<Scalar: NeuralScalar>: Loss {
 public struct MSELoss<Scalar: NeuralScalar>: Loss {
     public init() {}
     public func callAsFunction(_ prediction: Tensor<Scalar>, _ target: LossTarget<Scalar>) -> Tensor<Scalar> {
-        let origin = KernelTrace.enter("criterion(output, y)")              // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("criterion(output, y)"); defer { origin.leave() }   // for compare-levels --trace
         guard case let .values(y) = target else {
             preconditionFailure("MSELoss needs target values")
         }

@@ -33,8 +33,7 @@ public final class MLP<Scalar: NeuralScalar>: Module {
     }
 
     public func callAsFunction(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-        let origin = KernelTrace.enter("model(x)")                          // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("model(x)"); defer { origin.leave() }   // for compare-levels --trace
         let h1 = fc1(x).tanh()                                  // [B, H1]
         let h2 = fc2(h1).sigmoid()                              // [B, H2]
         return fc3(h2)                                          // [B, O]  logits or ŷ

@@ -5,14 +5,14 @@
 // parameter from its `.grad`. The rules themselves are Shared kernels, so plain SGD here is the
 // very update Level 4 writes by hand.
 // Leaves out: parameter groups, learning-rate schedulers, closures for line search.
+// Performance: each `step()` is marked `@_specialize(where Scalar == Float)`, for loops that hold
+// the optimizer as `any Optimizer<Float>` (why: docs/performance.md, "The tape's overhead").
 
 import Level3Autograd
 import Shared
 
-/// Updates parameters from their gradients (`torch.optim.Optimizer`).
-///
-/// Each `step()` here is marked `@_specialize(where Scalar == Float)`, for loops that hold the
-/// optimizer as `any Optimizer<Float>` (why: docs/performance.md, "The tape's overhead").
+/// Updates parameters from their gradients (`torch.optim.Optimizer`): `step()` applies the
+/// rule to every parameter that has a `.grad`, `zeroGrad()` forgets the gradients.
 public protocol Optimizer<Scalar>: AnyObject {
     associatedtype Scalar: NeuralScalar
     /// The parameters this optimizer updates.
@@ -63,8 +63,7 @@ public final class SGD<Scalar: NeuralScalar>: Optimizer {
 
     @_specialize(where Scalar == Float)                     // see Optimizer: called through `any`
     public func step() {
-        let origin = KernelTrace.enter("optimizer.step()")                  // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("optimizer.step()"); defer { origin.leave() }   // for compare-levels --trace
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {
                 guard let gradient = parameter.grad else { continue }
@@ -107,8 +106,7 @@ public final class Adam<Scalar: NeuralScalar>: Optimizer {
 
     @_specialize(where Scalar == Float)                     // see Optimizer: called through `any`
     public func step() {
-        let origin = KernelTrace.enter("optimizer.step()")                  // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("optimizer.step()"); defer { origin.leave() }   // for compare-levels --trace
         stepCount += 1
         withNoGrad {
             for (index, parameter) in parameters.enumerated() {

@@ -6,7 +6,8 @@
 //     einsum("bi,oi->bo", x, W)   is   yᵦₒ = Σᵢ xᵦᵢ·Wₒᵢ   is   x·Wᵀ   is   x.matmul(W, transposeB: true)
 //
 // and the spec says at a glance which axes pair up, with no transposes to keep track of.
-// When a spec is a matrix product (one summed index, at most one free index per operand), it is
+// When a spec is a matrix product (at most one summed index, at most one free index per operand: an
+// outer product "i,j->ij" is a product over k = 1), it is
 // lowered to exactly one `gemm` call with transpose flags, the same call a matmul makes; any
 // other spec (an elementwise product "ij,ij->ij", a sum inside one operand "ij,jk->k", …) runs
 // as a plain loop over every combination of indices.
@@ -67,8 +68,7 @@ public enum EinsumError: Error, CustomStringConvertible, Equatable, Sendable {
 ///   one-index operand is not a vector.
 public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<T>) throws -> Tensor<T> {
     let program = try EinsumProgram.make(spec, a.value, b.value)       // parsed and planned once
-    let origin = KernelTrace.enter(program.name)                            // the name compare-levels --trace shows
-    defer { origin.leave() }
+    let origin = KernelTrace.enter(program.name); defer { origin.leave() }   // for compare-levels --trace
     let out = program.forward.evaluate(a.value, b.value)
 
     return Tensor(out, operation: program.name, parents: [a, b]) { g in

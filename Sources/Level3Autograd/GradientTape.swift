@@ -8,8 +8,10 @@
 // `loss.backward()` (Tensor.swift); only the hand-over differs. And unlike TensorFlow's, this
 // tape records every operation on a tensor that requires grad, block or no block, as PyTorch's
 // does: `record { }` matters only inside `withNoGrad`, where it switches recording back on.
-// Leaves out: persistent tapes (one `gradient` call per tape here, as TensorFlow's default),
-// `watch` for tensors that are not variables, higher-order gradients, `tf.function` tracing.
+// Leaves out: the one-`gradient`-call rule of TensorFlow's default tape (this tape is the
+// recorded graph itself, so a second call computes the same gradients again, as TensorFlow's
+// `persistent=True` would), `watch` for tensors that are not variables, higher-order
+// gradients, `tf.function` tracing.
 //
 // Shape legend: O outputs · I inputs
 
@@ -47,8 +49,10 @@ public final class GradientTape {
     }
 
     /// `∂target/∂source` for every source, in order (`tape.gradient(target, sources)`): shaped
-    /// like each source's value; zeros for a source the target does not depend on. The sources
-    /// keep no gradient afterwards: the result is the only copy.
+    /// like each source's value; zeros for a source the target does not depend on. Afterwards
+    /// every source's `.grad` is nil again: the gradients are handed back, not left in the
+    /// sources (whose buffers are kept for the next step's gradients, as ``Tensor/zeroGrad()``
+    /// keeps them; a returned matrix still in use is copied before that memory is written).
     public func gradient<T: NeuralScalar>(_ target: Tensor<T>, _ sources: [Tensor<T>]) -> [Matrix<T>] {
         for source in sources { source.zeroGrad() }            // nothing left from another tape
         target.backward(tracedAs: "tape.gradient")
@@ -64,8 +68,7 @@ extension Tensor {
     /// `variable.assign_sub(learning_rate * gradient)`): Shared's `sgdUpdate`, the update every
     /// style uses, so `scale·delta` and the subtraction round exactly as theirs do.
     public func assignSub(_ delta: Matrix<T>, scaledBy scale: T) {
-        let origin = KernelTrace.enter("variable.assignSub")     // for compare-levels --trace
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("variable.assignSub"); defer { origin.leave() }   // for compare-levels --trace
         withNoGrad { sgdUpdate(&value, gradient: delta, learningRate: scale) }
     }
 }

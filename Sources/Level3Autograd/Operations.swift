@@ -12,8 +12,9 @@
 // scalar `[1, 1]` to every element. Its gradient is the sum over the repeated axis: that is
 // what ``unbroadcast(_:toRows:columns:)`` does, and why a bias gradient is a column sum.
 //
-// Each op also enters its name (`KernelTrace.enter`), so that `compare-levels --trace` can say
-// which op made each kernel call; `backward()` names the op whose backward closure is running.
+// Each op that calls a Shared kernel also enters its name (`KernelTrace.enter`, one line), so
+// that `compare-levels --trace` can say which op made each kernel call; `backward()` names the op
+// whose backward closure is running.
 //
 // Leaves out: in-place ops, views, integer tensors, and every op this network and its lessons
 // do not need (convolutions, indexing, concatenation, …).
@@ -39,8 +40,7 @@ extension Tensor {
     ///     weights  dW = Gᵀ·x    gemm(G, transposeA: true, x)      [O,B]·[B,I]
     ///     input    dx = G·W     gemm(G, W)                        [B,O]·[O,I]   (skipped: x needs no grad)
     public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-        let origin = KernelTrace.enter("matmul")                            // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("matmul"); defer { origin.leave() }   // for compare-levels --trace
         let a = self, b = other
         let (m, k) = transposeA ? (a.value.columns, a.value.rows) : (a.value.rows, a.value.columns)
         let (kB, n) = transposeB ? (b.value.columns, b.value.rows) : (b.value.rows, b.value.columns)
@@ -82,8 +82,7 @@ extension Tensor {
     /// Backward: `∂ℓ/∂a = g`, `∂ℓ/∂b = g`, each summed over the axes it was repeated along, so
     /// for the bias, `∂ℓ/∂b = Σ_rows g` (`columnSums`, `[1, O]`).
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        let origin = KernelTrace.enter("+")                                 // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("+"); defer { origin.leave() }   // for compare-levels --trace
         let a = lhs, b = rhs
         var out: Matrix<T>
         if a.value.shape == b.value.shape {
@@ -203,8 +202,7 @@ extension Tensor {
     ///
     /// Backward: `∂ℓ/∂z = g ⊙ (1 − a²)`, from the output `a` (Shared's `tanhBackward`).
     public func tanh() -> Tensor {
-        let origin = KernelTrace.enter("tanh")                              // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("tanh"); defer { origin.leave() }   // for compare-levels --trace
         let z = self
         var a = Matrix<T>.uninitialized(rows: z.value.rows, columns: z.value.columns)
         tanhForward(z.value, into: &a)
@@ -225,8 +223,7 @@ extension Tensor {
     ///
     /// Backward: `∂ℓ/∂z = g ⊙ a ⊙ (1 − a)`, from the output `a` (Shared's `sigmoidBackward`).
     public func sigmoid() -> Tensor {
-        let origin = KernelTrace.enter("sigmoid")                           // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("sigmoid"); defer { origin.leave() }   // for compare-levels --trace
         let z = self
         var a = Matrix<T>.uninitialized(rows: z.value.rows, columns: z.value.columns)
         sigmoidForward(z.value, into: &a)
@@ -370,8 +367,7 @@ extension Tensor {
     ///
     /// - Precondition: `labels.count == B`, and every label is in `0..<C`.
     public func softmaxCrossEntropy(labels: [Int32]) -> (loss: Tensor, probabilities: Matrix<T>) {
-        let origin = KernelTrace.enter("softmaxCrossEntropy")               // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("softmaxCrossEntropy"); defer { origin.leave() }   // for compare-levels --trace
         let z = self
         let classes = z.value.columns
         precondition(labels.count == z.value.rows,
@@ -400,8 +396,7 @@ extension Tensor {
     /// Backward: `∂ℓ/∂ŷ = g · 2(ŷ − y)/n`, and, if the target requires grad, `∂ℓ/∂y = g · 2(y − ŷ)/n`
     /// (the same kernel with the roles swapped: exactly the negation).
     public func meanSquaredError(target: Tensor) -> Tensor {
-        let origin = KernelTrace.enter("meanSquaredError")                  // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("meanSquaredError"); defer { origin.leave() }   // for compare-levels --trace
         let prediction = self
         precondition(prediction.value.shape == target.value.shape,
                      "meanSquaredError: prediction is \(prediction.value.shape), target is \(target.value.shape)")

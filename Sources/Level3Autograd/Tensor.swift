@@ -212,9 +212,8 @@ public final class Tensor<T: NeuralScalar> {
         accumulateGradient(Matrix(rows: value.rows, columns: value.columns, repeating: 1))
         for tensor in order.reversed() {
             guard let gradient = tensor.grad, let push = tensor.pushGradientToParents else { continue }
-            let origin = KernelTrace.enter("\(caller): \(tensor.operation)'s backward")
+            let origin = KernelTrace.enter("\(caller): \(tensor.operation)'s backward"); defer { origin.leave() }
             push(gradient)
-            origin.leave()
         }
     }
 

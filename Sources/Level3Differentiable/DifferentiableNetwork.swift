@@ -223,8 +223,7 @@ extension DifferentiableNetwork {
 public func valueWithGradient<P: Differentiable, T: DifferentiableScalar>(
     at x: P, of f: @differentiable(reverse) (P) -> DifferentiableNetwork<T>.LossAndOutputs
 ) -> (value: T, outputs: Matrix<T>, gradient: P.TangentVector) {
-    let origin = KernelTrace.enter("valueWithGradient")                     // the name compare-levels --trace shows
-    defer { origin.leave() }
+    let origin = KernelTrace.enter("valueWithGradient"); defer { origin.leave() }   // for compare-levels --trace
     let (result, pullback) = valueWithPullback(at: x, of: f)
     return (result.loss, result.outputs, pullback(.init(loss: 1)))
 }

@@ -51,8 +51,7 @@ public func vjpDense<T: DifferentiableScalar>(
     _ x: Matrix<T>, _ weight: Matrix<T>, _ bias: Matrix<T>
 ) -> (value: Matrix<T>, pullback: (Matrix<T>) -> (Matrix<T>, Matrix<T>, Matrix<T>)) {
     (KernelTrace.within("dense") { dense(x, weight, bias) }, { g in
-        let origin = KernelTrace.enter("dense's pullback")                  // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("dense's pullback"); defer { origin.leave() }   // for compare-levels --trace
         var dBias = Matrix<T>.uninitialized(rows: 1, columns: g.columns)
         var dx = Matrix<T>.uninitialized(rows: x.rows, columns: x.columns)
         var dWeight = Matrix<T>.uninitialized(rows: weight.rows, columns: weight.columns)
@@ -74,8 +73,7 @@ public func vjpDenseWeightAndBias<T: DifferentiableScalar>(
     _ x: Matrix<T>, _ weight: Matrix<T>, _ bias: Matrix<T>
 ) -> (value: Matrix<T>, pullback: (Matrix<T>) -> (Matrix<T>, Matrix<T>)) {
     (KernelTrace.within("dense") { dense(x, weight, bias) }, { g in
-        let origin = KernelTrace.enter("dense's pullback")                  // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("dense's pullback"); defer { origin.leave() }   // for compare-levels --trace
         var dBias = Matrix<T>.uninitialized(rows: 1, columns: g.columns)
         var dWeight = Matrix<T>.uninitialized(rows: weight.rows, columns: weight.columns)
         columnSums(of: g, into: &dBias)                    // db = Σ_rows g
@@ -98,12 +96,11 @@ public func tanh<T: DifferentiableScalar>(_ z: Matrix<T>) -> Matrix<T> {
 /// The pullback keeps `a`, not `z`.
 @derivative(of: tanh)
 public func vjpTanh<T: DifferentiableScalar>(_ z: Matrix<T>) -> (value: Matrix<T>, pullback: (Matrix<T>) -> Matrix<T>) {
-    let origin = KernelTrace.enter("tanh")                                  // the name compare-levels --trace shows
+    let origin = KernelTrace.enter("tanh")                                  // for compare-levels --trace
     let a = tanh(z)
     origin.leave()
     return (a, { g in
-        let origin = KernelTrace.enter("tanh's pullback")                   // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("tanh's pullback"); defer { origin.leave() }   // for compare-levels --trace
         var dz = Matrix<T>.uninitialized(rows: a.rows, columns: a.columns)
         tanhBackward(output: a, outputGradient: g, into: &dz)   // dz = g ⊙ (1 − a²)
         return dz
@@ -121,12 +118,11 @@ public func sigmoid<T: DifferentiableScalar>(_ z: Matrix<T>) -> Matrix<T> {
 /// The derivative of ``sigmoid(_:)``, from its output: `∂ℓ/∂z = g ⊙ a ⊙ (1 − a)` (`sigmoidBackward`).
 @derivative(of: sigmoid)
 public func vjpSigmoid<T: DifferentiableScalar>(_ z: Matrix<T>) -> (value: Matrix<T>, pullback: (Matrix<T>) -> Matrix<T>) {
-    let origin = KernelTrace.enter("sigmoid")                               // the name compare-levels --trace shows
+    let origin = KernelTrace.enter("sigmoid")                               // for compare-levels --trace
     let a = sigmoid(z)
     origin.leave()
     return (a, { g in
-        let origin = KernelTrace.enter("sigmoid's pullback")                // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("sigmoid's pullback"); defer { origin.leave() }   // for compare-levels --trace
         var dz = Matrix<T>.uninitialized(rows: a.rows, columns: a.columns)
         sigmoidBackward(output: a, outputGradient: g, into: &dz)   // dz = g ⊙ a ⊙ (1 − a)
         return dz
@@ -161,8 +157,7 @@ public func vjpSoftmaxCrossEntropy<T: DifferentiableScalar>(
         softmaxCrossEntropyForward(logits: logits, labels: labels, probabilities: &p)
     }
     return (loss, { g in
-        let origin = KernelTrace.enter("softmaxCrossEntropy's pullback")    // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("softmaxCrossEntropy's pullback"); defer { origin.leave() }   // for compare-levels --trace
         var dz = Matrix<T>.uninitialized(rows: p.rows, columns: p.columns)
         softmaxCrossEntropyBackward(probabilities: p, labels: labels, outputGradient: g, into: &dz)
         return dz                                          // dz = g·(p − y)/B     [B, C]
@@ -183,8 +178,7 @@ public func vjpMeanSquaredError<T: DifferentiableScalar>(
     predictions: Matrix<T>, targets: Matrix<T>
 ) -> (value: T, pullback: (T) -> Matrix<T>) {
     (KernelTrace.within("meanSquaredError") { meanSquaredError(predictions: predictions, targets: targets) }, { g in
-        let origin = KernelTrace.enter("meanSquaredError's pullback")       // the name compare-levels --trace shows
-        defer { origin.leave() }
+        let origin = KernelTrace.enter("meanSquaredError's pullback"); defer { origin.leave() }   // for compare-levels --trace
         var dPredictions = Matrix<T>.uninitialized(rows: predictions.rows, columns: predictions.columns)
         meanSquaredErrorBackward(predictions: predictions, targets: targets, outputGradient: g, into: &dPredictions)
         return dPredictions                                // dŷ = g·2(ŷ − y)/n    [B, O]

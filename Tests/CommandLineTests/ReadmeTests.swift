@@ -1,7 +1,9 @@
 // ReadmeTests.swift — the README's code excerpts are the real code: every line of every excerpt
-// marked `<!-- from PATH -->` must still appear in that file.
+// marked `<!-- from PATH -->` must still appear in that file, in the file's order (an excerpt may
+// leave lines out between them).
 
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("README excerpts")
@@ -33,16 +35,20 @@ struct ReadmeTests {
         return result
     }
 
-    @Test("every excerpt line appears in its source file")
+    @Test("every excerpt line appears in its source file, in the file's order")
     func excerptsMatchSources() throws {
         let all = try excerpts()
         #expect(all.count >= 8, "found \(all.count) marked excerpts")
         for (path, lines) in all {
             let source = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
-            let sourceLines = Set(source.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+                .components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let sourceLines = Set(source)
             for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let found = sourceLines.contains(line.trimmingCharacters(in: .whitespaces))
                 #expect(found, "README excerpt from \(path) has a line the file no longer has: \(line)")
+            }
+            if let line = firstLineOutOfOrder(lines, in: source), sourceLines.contains(line.trimmingCharacters(in: .whitespaces)) {
+                Issue.record("README excerpt from \(path) has this line out of the file's order: \(line)")
             }
         }
     }

@@ -1,11 +1,13 @@
 // DocumentationTests.swift — the DocC articles' code excerpts are the real code.
 //
 // Every line of every ```swift block in the documentation catalogs (Sources/*/*.docc) must
-// appear, whitespace-trimmed, in some .swift file under Sources/, as the README's excerpts must
-// (Tests/CommandLineTests/ReadmeTests.swift). An article cannot quote code that has changed or
-// gone: the test names the article and the line.
+// appear, whitespace-trimmed, in some .swift file under Sources/, and each block's lines in the
+// order of one such file (lines may be left out between them), as the README's excerpts must
+// (Tests/CommandLineTests/ReadmeTests.swift). An article cannot quote code that has changed,
+// gone, or been reordered: the test names the article and the line.
 
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("DocC articles")
@@ -47,25 +49,41 @@ struct DocumentationTests {
     /// The documentation catalogs' Markdown files (articles and root pages).
     static var articles: [URL] { files(under: sources, endingWith: ".md").filter { $0.path.contains(".docc/") } }
 
-    @Test("every line of every swift block appears in a source file")
+    @Test("every swift block's lines appear in one source file, in its order")
     func excerptsMatchSources() throws {
         var sourceLines = Set<String>()
+        var files: [[String]] = []
         for file in Self.files(under: Self.sources, endingWith: ".swift") {
-            let text = try String(contentsOf: file, encoding: .utf8)
-            for line in text.components(separatedBy: "\n") { sourceLines.insert(line.trimmingCharacters(in: .whitespaces)) }
+            let lines = try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            files.append(lines)
+            sourceLines.formUnion(lines)
         }
         var checked = 0
         for article in Self.articles {
             let name = article.path.dropFirst(Self.root.path.count + 1)
             for block in Self.codeBlocks(in: try String(contentsOf: article, encoding: .utf8)) where block.language == "swift" {
-                for line in block.lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                    let found = sourceLines.contains(line.trimmingCharacters(in: .whitespaces))
-                    #expect(found, "\(name) quotes a line no file under Sources/ has: \(line)")
-                    checked += 1
+                let missing = block.lines.filter { !sourceLines.contains($0.trimmingCharacters(in: .whitespaces)) }
+                for line in missing {
+                    Issue.record("\(name) quotes a line no file under Sources/ has: \(line)")
                 }
+                checked += block.lines.count { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                guard missing.isEmpty, let first = block.lines.first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+                else { continue }
+                #expect(files.contains { firstLineOutOfOrder(block.lines, in: $0) == nil },
+                        "\(name) quotes lines in an order no file under Sources/ has them, in the block starting: \(first)")
             }
         }
         #expect(checked >= 100, "checked only \(checked) lines")
+    }
+
+    @Test("the order check allows left-out lines and blank lines, and finds a swapped or missing one")
+    func orderCheck() {
+        let source = ["let x = 1", "let y = 2", "", "print(x + y)"]
+        #expect(firstLineOutOfOrder(["  let x = 1", "", "print(x + y)"], in: source) == nil)
+        #expect(firstLineOutOfOrder(["print(x + y)", "let x = 1"], in: source) == "let x = 1")
+        #expect(firstLineOutOfOrder(["let x = 1", "let x = 1"], in: source) == "let x = 1")
+        #expect(firstLineOutOfOrder(["let z = 3"], in: source) == "let z = 3")
     }
 
     /// A block without a language would escape the check above; articles say ```swift (checked)

@@ -53,7 +53,7 @@ public enum RunExport {
     public static let batchOrderFile = "batch_order.safetensors"
     public static let dataFile = "data.safetensors"
     /// The largest `batch_order.safetensors` written (4 bytes per sample per epoch; 1 GiB is
-    /// about 4,400 epochs of 60,000 samples): it is built in memory before it is written.
+    /// about 4,400 epochs of 60,000 samples): each replay reads it whole.
     public static let maximumBatchOrderBytes = 1 << 30
 
     /// The batch schedule the shared training loop uses for this experiment.
@@ -100,8 +100,7 @@ public enum RunExport {
     ///
     /// - Throws: `NeuralLevelsError/failure(_:)` naming the file that cannot be written, or
     ///   `NeuralLevelsError/badOption(option:reason:)` when the batch order would exceed
-    ///   ``maximumBatchOrderBytes``, or the memory left (twice its size: it is built in memory);
-    ///   either before anything is written.
+    ///   ``maximumBatchOrderBytes`` (before anything is written).
     public static func export(experiment: Experiment, to directory: String) throws {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         let recipe = try recipe(of: experiment)
@@ -111,24 +110,21 @@ public enum RunExport {
                 option: "--epochs", reason: "the batch order of \(recipe.epochs) epochs of \(experiment.train.count) samples "
                     + "is too large to export for the replays (at most \(maximumBatchOrderBytes >> 20) MiB)")
         }
-        // The order is built in memory (every epoch's, then the encoded file): about twice its size.
-        if let limit = MemoryBudget.currentLimit(), 2 * Double(orderBytes) > limit.bytes {
-            throw NeuralLevelsError.badOption(
-                option: "--epochs", reason: "exporting the batch order of \(recipe.epochs) epochs of \(experiment.train.count) "
-                    + "samples for the replays needs about \(MemoryBudget.gigabytes(2 * Double(orderBytes))), more than the "
-                    + "\(MemoryBudget.gigabytes(max(0, limit.bytes))) left (\(limit.source)); use fewer --epochs")
-        }
         try ReportDirectory.create(directory, what: "run export folder")
         try experiment.initialParameters.save(to: path(initialWeightsFile))
 
+        // Written an epoch at a time, so that a long run's order is never all in memory.
         let schedule = schedule(of: experiment)
-        let orders = (1...max(1, recipe.epochs)).map { epoch in
-            (name: "epoch_\(epoch)", dtype: "I32", shape: [schedule.sampleCount],
-             bytes: littleEndianBytes(schedule.order(epoch: epoch).map { Int32(truncatingIfNeeded: $0) }))
+        let epochs = 1..<(recipe.epochs + 1)
+        let header = Safetensors.encodedHeader(
+            epochs.map { (name: "epoch_\($0)", dtype: "I32", shape: [schedule.sampleCount], byteCount: 4 * schedule.sampleCount) },
+            metadata: ["batch_size": String(schedule.batchSize), "shuffle": String(schedule.shuffle), "seed": String(schedule.seed)])
+        try AtomicFile.write(to: path(batchOrderFile)) { append in
+            try header.withUnsafeBytes(append)
+            for epoch in epochs {
+                try littleEndianBytes(schedule.order(epoch: epoch).map { Int32(truncatingIfNeeded: $0) }).withUnsafeBytes(append)
+            }
         }
-        try AtomicFile.write(Safetensors.encode(recipe.epochs > 0 ? orders : [], metadata: [
-            "batch_size": String(schedule.batchSize), "shuffle": String(schedule.shuffle), "seed": String(schedule.seed),
-        ]), to: path(batchOrderFile))
 
         if experiment.options.task == .regression {
             func tensors(_ prefix: String, _ set: Dataset<Float>) -> [(name: String, dtype: String, shape: [Int], bytes: [UInt8])] {

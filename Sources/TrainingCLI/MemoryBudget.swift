@@ -145,8 +145,7 @@ public enum MemoryBudget {
                 + "(\(limit.source)); \(advice)")
     }
 
-    /// `bytes` as people read it: "6.4 GB", or "750 MB" below a gigabyte.
-    public static func gigabytes(_ bytes: Double) -> String {
+    static func gigabytes(_ bytes: Double) -> String {
         bytes >= 1e9 ? String(format: "%.1f GB", bytes / 1e9) : String(format: "%.0f MB", bytes / 1e6)
     }
 

@@ -36,10 +36,13 @@ public enum ReportCharts {
     /// ("cannot write chart Reports/loss.png: …"); the ones before it stay written.
     public static func write(_ charts: [File], in folder: String) throws -> [String] {
         for (name, render) in charts {
+            let path = (folder as NSString).appendingPathComponent(name)
             do {
-                try render((folder as NSString).appendingPathComponent(name))
+                try render(path)
             } catch let error as ChartError {
-                throw NeuralLevelsError.failure(error.description)     // it names the chart and its path
+                throw NeuralLevelsError.failure(error.description)     // "cannot write chart <path>: …"
+            } catch {
+                throw NeuralLevelsError.failure("cannot write chart \(path): \(error)")
             }
         }
         return charts.map(\.name)

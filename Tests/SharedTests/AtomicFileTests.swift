@@ -42,6 +42,39 @@ struct AtomicFileTests {
         #expect(try folder.entries() == ["summary.md"])
     }
 
+    @Test("chunks are written in order; an error from the producer keeps the old file and leaves no temp file")
+    func chunks() throws {
+        let folder = try ScratchFolder()
+        let path = folder.path("order.bin")
+        try AtomicFile.write(to: path) { append in
+            for chunk: [UInt8] in [[1, 2], [], [3], Array(repeating: 4, count: 100_000)] { try chunk.withUnsafeBytes(append) }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data([1, 2, 3] + Array(repeating: 4, count: 100_000)))
+
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try AtomicFile.write(to: path) { append in
+                try [UInt8](repeating: 9, count: 10).withUnsafeBytes(append)
+                throw Stop()
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == 100_003)
+        #expect(try folder.entries() == ["order.bin"])
+    }
+
+    @Test("the reason of a failed write, without the path; any other error as it reads")
+    func reason() throws {
+        let folder = try ScratchFolder()
+        let path = folder.path("missing/chart.png")
+        do {
+            try AtomicFile.write([1], to: path)
+            Issue.record("wrote into a missing folder")
+        } catch {
+            #expect(AtomicFile.reason(of: error, writing: path) == "No such file or directory")
+        }
+        #expect(AtomicFile.reason(of: NeuralLevelsError.failure("disk on fire"), writing: path) == "disk on fire")
+    }
+
     @Test("a missing parent folder is an error naming the path, and is not created")
     func missingFolder() throws {
         let folder = try ScratchFolder()

@@ -82,6 +82,18 @@ public enum Safetensors {
     public static func encode(
         _ tensors: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])], metadata: [String: String]
     ) -> [UInt8] {
+        var file = encodedHeader(tensors.map { ($0.name, $0.dtype, $0.shape, $0.bytes.count) }, metadata: metadata)
+        file.reserveCapacity(file.count + tensors.reduce(0) { $0 + $1.bytes.count })
+        for tensor in tensors { file.append(contentsOf: tensor.bytes) }
+        return file
+    }
+
+    /// The start of ``encode(_:metadata:)``'s file: the header's length (8 bytes) and the header,
+    /// for tensors of `byteCount` bytes each, laid out in the order given. Their bytes follow, in
+    /// that order: a file too large to build in memory can be written in pieces.
+    public static func encodedHeader(
+        _ tensors: [(name: String, dtype: String, shape: [Int], byteCount: Int)], metadata: [String: String]
+    ) -> [UInt8] {
         precondition(Set(tensors.map(\.name)).count == tensors.count, "safetensors: duplicate tensor names")
         precondition(!tensors.contains { $0.name == metadataKey }, "safetensors: \(metadataKey) is reserved")
 
@@ -94,11 +106,10 @@ public enum Safetensors {
         var offset = 0
         for tensor in tensors {
             if let size = supportedDTypes[tensor.dtype] {
-                precondition(product(tensor.shape) == (tensor.bytes.count / size, false)
-                             && tensor.bytes.count % size == 0,
-                             "safetensors: \(tensor.name) has \(tensor.bytes.count) bytes for shape \(tensor.shape)")
+                precondition(product(tensor.shape) == (tensor.byteCount / size, false) && tensor.byteCount % size == 0,
+                             "safetensors: \(tensor.name) has \(tensor.byteCount) bytes for shape \(tensor.shape)")
             }
-            let end = offset + tensor.bytes.count
+            let end = offset + tensor.byteCount
             let shape = tensor.shape.map(String.init).joined(separator: ",")
             entries.append((tensor.name, "{\"data_offsets\":[\(offset),\(end)],\"dtype\":\(jsonString(tensor.dtype)),"
                                 + "\"shape\":[\(shape)]}"))
@@ -108,12 +119,11 @@ public enum Safetensors {
         var header = Array(("{" + entries.map { "\(jsonString($0.key)):\($0.json)" }.joined(separator: ",") + "}").utf8)
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
 
-        var file: [UInt8] = []
-        file.reserveCapacity(8 + header.count + offset)
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(contentsOf: header)
-        for tensor in tensors { file.append(contentsOf: tensor.bytes) }
-        return file
+        var start: [UInt8] = []
+        start.reserveCapacity(8 + header.count)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { start.append(contentsOf: $0) }
+        start.append(contentsOf: header)
+        return start
     }
 
     /// Decodes a safetensors file held in memory, checking every claim of its header.

@@ -27,13 +27,13 @@ public enum AtomicFile {
     /// previous contents of `path`, if any, are untouched.
     public static func write<Bytes: Collection<UInt8>>(_ bytes: Bytes, to path: String) throws {
         let written = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { try writeContiguous(UnsafeRawBufferPointer(buffer), to: path) }
+            Result { try write(to: path) { append in try append(UnsafeRawBufferPointer(buffer)) } }
         }
         if let written {
             try written.get()
         } else {
             let copy = Array(bytes)
-            try copy.withUnsafeBytes { try writeContiguous($0, to: path) }
+            try copy.withUnsafeBytes { buffer in try write(to: path) { append in try append(buffer) } }
         }
     }
 
@@ -53,18 +53,20 @@ public enum AtomicFile {
 
     /// The reason in an error ``write(_:to:)`` threw for `path`, without its "cannot write
     /// <path>: ", for a caller that names the file its own way ("cannot write chart <path>: …");
-    /// any other error's description.
+    /// another failure's message, or any other error's description.
     public static func reason(of error: any Error, writing path: String) -> String {
         let prefix = failurePrefix(path)
-        if case .failure(let message)? = error as? NeuralLevelsError, message.hasPrefix(prefix) {
-            return String(message.dropFirst(prefix.count))
-        }
-        return "\(error)"
+        guard case .failure(let message)? = error as? NeuralLevelsError else { return "\(error)" }
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
     }
 
     private static func failurePrefix(_ path: String) -> String { "cannot write \(path): " }
 
-    private static func writeContiguous(_ buffer: UnsafeRawBufferPointer, to path: String) throws {
+    /// Writes to `path`, atomically as ``write(_:to:)`` does, the bytes `produce` passes to its
+    /// `append`, chunk after chunk: for a file too large to build in memory first. An error
+    /// `produce` throws leaves `path` as it was and is rethrown.
+    public static func write(to path: String,
+                             chunks produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         func failure(_ reason: String) -> NeuralLevelsError {
             .failure(failurePrefix(path) + reason)
         }
@@ -81,15 +83,17 @@ public enum AtomicFile {
         }
 
         // write(2) may write less than asked, or be interrupted: loop until everything is out.
-        var offset = 0
-        while offset < buffer.count {
-            let base = buffer.baseAddress.map { $0 + offset }
-            let result = systemWrite(descriptor, base, buffer.count - offset)
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw failure(FileBytes.systemErrorMessage())
+        try produce { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let base = buffer.baseAddress.map { $0 + offset }
+                let result = systemWrite(descriptor, base, buffer.count - offset)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw failure(FileBytes.systemErrorMessage())
+                }
+                offset += result
             }
-            offset += result
         }
         guard fsync(descriptor) == 0 else { throw failure(FileBytes.systemErrorMessage()) }
         closed = true

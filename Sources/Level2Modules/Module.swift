@@ -119,9 +119,9 @@ extension Module {
     public func load(from path: String) throws {
         let bytes: [UInt8]
         do {
-            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw NeuralLevelsError.badCheckpoint(file: path, reason: "cannot read the file")
+            bytes = try readRegularFile(atPath: path)          // a regular file of at most 1 GiB
+        } catch NeuralLevelsError.badData(let file, let reason) {
+            throw NeuralLevelsError.badCheckpoint(file: file, reason: reason)
         }
         let (tensors, _) = try Safetensors.decode(bytes, file: path)
         var state = StateDict<Scalar>()

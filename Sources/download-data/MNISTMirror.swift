@@ -48,7 +48,8 @@ enum MNISTMirror {
     static let maximumChecksumsBytes = 1 << 20
 
     /// The four files with the digests listed in a `sha256sum`-style file (`<64 hex>  <name>`,
-    /// one per line, ending in `\n` or `\r\n`; `*name` and blank or `#` lines allowed), for
+    /// one per line, ending in `\n` or `\r\n`, perhaps after a byte-order mark; `*name` and blank
+    /// or `#` lines allowed), for
     /// another mirror or data set with the same file names (Fashion-MNIST, say).
     ///
     /// - Throws: `ValidationError` (exit status 64) `"--checksums: …"` for a file that cannot be
@@ -62,9 +63,10 @@ enum MNISTMirror {
         } catch NeuralLevelsError.badData(let file, let reason) {
             throw ValidationError("--checksums: \(file): \(reason)")
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard var text = String(validating: bytes, as: UTF8.self) else {
             throw ValidationError("--checksums: \(path): is not UTF-8 text")
         }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }          // the byte-order mark Notepad writes
         var digests: [String: String] = [:]
         // Not split(separator: "\n"): in a Swift String, "\r\n" is one Character, not "\r" and "\n".
         for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
@@ -87,8 +89,3 @@ enum MNISTMirror {
     }
 }
 
-/// The size in bytes of the file at `path` (nil if there is none), read without opening it, so
-/// that a huge file can be refused before it is read.
-func fileSize(atPath path: String) -> Int? {
-    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue
-}

@@ -101,15 +101,19 @@ struct DownloadDataCommand: ParsableCommand {
 
         for file in files {
             let path = (folder as NSString).appendingPathComponent(file.name)
-            if let size = fileSize(atPath: path), size > HTTPDownload.maximumBodyBytes {
-                print("\(file.name): already there but \(size) bytes, larger than any MNIST file; downloading it again")
-            } else if let present = FileManager.default.contents(atPath: path) {
-                let digest = SHA256.hexDigest([UInt8](present))
+            // What is there already is read as any data file is: a regular file, capped in size.
+            switch Result(catching: { try readRegularFile(atPath: path, maximumSize: HTTPDownload.maximumBodyBytes) }) {
+            case .success(let present):
+                let digest = SHA256.hexDigest(present)
                 if digest == file.sha256 {
                     print("\(file.name): already there, SHA-256 ok")
                     continue
                 }
                 print("\(file.name): already there but its SHA-256 is \(digest), expected \(file.sha256); downloading it again")
+            case .failure(NeuralLevelsError.badData(_, let reason)) where reason != "no such file":
+                print("\(file.name): already there but \(reason); downloading it again")
+            case .failure:
+                break                                               // not there: download it
             }
 
             let url = base.appendingPathComponent(file.name)

@@ -68,7 +68,7 @@ struct DownloadTests {
         #expect(train.inputs.storage[1] == Float((1 * 7 + 1) % 256) / 255)
     }
 
-    @Test("a file already there with the wrong contents is fetched again; the right ones are kept")
+    @Test("a file already there with the wrong contents, or a pipe or a huge file in its place, is fetched again; the right ones are kept")
     func replacesWrongFile() throws {
         let scratch = try Scratch(fixtures: fixtures)
         defer { scratch.remove() }
@@ -77,11 +77,21 @@ struct DownloadTests {
         try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
         try Data(fixtures.files[Fixtures.names[0]]!).write(to: scratch.data.appendingPathComponent(Fixtures.names[0]))
         try Data("not a gzip file".utf8).write(to: scratch.data.appendingPathComponent(Fixtures.names[1]))
+        // A pipe (reading it would wait forever) and a 3 GB sparse file (reading it would exhaust
+        // memory) are not read at all.
+        try #require(mkfifo(scratch.data.appendingPathComponent(Fixtures.names[2]).path, 0o644) == 0)
+        let huge = scratch.data.appendingPathComponent(Fixtures.names[3])
+        try Data().write(to: huge)
+        try #require(truncate(huge.path, 3 << 30) == 0)
 
         let output = try downloadData(scratch.arguments(server))
         #expect(output.status == 0, "\(output.standardError)")
         #expect(output.standardOutput.contains("\(Fixtures.names[0]): already there, SHA-256 ok"))
         #expect(output.standardOutput.contains("\(Fixtures.names[1]): already there but its SHA-256 is"))
+        #expect(output.standardOutput.contains(
+            "\(Fixtures.names[2]): already there but is not a regular file (a device, a pipe or a socket); downloading it again"))
+        #expect(output.standardOutput.contains(
+            "\(Fixtures.names[3]): already there but is 3.0 GiB, larger than the 256.0 MiB read from one file; downloading it again"))
         #expect(output.standardOutput.contains("Done: 3 downloaded, 1 already there"))
         for name in Fixtures.names {
             #expect([UInt8](try Data(contentsOf: scratch.data.appendingPathComponent(name))) == fixtures.files[name])
@@ -312,14 +322,15 @@ extension DownloadTests {
     }
 
     /// The checksums file as Windows writes it: every line ends in `\r\n`, with a comment and a
-    /// blank line; or its last line ends in a bare `\r` and no `\n`.
-    @Test("a checksums file with CRLF line endings is read as sha256sum reads it: the download passes",
-          arguments: ["\r\n", "\r"])
-    func crlfChecksums(lastLineEnd: String) throws {
+    /// blank line; or its last line ends in a bare `\r` and no `\n`; or it starts with the UTF-8
+    /// byte-order mark Notepad writes.
+    @Test("a checksums file with CRLF line endings or a byte-order mark is read as sha256sum reads it: the download passes",
+          arguments: [("", "\r\n"), ("", "\r"), ("\u{FEFF}", "\r\n")])
+    func crlfChecksums(start: String, lastLineEnd: String) throws {
         let scratch = try Scratch(fixtures: fixtures)
         defer { scratch.remove() }
         let lines = ["# Windows line endings", ""] + Fixtures.names.map { "\(fixtures.sha256($0))  \($0)" }
-        try Data((lines.joined(separator: "\r\n") + lastLineEnd).utf8).write(to: scratch.checksums)
+        try Data((start + lines.joined(separator: "\r\n") + lastLineEnd).utf8).write(to: scratch.checksums)
         let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
         defer { server.stop() }
 

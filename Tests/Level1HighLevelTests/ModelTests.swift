@@ -81,7 +81,11 @@ struct Level1ModelTests {
         #expect(try bits(fresh.currentParameters) == bits(model.currentParameters))
 
         #expect(errorMessage { try fresh.loadWeights(from: folder + "/missing.safetensors") }
-                == "error: checkpoint \(folder)/missing.safetensors: cannot read the file")
+                == "error: checkpoint \(folder)/missing.safetensors: no such file")
+        // A device or a folder is refused before it is read (/dev/zero would never end).
+        #expect(errorMessage { try fresh.loadWeights(from: "/dev/zero") }
+                == "error: checkpoint /dev/zero: is not a regular file (a device, a pipe or a socket)")
+        #expect(errorMessage { try fresh.loadWeights(from: folder) } == "error: checkpoint \(folder): is a folder, not a file")
     }
 
     @Test("setWeights copies into each layer's own buffers (Keras's assign): they keep their addresses, not the caller's")

@@ -473,8 +473,9 @@ public enum ReferenceReplay {
         }
         if ended {
             // Whatever the script left running in its group (a worker it started and did not
-            // wait for) ends with it; the group's number stays reserved while a member lives,
-            // so this reaches no other process.
+            // wait for) ends with it. The group's number stays reserved while a member lives; with
+            // none left, the signal finds no group (Linux hands out process numbers in turn, so
+            // the script's comes round again only after pid_max others).
             kill(-process.processIdentifier, SIGKILL)
         }
         let stderr = String(decoding: lastBytes(ofFile: stderrPath, count: 1 << 16), as: UTF8.self)

@@ -77,8 +77,8 @@ extension Comparison {
         }
         let identical = Set(traces.map { $0.1.map(\.description) }).count <= 1
         lines.append("")
-        lines.append(identical
-            ? "All \(traces.count) styles made the same \(rows) kernel calls, with the same shapes, in the same order."
+        lines.append(traces.count == 1 ? "\(traces[0].0.label) made \(rows) kernel calls; nothing to compare them with."
+            : identical ? "All \(traces.count) styles made the same \(rows) kernel calls, with the same shapes, in the same order."
             : "The styles' kernel calls differ where marked ≠.")
         return lines.joined(separator: "\n")
     }

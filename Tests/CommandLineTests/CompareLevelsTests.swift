@@ -181,6 +181,14 @@ struct CompareLevelsTests {
                 "\(loose.standardOutput)")
     }
 
+    @Test("--trace of one style lists its calls and says there is nothing to compare")
+    func traceOneStyle() throws {
+        let output = try runCompare(["--levels", "4", "--train-limit", "256", "--test-limit", "64", "--trace"])
+        #expect(output.status == 0, "\(output.standardError)")
+        #expect(output.standardOutput.hasSuffix("Level 4 · manual made 26 kernel calls; nothing to compare them with.\n"),
+                "\(output.standardOutput)")
+    }
+
     @Test("--trace shows the same kernel calls for every style, and where each style's code made them")
     func trace() throws {
         // The line of ManualNetwork.swift where a layer with an input gradient computes dW = dyᵀ·x.

@@ -26,6 +26,8 @@
 //
 // Leaves out: more than two operands, more than two indices per operand, repeated indices
 // (diagonals "ii", traces), implicit outputs ("ij,jk" without "->"), ellipses ("...").
+// The file's last section, apart from the lesson, keeps each spec's program for the next step
+// and reuses the tape's gradient buffers.
 
 import Shared
 import Synchronization
@@ -67,7 +69,7 @@ public enum EinsumError: Error, CustomStringConvertible, Equatable, Sendable {
 ///   ``EinsumError/shapeMismatch(spec:reason:)`` when an index has two different sizes or a
 ///   one-index operand is not a vector.
 public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<T>) throws -> Tensor<T> {
-    let program = try EinsumProgram.make(spec, a.value, b.value)       // parsed and planned once
+    let program = try EinsumProgram.cached(spec, a.value, b.value)     // parsed and planned (once: see the end)
     let origin = KernelTrace.enter(program.name); defer { origin.leave() }   // for compare-levels --trace
     let out = program.forward.evaluate(a.value, b.value)
 
@@ -81,43 +83,25 @@ public func einsum<T: NeuralScalar>(_ spec: String, _ a: Tensor<T>, _ b: Tensor<
     }
 }
 
-// MARK: - A spec, worked out once per operand shapes
+// MARK: - A spec, worked out for its operands' shapes
 
 /// The three plans of a spec for given operand shapes: the forward product and the two
-/// gradient products. Parsing a spec and recognising a matrix product costs more than a small
-/// product itself, and a training loop calls the same spec on the same shapes every step, so
-/// programs are kept, by spec and shapes (as a framework caches a traced op).
+/// gradient products, whose specs are the forward's with the output and one operand swapped.
 struct EinsumProgram: Sendable {
     let name: String
     let forward: EinsumPlan
     let gradientA: EinsumPlan
     let gradientB: EinsumPlan
 
-    struct Key: Hashable, Sendable {
-        var spec: String
-        var aRows, aColumns, bRows, bColumns: Int
-    }
-
-    /// The programs made so far (at most `capacity`; the cache starts over when full).
-    static let cache = Mutex<[Key: EinsumProgram]>([:])
-    static let capacity = 256
-
-    /// The program of `spec` for operands shaped like `a` and `b`: from the cache, or parsed,
-    /// checked and planned (errors are thrown here, and never cached).
-    static func make<T: NeuralScalar>(_ spec: String, _ a: Matrix<T>, _ b: Matrix<T>) throws -> EinsumProgram {
-        let key = Key(spec: spec, aRows: a.rows, aColumns: a.columns, bRows: b.rows, bColumns: b.columns)
-        if let program = cache.withLock({ $0[key] }) { return program }
+    /// The program of `spec` for operands shaped like `a` and `b`: parsed, checked (errors are
+    /// thrown here) and planned.
+    init<T: NeuralScalar>(_ spec: String, _ a: Matrix<T>, _ b: Matrix<T>) throws {
         let indices = try EinsumIndices(parsing: spec)
         let sizes = try indices.sizes(of: a, and: b, spec: spec)
-        let program = EinsumProgram(
-            name: "einsum \(indices)", forward: EinsumPlan(indices, sizes: sizes),
-            gradientA: EinsumPlan(EinsumIndices(a: indices.output, b: indices.b, output: indices.a), sizes: sizes),
-            gradientB: EinsumPlan(EinsumIndices(a: indices.a, b: indices.output, output: indices.b), sizes: sizes))
-        cache.withLock { programs in
-            if programs.count >= capacity { programs.removeAll() }
-            programs[key] = program
-        }
-        return program
+        name = "einsum \(indices)"
+        forward = EinsumPlan(indices, sizes: sizes)                                                 // "A,B->O"
+        gradientA = EinsumPlan(EinsumIndices(a: indices.output, b: indices.b, output: indices.a), sizes: sizes)   // "O,B->A"
+        gradientB = EinsumPlan(EinsumIndices(a: indices.a, b: indices.output, output: indices.b), sizes: sizes)   // "A,O->B"
     }
 }
 
@@ -230,6 +214,10 @@ struct EinsumPlan: Sendable {
         var transposeB: Bool
         /// The output lists n before m: compute `Cᵀ = op(B)ᵀ·op(A)ᵀ` instead (still one gemm).
         var outputTransposed: Bool
+
+        /// The shape gemm writes: `[m, n]`, or `[n, m]` when the output is transposed.
+        var cRows: Int { outputTransposed ? n : m }
+        var cColumns: Int { outputTransposed ? m : n }
     }
 
     init(_ indices: EinsumIndices, sizes: [Character: Int]) {
@@ -285,28 +273,25 @@ struct EinsumPlan: Sendable {
                              outputTransposed: outputTransposed)
     }
 
-    /// Computes the spec for operands `a` and `b` (whose shapes the sizes came from). A matrix
-    /// product writes every element of its output: into `buffer` when it has the output's shape
-    /// (the gradient buffer the tape kept for the operand, as `matmul` reuses it), else into new
-    /// memory.
-    func evaluate<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>, reusing buffer: consuming Matrix<T>? = nil) -> Matrix<T> {
-        let shape = outputShape
+    /// Computes the spec for operands `a` and `b` (whose shapes the sizes came from): one gemm
+    /// for a matrix product, else the loop.
+    func evaluate<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>) -> Matrix<T> {
         guard let p = product else { return loop(a, b) }
+        var c = Matrix<T>.uninitialized(rows: p.cRows, columns: p.cColumns)   // gemm (β = 0) writes all of it
+        return multiply(a, b, p, into: &c)
+    }
+
+    /// The matrix product `p` of `a` and `b`, written into `c` (`[p.cRows, p.cColumns]`), in the
+    /// output's shape.
+    func multiply<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>, _ p: MatrixProduct, into c: inout Matrix<T>) -> Matrix<T> {
         let aView = reshaped(a, rows: p.aRows, columns: p.aColumns)
         let bView = reshaped(b, rows: p.bRows, columns: p.bColumns)
-        let (rows, columns) = p.outputTransposed ? (p.n, p.m) : (p.m, p.n)
-        var c: Matrix<T>
-        if let reused = buffer.take(), reused.rows == rows, reused.columns == columns {
-            c = reused                                           // the only reference: written in place
-        } else {
-            c = .uninitialized(rows: rows, columns: columns)
-        }
         if p.outputTransposed {                                  // Cᵀ = op(B)ᵀ·op(A)ᵀ   [n, m]
             gemm(bView, transposeA: !p.transposeB, aView, transposeB: !p.transposeA, into: &c)
             return c
         }
         gemm(aView, transposeA: p.transposeA, bView, transposeB: p.transposeB, into: &c)   // C = op(A)·op(B)  [m, n]
-        return reshaped(c, rows: shape.rows, columns: shape.columns)
+        return reshaped(c, rows: outputShape.rows, columns: outputShape.columns)
     }
 
     /// The definition, as a loop over every combination of index values:
@@ -353,4 +338,45 @@ func reshaped<T: NeuralScalar>(_ x: Matrix<T>, rows: Int, columns: Int) -> Matri
 /// `x` read in the shape of `model` (a vector gradient computed as a column, for a row vector).
 func reshaped<T: NeuralScalar>(_ x: Matrix<T>, like model: Matrix<T>) -> Matrix<T> {
     reshaped(x, rows: model.rows, columns: model.columns)
+}
+
+// MARK: - Memory: programs kept, gradient buffers reused (not needed for the lesson)
+
+extension EinsumProgram {
+    /// Parsing a spec and recognising a matrix product costs more than a small product itself,
+    /// and a training loop calls the same spec on the same shapes every step, so programs are
+    /// kept, by spec and shapes (as a framework caches a traced op).
+    struct Key: Hashable, Sendable {
+        var spec: String
+        var aRows, aColumns, bRows, bColumns: Int
+    }
+
+    /// The programs made so far (at most `capacity`; the cache starts over when full).
+    static let cache = Mutex<[Key: EinsumProgram]>([:])
+    static let capacity = 256
+
+    /// `EinsumProgram(spec, a, b)`, from the cache when this spec met these shapes before
+    /// (errors are thrown by the initialiser, and never cached).
+    static func cached<T: NeuralScalar>(_ spec: String, _ a: Matrix<T>, _ b: Matrix<T>) throws -> EinsumProgram {
+        let key = Key(spec: spec, aRows: a.rows, aColumns: a.columns, bRows: b.rows, bColumns: b.columns)
+        if let program = cache.withLock({ $0[key] }) { return program }
+        let program = try EinsumProgram(spec, a, b)
+        cache.withLock { programs in
+            if programs.count >= capacity { programs.removeAll() }
+            programs[key] = program
+        }
+        return program
+    }
+}
+
+extension EinsumPlan {
+    /// ``evaluate(_:_:)``, writing a matrix product into `buffer` when it has the product's
+    /// shape (the gradient buffer the tape kept for the operand, as `matmul` reuses it), so that
+    /// a training step does not allocate a weight's gradient again.
+    func evaluate<T: NeuralScalar>(_ a: Matrix<T>, _ b: Matrix<T>, reusing buffer: consuming Matrix<T>?) -> Matrix<T> {
+        guard let p = product, var c = buffer.take(), c.rows == p.cRows, c.columns == p.cColumns else {
+            return evaluate(a, b)
+        }
+        return multiply(a, b, p, into: &c)                       // the only reference: written in place
+    }
 }

@@ -161,4 +161,18 @@ struct EinsumTests {
         #expect(gradient.shape == [1, 4])
         for j in 0..<4 { #expect(abs(gradient[0, j] - (0..<3).reduce(0) { $0 + x.value[$1, j] }) <= 1e-12) }
     }
+
+    @Test("after zeroGrad an einsum's backward writes the weight's gradient into the memory it released, with the same values")
+    func gradientMemoryIsReused() throws {
+        let x = Tensor(Matrix<Double>([[1, 2, 3], [4, 5, 6]]))                        // [B, I] = [2, 3]
+        let w = Tensor(Matrix<Double>([[0.5, -1, 2], [1, 0, -0.5]]), requiresGrad: true)   // [O, I] = [2, 3]
+        func address(_ m: Matrix<Double>) -> UnsafeRawPointer? { m.storage.withUnsafeBytes { $0.baseAddress } }
+
+        try einsum("bi,oi->bo", x, w).sum().backward()                                // ∂/∂W = 1ᵀ·x
+        let firstAddress = address(try #require(w.grad))
+        w.zeroGrad()
+        try einsum("bi,oi->bo", x * 2, w).sum().backward()                            // twice the gradient
+        #expect(w.grad == Matrix([[10, 14, 18], [10, 14, 18]]))
+        #expect(address(try #require(w.grad)) == firstAddress)                       // the same memory, reused
+    }
 }

@@ -62,18 +62,10 @@ public final class Tensor<T: NeuralScalar> {
     /// Pushes ∂ℓ/∂(this tensor) to ``parents``. Nil for leaves and unrecorded results.
     private(set) var pushGradientToParents: ((_ gradient: Matrix<T>) -> Void)?
 
-    /// The gradient ``zeroGrad()`` let go of, kept as memory for the next one (see
-    /// ``gradientBuffer()``).
-    private var releasedGradient: Matrix<T>?
-
     // MARK: Leaves
 
-    /// A leaf tensor over `value`: data (the default), or a parameter with `requiresGrad: true`.
-    ///
-    /// A parameter gets a copy of `value` of its own at once. (Sharing the caller's until the
-    /// first update writes to it, copy-on-write would make that copy in the middle of the first
-    /// step, right after the gradient buffers: memory placed that way was measured to make
-    /// fc1's update twice as slow, docs/performance.md.)
+    /// A leaf tensor over `value`: data (the default), or a parameter with `requiresGrad: true`,
+    /// which gets a copy of `value` of its own at once (why at once: "Memory", at the end).
     public init(_ value: Matrix<T>, requiresGrad: Bool = false) {
         self.value = value
         if requiresGrad { self.value.makeStorageUnique() }
@@ -176,9 +168,8 @@ public final class Tensor<T: NeuralScalar> {
     }
 
     /// Forgets the gradient (PyTorch's `zero_grad(set_to_none=True)`): the next ``backward()``
-    /// stores its gradient instead of adding to this one. The matrix itself is kept as memory
-    /// for that next gradient (``gradientBuffer()``), so a training loop does not allocate a
-    /// parameter's gradient again every step (`fc1.weight`'s is 400 KB).
+    /// stores its gradient instead of adding to this one. (Its memory is kept for that next
+    /// gradient: ``gradientBuffer()``.)
     public func zeroGrad() {
         if requiresGrad, let grad { releasedGradient = grad }
         grad = nil
@@ -241,7 +232,15 @@ public final class Tensor<T: NeuralScalar> {
     // MARK: - Memory: freeing a step's graph, reusing gradient buffers
     //
     // Not needed to follow the lesson: how a training loop of many steps stays at constant
-    // memory and does not allocate a parameter's gradient again each step.
+    // memory and does not allocate a parameter's gradient again each step (`fc1.weight`'s is
+    // 400 KB). And why a parameter copies its value at once: sharing the caller's until the first
+    // update wrote to it, copy-on-write would make that copy in the middle of the first step,
+    // right after the gradient buffers; memory placed that way was measured to make fc1's update
+    // twice as slow (docs/performance.md).
+
+    /// The gradient ``zeroGrad()`` let go of, kept as memory for the next one (see
+    /// ``gradientBuffer()``).
+    private var releasedGradient: Matrix<T>?
 
     /// Frees the graph below this tensor without recursion. Released the ordinary way, a chain
     /// of 100,000 ops would free each tensor from inside its child's deinit, 100,000 frames deep,

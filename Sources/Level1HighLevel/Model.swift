@@ -56,29 +56,7 @@ public class Model<Scalar: NeuralScalar>: Module {
     /// `SeededGenerator(seed:stream: .initialWeights)`: the draws of
     /// `NetworkParameters.glorotNormal(shape:seed:)`.
     init(building layers: [Dense], inputSize: Int, name: String, inputLayerName: String?, seed: UInt64) throws {
-        guard !layers.isEmpty else { throw HighLevelError.invalidModel("a model needs at least one Dense layer") }
-        guard inputSize >= 1 else {
-            throw HighLevelError.invalidModel("the input size must be at least 1, got \(inputSize)")
-        }
-        let names = layers.enumerated().map { $0.element.name ?? "fc\($0.offset + 1)" }
-        for (index, layer) in layers.enumerated() {
-            guard layer.units >= 1 else {
-                throw HighLevelError.invalidModel("layer \(names[index]) has \(layer.units) units; a Dense layer needs at least 1")
-            }
-            guard !layer.isBuilt else {
-                throw HighLevelError.invalidModel(
-                    "layer \(names[index]) already belongs to another model; make a new Dense (shared layers are left out)")
-            }
-            guard layers[..<index].allSatisfy({ $0 !== layer }) else {
-                throw HighLevelError.invalidModel("layer \(names[index]) appears twice; shared layers are left out")
-            }
-            let name = names[index]
-            guard !name.isEmpty, !name.contains("."), names[..<index].allSatisfy({ $0 != name }) else {
-                throw HighLevelError.invalidModel(
-                    "layer name \"\(name)\" must be non-empty, without dots, and unique in the model")
-            }
-        }
-
+        let names = try Self.checkedNames(of: layers, inputSize: inputSize)   // the checks: "Checking a model's layers", below
         var generator = SeededGenerator(seed: seed, stream: .initialWeights)
         var width = inputSize
         var linears: [Linear<Scalar>] = []
@@ -238,9 +216,41 @@ public class Model<Scalar: NeuralScalar>: Module {
     public func loadWeights(from path: String) throws {
         try load(from: path)
     }
+}
 
-    // MARK: Summary
+// MARK: - Sequential
 
+/// A plain stack of layers (Keras's `keras.Sequential`): each layer's output is the next one's
+/// input.
+///
+///     let model = try Sequential([
+///         Dense(128, activation: .tanh),
+///         Dense(64, activation: .sigmoid),
+///         Dense(10, activation: .softmax),
+///     ], inputSize: 784)
+///
+/// Without a type it is a `Sequential<Float>`; `Sequential<Double>([…], inputSize: 784)` is the
+/// same model in Double.
+public final class Sequential<Scalar: NeuralScalar>: Model<Scalar> {
+    /// Builds `layers` on an input of `inputSize` features.
+    ///
+    /// - Parameters:
+    ///   - layers: the layers, first to last; each must be new (not in another model).
+    ///   - inputSize: features per sample (Keras: `Input(shape=(784,))` as the first layer).
+    ///   - name: shown by ``Model/summary()``.
+    ///   - seed: the initial weights are Glorot normal from this seed, drawn as the shared initial
+    ///     weights are: with the default, the 784-128-64-10 model starts from
+    ///     `NetworkParameters.glorotNormal(shape:seed: 42)`.
+    /// - Throws: ``HighLevelError/invalidModel(_:)`` for no layers, a layer of zero units, an input
+    ///   size below 1, a layer used twice or already in a model, or a duplicate or dotted name.
+    public convenience init(_ layers: [Dense], inputSize: Int, name: String = "sequential", seed: UInt64 = 42) throws {
+        try self.init(building: layers, inputSize: inputSize, name: name, inputLayerName: nil, seed: seed)
+    }
+}
+
+// MARK: - Summary
+
+extension Model {
     /// The table Keras's `model.summary()` prints: each layer's name and type, output shape and
     /// parameter count (`I·O + O` for a Dense layer), then the totals (4 bytes per Float32
     /// parameter, 8 per Float64). For 784-128-64-10:
@@ -285,33 +295,39 @@ public class Model<Scalar: NeuralScalar>: Module {
     }
 }
 
-// MARK: - Sequential
+// MARK: - Checking a model's layers
 
-/// A plain stack of layers (Keras's `keras.Sequential`): each layer's output is the next one's
-/// input.
-///
-///     let model = try Sequential([
-///         Dense(128, activation: .tanh),
-///         Dense(64, activation: .sigmoid),
-///         Dense(10, activation: .softmax),
-///     ], inputSize: 784)
-///
-/// Without a type it is a `Sequential<Float>`; `Sequential<Double>([…], inputSize: 784)` is the
-/// same model in Double.
-public final class Sequential<Scalar: NeuralScalar>: Model<Scalar> {
-    /// Builds `layers` on an input of `inputSize` features.
+extension Model {
+    /// The layers' names (`fc1`, `fc2`, … where not named), once `layers` and `inputSize` are
+    /// checked.
     ///
-    /// - Parameters:
-    ///   - layers: the layers, first to last; each must be new (not in another model).
-    ///   - inputSize: features per sample (Keras: `Input(shape=(784,))` as the first layer).
-    ///   - name: shown by ``Model/summary()``.
-    ///   - seed: the initial weights are Glorot normal from this seed, drawn as the shared initial
-    ///     weights are: with the default, the 784-128-64-10 model starts from
-    ///     `NetworkParameters.glorotNormal(shape:seed: 42)`.
-    /// - Throws: ``HighLevelError/invalidModel(_:)`` for no layers, a layer of zero units, an input
-    ///   size below 1, a layer used twice or already in a model, or a duplicate or dotted name.
-    public convenience init(_ layers: [Dense], inputSize: Int, name: String = "sequential", seed: UInt64 = 42) throws {
-        try self.init(building: layers, inputSize: inputSize, name: name, inputLayerName: nil, seed: seed)
+    /// - Throws: ``HighLevelError/invalidModel(_:)`` for no layers, an input size below 1, a
+    ///   layer of zero units, a layer used twice or already in a model, or a name that is empty,
+    ///   dotted or not unique.
+    static func checkedNames(of layers: [Dense], inputSize: Int) throws -> [String] {
+        guard !layers.isEmpty else { throw HighLevelError.invalidModel("a model needs at least one Dense layer") }
+        guard inputSize >= 1 else {
+            throw HighLevelError.invalidModel("the input size must be at least 1, got \(inputSize)")
+        }
+        let names = layers.enumerated().map { $0.element.name ?? "fc\($0.offset + 1)" }
+        for (index, layer) in layers.enumerated() {
+            guard layer.units >= 1 else {
+                throw HighLevelError.invalidModel("layer \(names[index]) has \(layer.units) units; a Dense layer needs at least 1")
+            }
+            guard !layer.isBuilt else {
+                throw HighLevelError.invalidModel(
+                    "layer \(names[index]) already belongs to another model; make a new Dense (shared layers are left out)")
+            }
+            guard layers[..<index].allSatisfy({ $0 !== layer }) else {
+                throw HighLevelError.invalidModel("layer \(names[index]) appears twice; shared layers are left out")
+            }
+            let name = names[index]
+            guard !name.isEmpty, !name.contains("."), names[..<index].allSatisfy({ $0 != name }) else {
+                throw HighLevelError.invalidModel(
+                    "layer name \"\(name)\" must be non-empty, without dots, and unique in the model")
+            }
+        }
+        return names
     }
 }
 

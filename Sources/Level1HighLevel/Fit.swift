@@ -288,27 +288,23 @@ extension Model {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
         }
         let softmaxHead = layers[layers.count - 1].activation == .softmax
-        var result = Matrix<Scalar>(rows: 0, columns: outputSize)
-        result.storage.reserveCapacity(x.rows * outputSize)
-        eval()
+        eval()                                                  // evaluation mode, as model.eval()
         defer { train() }
-        var start = 0
-        while start < x.rows {
-            let end = min(start + batchSize, x.rows)
-            let chunk = Matrix(rows: end - start, columns: x.columns,
-                               storage: Array(x.storage[(start * x.columns)..<(end * x.columns)]))
-            let outputs: Matrix<Scalar> = withNoGrad {
-                let output = forward(Tensor(chunk), applyingHeadActivation: !softmaxHead)
-                guard softmaxHead else { return output.value }
-                // Shared has no softmax-only kernel; the fused one's probabilities do not depend
-                // on the labels, so any labels do.
-                return output.softmaxCrossEntropy(labels: Array(repeating: 0, count: chunk.rows)).probabilities
-            }
-            result.resize(rows: end)
-            result.storage.replaceSubrange((start * outputSize)..<(end * outputSize), with: outputs.storage)
-            start = end
+        var outputs: [Scalar] = []
+        for start in stride(from: 0, to: x.rows, by: batchSize) {
+            let rows = start..<min(start + batchSize, x.rows)   // chunk: [rows, I]
+            let chunk = Matrix(rows: rows.count, columns: x.columns,
+                               storage: Array(x.storage[(rows.lowerBound * x.columns)..<(rows.upperBound * x.columns)]))
+            let output = withNoGrad { forward(Tensor(chunk), applyingHeadActivation: !softmaxHead) }   // [rows, O]
+            outputs += softmaxHead ? Self.softmax(output).storage : output.value.storage
         }
-        return result
+        return Matrix(rows: x.rows, columns: outputSize, storage: outputs)
+    }
+
+    /// `p = softmax(z)` row by row, from Shared's fused softmax cross-entropy kernel (the one
+    /// `evaluate` reports from): its probabilities do not depend on the labels, so any do.
+    private static func softmax(_ logits: Tensor<Scalar>) -> Matrix<Scalar> {
+        withNoGrad { logits.softmaxCrossEntropy(labels: Array(repeating: 0, count: logits.value.rows)).probabilities }
     }
 }
 

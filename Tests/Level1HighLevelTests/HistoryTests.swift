@@ -110,6 +110,10 @@ struct Level1HistoryTests {
         _ = manual.forward(test.batch(rows: 0..<500))                  // Level 4's forward pass, same weights
         #expect(probabilities == manual.outputs)
         #expect(Double(correctPredictions(probabilities, labels: test.labels)) / 500 == logs["accuracy"])
+        // In chunks (of 64, the last of 52 rows), the same rows in the same order.
+        let chunked = try model.predict(test.inputs, batchSize: 64)
+        #expect(chunked.shape == [500, 10])
+        #expect(zip(chunked.storage, probabilities.storage).allSatisfy { abs($0 - $1) <= 1e-6 })
     }
 
     @Test("validationSplit holds out the last fraction, taken before shuffling, as Keras does")

@@ -131,40 +131,6 @@ extension Model where Scalar == Float {
                               verbose: verbose, compilation: compilation)
     }
 
-    /// `fit` on data already checked against the model and the loss: checks the arguments, cuts
-    /// the validation split, runs the epochs.
-    private func fitChecked(_ data: Dataset<Float>, epochs: Int, batchSize: Int, validationData: Dataset<Float>?,
-                            validationSplit: Double, shuffle: Bool, seed: UInt64, callbacks: [any Callback],
-                            verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
-        guard epochs >= 0 else { throw HighLevelError.invalidArgument(name: "epochs", reason: "must be at least 0, got \(epochs)") }
-        guard batchSize >= 1 else {
-            throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
-        }
-        guard validationSplit >= 0 && validationSplit < 1 else {
-            throw HighLevelError.invalidArgument(name: "validationSplit", reason: "must be in [0, 1), got \(validationSplit)")
-        }
-
-        // Keras's validation_split: the last rows, before shuffling; validation_data wins.
-        var training = data
-        var validation = validationData
-        if validationData == nil && validationSplit > 0 {
-            let splitAt = Int((Double(data.count) * (1 - validationSplit)).rounded(.down))
-            guard splitAt < data.count else {
-                throw HighLevelError.invalidArgument(
-                    name: "validationSplit", reason: "\(validationSplit) of \(data.count) samples leaves no validation samples")
-            }
-            training = data.rows(0..<splitAt)
-            validation = data.rows(splitAt..<data.count)
-        }
-        guard training.count > 0 else {
-            throw HighLevelError.invalidArgument(
-                name: "fit", reason: "has no training samples" + (validationSplit > 0 ? " after validationSplit \(validationSplit)" : ""))
-        }
-        return try runEpochs(on: training, validation: validation, epochs: epochs, batchSize: batchSize,
-                             shuffle: shuffle, seed: seed, callbacks: callbacks, verbose: verbose,
-                             compilation: compilation)
-    }
-
     /// The epoch loop of `fit`, on checked data.
     private func runEpochs(on data: Dataset<Float>, validation: Dataset<Float>?, epochs: Int, batchSize: Int,
                            shuffle: Bool, seed: UInt64, callbacks userCallbacks: [any Callback],
@@ -205,6 +171,44 @@ extension Model where Scalar == Float {
         let last = history.logs.last ?? Logs()
         for callback in callbacks { try callback.onTrainEnd(logs: last, run: run) }
         return history
+    }
+}
+
+// MARK: - Checking fit's arguments
+
+extension Model where Scalar == Float {
+    /// `fit` on data already checked against the model and the loss: checks the arguments, cuts
+    /// the validation split, runs the epochs.
+    func fitChecked(_ data: Dataset<Float>, epochs: Int, batchSize: Int, validationData: Dataset<Float>?,
+                            validationSplit: Double, shuffle: Bool, seed: UInt64, callbacks: [any Callback],
+                            verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
+        guard epochs >= 0 else { throw HighLevelError.invalidArgument(name: "epochs", reason: "must be at least 0, got \(epochs)") }
+        guard batchSize >= 1 else {
+            throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")
+        }
+        guard validationSplit >= 0 && validationSplit < 1 else {
+            throw HighLevelError.invalidArgument(name: "validationSplit", reason: "must be in [0, 1), got \(validationSplit)")
+        }
+
+        // Keras's validation_split: the last rows, before shuffling; validation_data wins.
+        var training = data
+        var validation = validationData
+        if validationData == nil && validationSplit > 0 {
+            let splitAt = Int((Double(data.count) * (1 - validationSplit)).rounded(.down))
+            guard splitAt < data.count else {
+                throw HighLevelError.invalidArgument(
+                    name: "validationSplit", reason: "\(validationSplit) of \(data.count) samples leaves no validation samples")
+            }
+            training = data.rows(0..<splitAt)
+            validation = data.rows(splitAt..<data.count)
+        }
+        guard training.count > 0 else {
+            throw HighLevelError.invalidArgument(
+                name: "fit", reason: "has no training samples" + (validationSplit > 0 ? " after validationSplit \(validationSplit)" : ""))
+        }
+        return try runEpochs(on: training, validation: validation, epochs: epochs, batchSize: batchSize,
+                             shuffle: shuffle, seed: seed, callbacks: callbacks, verbose: verbose,
+                             compilation: compilation)
     }
 }
 

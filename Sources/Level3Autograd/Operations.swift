@@ -437,18 +437,9 @@ func broadcastElementwise<T: NeuralScalar>(
     let rows = broadcastSize(a.rows, b.rows, axis: "rows", operation: operation)
     let columns = broadcastSize(a.columns, b.columns, axis: "columns", operation: operation)
     var out = Matrix<T>(rows: rows, columns: columns)
-    a.storage.withUnsafeBufferPointer { pa in
-        b.storage.withUnsafeBufferPointer { pb in
-            out.storage.withUnsafeMutableBufferPointer { po in
-                for i in 0..<rows {
-                    let rowA = (a.rows == 1 ? 0 : i) * a.columns
-                    let rowB = (b.rows == 1 ? 0 : i) * b.columns
-                    for j in 0..<columns {
-                        po[i * columns + j] = f(pa[rowA + (a.columns == 1 ? 0 : j)],
-                                                pb[rowB + (b.columns == 1 ? 0 : j)])
-                    }
-                }
-            }
+    for i in 0..<rows {
+        for j in 0..<columns {                            // an axis of size 1 reads its only element
+            out[i, j] = f(a[a.rows == 1 ? 0 : i, a.columns == 1 ? 0 : j], b[b.rows == 1 ? 0 : i, b.columns == 1 ? 0 : j])
         }
     }
     return out

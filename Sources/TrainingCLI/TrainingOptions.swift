@@ -206,6 +206,10 @@ public enum OutputFile {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw ValidationError("\(option): \(path) is a folder, not a file")
         }
+        var existing = stat()
+        if lstat(path, &existing) == 0, ![S_IFREG, S_IFLNK].contains(existing.st_mode & S_IFMT) {
+            throw ValidationError("\(option): \(path) is not a regular file (a device, a pipe or a socket), which it would replace")
+        }
         let folder = (path as NSString).deletingLastPathComponent
         let parent = folder.isEmpty ? "." : folder
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) else {

@@ -193,7 +193,7 @@ struct BadInputTests {
             (["--task", "regression", "--init", device],
              "error: checkpoint \(device): is not a regular file (a device, a pipe or a socket)"),
             (["--task", "regression", "--init", huge],
-             "error: checkpoint \(huge): is 2.0 GiB, larger than the 1.0 GiB read from one file"),
+             "error: checkpoint \(huge): is 2.0 GiB, larger than the 1.0 MiB a checkpoint of this network can take"),
         ]
         for (arguments, message) in cases {
             let output = try run("level4-manual", arguments + ["--epochs", "1", "--report-dir", scratch.path("reports")])
@@ -202,6 +202,41 @@ struct BadInputTests {
             #expect(output.standardOutput.isEmpty)
         }
         #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")), "a failed run created its report folder")
+    }
+
+    @Test("under ulimit -v 1 GB, a file that claims far more than it holds is refused in one line, exit 65, not by a failed allocation")
+    func claimsBeyondTheFile() throws {
+        let scratch = try ScratchFolder()
+        var state: UInt64 = 1
+        let noise = (0..<(1 << 20)).map { _ -> UInt8 in                  // 1 MB that does not compress
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        // Images whose header claims 2,000,000 of them (1.6 GB), in a 1 MB gzip: the pixels were
+        // allocated at the 1 GB that 1 MB of DEFLATE could at most produce.
+        let claimed = makeIDX([2_000_000, 28, 28], []) + noise
+        let images = try TinyMNIST.write(in: scratch, name: "images", replacing: [MNISTFiles.trainImages + ".gz": Gzip.compress(claimed, level: 1)])
+        // Labels whose gzip trailer says 4 GiB, after 1 MB of trailing bytes: the output was
+        // first allocated at the 1 GiB limit.
+        let labels = try TinyMNIST.write(in: scratch, name: "labels", replacing: [
+            MNISTFiles.trainLabels + ".gz": Gzip.compress(TinyMNIST.labels(TinyMNIST.trainCount)) + noise + [0xff, 0xff, 0xff, 0xff],
+        ])
+        // A 900 MB sparse checkpoint: it was read whole, 900 MB reserved first.
+        let checkpoint = try scratch.write([], to: "sparse.safetensors")
+        try #require(truncate(checkpoint, 900 << 20) == 0)
+
+        let cases: [(arguments: [String], message: String)] = [
+            (["--data", images], "error: \(images)/\(MNISTFiles.trainImages).gz: header claims 1568000000 bytes of data"),
+            (["--data", labels], "error: \(labels)/\(MNISTFiles.trainLabels).gz: "),
+            (["--task", "regression", "--init", checkpoint],
+             "error: checkpoint \(checkpoint): is 900.0 MiB, larger than the 1.0 MiB a checkpoint of this network can take"),
+        ]
+        for (arguments, message) in cases {
+            let output = try runInShell("level4-manual", arguments + ["--epochs", "1", "--threads", "1", "--report-dir", scratch.path("reports")],
+                                        setup: "ulimit -v 1000000 &&")
+            #expect(output.status == 65 && !output.endedBySignal, "\(arguments): \(output.standardError)")
+            #expect(output.errorLines.count == 1 && output.standardError.hasPrefix(message), "\(output.standardError)")
+        }
     }
 
     @Test("a corrupt data file or checkpoint leaves a good report byte-identical")

@@ -128,7 +128,10 @@ struct OptionTests {
     func saveDestinations() throws {
         let scratch = try ScratchFolder()
         let file = try scratch.write([7], to: "a-file")
+        let pipe = scratch.path("pipe.safetensors")               // a device would do, but not in a test run as root
+        try #require(mkfifo(pipe, 0o644) == 0)
         let cases: [(arguments: [String], message: String)] = [
+            (["--save", pipe], "error: --save: \(pipe) is not a regular file (a device, a pipe or a socket), which it would replace"),
             (["--save", scratch.path("missing/w.safetensors")],
              "error: --save: the folder \(scratch.path("missing")) does not exist"),
             (["--save", scratch.path + "/"], "error: --save: '\(scratch.path)/' is not a file path"),
@@ -142,6 +145,8 @@ struct OptionTests {
             #expect(output.errorLines.first.map(String.init) == message, "\(output.standardError)")
             #expect(output.standardOutput.isEmpty)
         }
+        var status = stat()
+        #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
     }
 
     @Test("--help, a bad option, or a run that fails before training creates no report folder")

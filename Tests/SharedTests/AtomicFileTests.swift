@@ -62,6 +62,29 @@ struct AtomicFileTests {
         #expect(try folder.entries() == ["order.bin"])
     }
 
+    @Test("a folder or a pipe is never replaced: one reason each, and it stays what it was")
+    func notAFile() throws {
+        let folder = try ScratchFolder()
+        let pipe = folder.path("pipe")
+        try #require(mkfifo(pipe, 0o644) == 0)
+        try FileManager.default.createDirectory(atPath: folder.path("sub"), withIntermediateDirectories: false)
+        #expect(throws: NeuralLevelsError.failure("cannot write \(pipe): is not a regular file (a device, a pipe or a socket)")) {
+            try AtomicFile.write([1, 2, 3], to: pipe)
+        }
+        #expect(throws: NeuralLevelsError.failure("cannot write \(folder.path("sub")): is a folder, not a file")) {
+            try AtomicFile.write([1, 2, 3], to: folder.path("sub"))
+        }
+        var status = stat()
+        #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+        #expect(try folder.entries().sorted() == ["pipe", "sub"])
+        // A link is replaced by the file, as a rename does; its target is left alone.
+        let target = try folder.write([9], to: "target")
+        try FileManager.default.createSymbolicLink(atPath: folder.path("link"), withDestinationPath: target)
+        try AtomicFile.write([4], to: folder.path("link"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.path("link"))) == Data([4]))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == Data([9]))
+    }
+
     @Test("the reason of a failed write, without the path; any other error as it reads")
     func reason() throws {
         let folder = try ScratchFolder()

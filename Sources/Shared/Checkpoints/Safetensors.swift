@@ -338,16 +338,24 @@ extension NetworkParameters {
         try AtomicFile.write(safetensorsBytes(), to: path)
     }
 
+    /// The most header bytes ``load(from:shape:)`` allows a checkpoint (tensor names, shapes,
+    /// offsets and metadata): 1 MiB, far above what this project or PyTorch writes (under 1 KB).
+    public static var maximumHeaderBytes: Int { 1 << 20 }
+
     /// Reads parameters saved by ``save(to:)`` (or by PyTorch, with the same names) for a network
-    /// of `shape`.
+    /// of `shape`: a file of at most its parameters in F64 and a 1 MiB header.
     ///
     /// - Throws: ``NeuralLevelsError/badCheckpoint(file:reason:)`` for a missing file, a
     ///   malformed file (see ``Safetensors/decode(_:file:)``), or one that does not fit the
     ///   network (see ``init(safetensors:file:shape:)``).
     public static func load(from path: String, shape: NetworkShape) throws -> NetworkParameters {
+        // Its parameters, at most 8 bytes each (F64), and a header: a larger file is not a
+        // checkpoint of this network, and is refused by its size before anything is read.
+        let (parameterBytes, overflow) = shape.parameterCount.multipliedReportingOverflow(by: 8)
+        let maximumSize = overflow ? Int.max : parameterBytes + 8 + maximumHeaderBytes
         let bytes: [UInt8]
         do {
-            bytes = try FileBytes.read(path: path)
+            bytes = try FileBytes.read(path: path, maximumSize: maximumSize, limitName: "a checkpoint of this network can take")
         } catch {
             throw NeuralLevelsError.badCheckpoint(file: path, reason: error.reason)
         }

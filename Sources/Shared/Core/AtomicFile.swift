@@ -22,7 +22,8 @@ public enum AtomicFile {
     ///
     /// The bytes are first written to `.<name>.tmp-<pid>-<random>` beside `path` (created
     /// exclusively, mode 0644 before the umask), flushed with `fsync`, then renamed onto `path`.
-    /// The parent folder must already exist. On any failure the temp file is removed and
+    /// The parent folder must already exist, and `path`, if it exists, must be a file (or a
+    /// link): a folder, a device or a pipe is never replaced. On any failure the temp file is removed and
     /// ``NeuralLevelsError/failure(_:)`` `"cannot write <path>: <reason>"` is thrown; the
     /// previous contents of `path`, if any, are untouched.
     public static func write<Bytes: Collection<UInt8>>(_ bytes: Bytes, to path: String) throws {
@@ -71,6 +72,16 @@ public enum AtomicFile {
             .failure(failurePrefix(path) + reason)
         }
         guard !path.isEmpty, !path.hasSuffix("/") else { throw failure("not a file path") }
+        // Only a file (or a link, which the rename replaces) is replaced: never a folder, and
+        // never a device or a pipe (`--save /dev/null` as root would swap the device for a file).
+        var existing = stat()
+        if lstat(path, &existing) == 0 {
+            switch existing.st_mode & S_IFMT {
+            case S_IFREG, S_IFLNK: break
+            case S_IFDIR: throw failure("is a folder, not a file")
+            default: throw failure("is not a regular file (a device, a pipe or a socket)")
+            }
+        }
 
         let temporary = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -155,8 +166,10 @@ enum FileBytes {
         }
     }
 
-    /// The contents of `path`, a regular file of at most `maximumSize` bytes.
-    static func read(path: String, maximumSize: Int = defaultMaximumSize) throws(Problem) -> [UInt8] {
+    /// The contents of `path`, a regular file of at most `maximumSize` bytes (`limitName` ends the
+    /// message for a larger one: "is 2.0 GiB, larger than the 1.0 GiB read from one file").
+    static func read(path: String, maximumSize: Int = defaultMaximumSize,
+                     limitName: String = "read from one file") throws(Problem) -> [UInt8] {
         let (descriptor, size) = try openRegularFile(path: path)
         defer { close(descriptor) }
         func tooLarge(_ bytes: Int) -> Problem {
@@ -168,8 +181,8 @@ enum FileBytes {
             }
             let (actual, limit) = (size(bytes), size(maximumSize))
             return actual == limit                                 // just over: the exact counts say it
-                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes read from one file")
-                : Problem(reason: "is \(actual), larger than the \(limit) read from one file")
+                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes \(limitName)")
+                : Problem(reason: "is \(actual), larger than the \(limit) \(limitName)")
         }
         guard size <= maximumSize else { throw tooLarge(size) }
 

@@ -39,15 +39,16 @@ public enum Gzip {
         let limit = max(maximumSize, 0)
 
         // First guess at the output size: the last member's ISIZE trailer field (length mod 2³²),
-        // capped by DEFLATE's best ratio (~1032:1) so a lying trailer cannot force a huge
-        // allocation, and by the limit (+1 byte, so that reaching it proves the limit is passed).
+        // capped by DEFLATE's best ratio (~1032:1) and by 64 MiB, so that a lying trailer cannot
+        // force a huge allocation (a larger output grows as it arrives), and by the limit (+1
+        // byte, so that reaching it proves the limit is passed).
         var guess = 64 * 1024
         if bytes.count >= 18 {
             let n = bytes.count
             let isize = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16
                 | Int(bytes[n - 1]) << 24
             let (reachable, overflow) = bytes.count.multipliedReportingOverflow(by: 1032)
-            guess = max(min(isize + 1, overflow ? Int.max : reachable), 1024)
+            guess = max(min(isize + 1, overflow ? Int.max : reachable, 64 << 20), 1024)
         }
         let capacityCap = limit == Int.max ? limit : limit + 1
 

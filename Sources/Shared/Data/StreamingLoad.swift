@@ -234,22 +234,19 @@ extension MNISTFiles {
                 file: path, reason: "its images would take \(valueCount) bytes, more than the \(maximumPixelBytes) "
                     + "kept in memory (--train-limit or --test-limit uses fewer)")
         }
+        // Memory grows with the bytes that arrive, from at most 64 MiB reserved: a header that
+        // claims more images than the file holds costs no more than the file.
         var received = 0
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { chunk.deallocate() }
-        let pixels = try [UInt8](unsafeUninitializedCapacity: valueCount) { buffer, initialized in
-            initialized = 0
-            defer { initialized = min(received, valueCount) }
-            while true {
-                let count = try reader.read(into: chunk)
-                if count == 0 { break }
-                let wanted = min(count, max(valueCount - received, 0))
-                if wanted > 0 {
-                    let source = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    (buffer.baseAddress! + received).update(from: source, count: wanted)
-                }
-                received += count
-            }
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(min(valueCount, 64 << 20))
+        while true {
+            let count = try reader.read(into: chunk)
+            if count == 0 { break }
+            let wanted = min(count, max(valueCount - received, 0))
+            if wanted > 0 { pixels.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<wanted])) }
+            received += count
         }
         try IDX.checkPayload(parsed, received: received, file: path)
         return StreamedImages(dimensions: dimensions, pixels: pixels)

@@ -110,8 +110,11 @@ struct DownloadDataCommand: ParsableCommand {
                     continue
                 }
                 print("\(file.name): already there but its SHA-256 is \(digest), expected \(file.sha256); downloading it again")
-            case .failure(NeuralLevelsError.badData(_, let reason)) where reason != "no such file":
+            case .failure(NeuralLevelsError.badData(_, let reason)) where reason.contains("larger than"):
                 print("\(file.name): already there but \(reason); downloading it again")
+            case .failure(NeuralLevelsError.badData(_, let reason)) where reason != "no such file":
+                // A folder, a device or a pipe is never replaced (AtomicFile refuses to).
+                throw NeuralLevelsError.failure("\(path): \(reason); download-data replaces only files")
             case .failure:
                 break                                               // not there: download it
             }

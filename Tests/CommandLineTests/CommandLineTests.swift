@@ -47,7 +47,7 @@ struct Level4CommandLineTests {
         let output = try run(executable, ["--task", "regression", "--epochs", "1", "--train-limit", "500", "--test-limit", "100",
                                           "--report-dir", reports.path] + (executable == "compare-levels" ? ["--levels", "4"] : []))
         #expect(output.status == 1, "\(output.standardError)")
-        #expect(output.errorLines.map(String.init) == ["error: cannot write chart \(blocked): Is a directory"], "\(output.standardError)")
+        #expect(output.errorLines.map(String.init) == ["error: cannot write chart \(blocked): is a folder, not a file"], "\(output.standardError)")
         #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent(history).path))
     }
 

@@ -68,7 +68,7 @@ struct DownloadTests {
         #expect(train.inputs.storage[1] == Float((1 * 7 + 1) % 256) / 255)
     }
 
-    @Test("a file already there with the wrong contents, or a pipe or a huge file in its place, is fetched again; the right ones are kept")
+    @Test("a file already there with the wrong contents, or too large to be a data file, is fetched again; the right ones are kept")
     func replacesWrongFile() throws {
         let scratch = try Scratch(fixtures: fixtures)
         defer { scratch.remove() }
@@ -77,9 +77,7 @@ struct DownloadTests {
         try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
         try Data(fixtures.files[Fixtures.names[0]]!).write(to: scratch.data.appendingPathComponent(Fixtures.names[0]))
         try Data("not a gzip file".utf8).write(to: scratch.data.appendingPathComponent(Fixtures.names[1]))
-        // A pipe (reading it would wait forever) and a 3 GB sparse file (reading it would exhaust
-        // memory) are not read at all.
-        try #require(mkfifo(scratch.data.appendingPathComponent(Fixtures.names[2]).path, 0o644) == 0)
+        // A 3 GB sparse file (reading it would exhaust memory) is not read at all.
         let huge = scratch.data.appendingPathComponent(Fixtures.names[3])
         try Data().write(to: huge)
         try #require(truncate(huge.path, 3 << 30) == 0)
@@ -89,13 +87,30 @@ struct DownloadTests {
         #expect(output.standardOutput.contains("\(Fixtures.names[0]): already there, SHA-256 ok"))
         #expect(output.standardOutput.contains("\(Fixtures.names[1]): already there but its SHA-256 is"))
         #expect(output.standardOutput.contains(
-            "\(Fixtures.names[2]): already there but is not a regular file (a device, a pipe or a socket); downloading it again"))
-        #expect(output.standardOutput.contains(
             "\(Fixtures.names[3]): already there but is 3.0 GiB, larger than the 256.0 MiB read from one file; downloading it again"))
         #expect(output.standardOutput.contains("Done: 3 downloaded, 1 already there"))
         for name in Fixtures.names {
             #expect([UInt8](try Data(contentsOf: scratch.data.appendingPathComponent(name))) == fixtures.files[name])
         }
+    }
+
+    @Test("a pipe where a data file goes is neither read (it would wait forever) nor replaced: one line, exit 1")
+    func pipeInPlace() throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+        try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
+        let pipe = scratch.data.appendingPathComponent(Fixtures.names[1]).path
+        try #require(mkfifo(pipe, 0o644) == 0)
+
+        let output = try downloadData(scratch.arguments(server))
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.errorLines.map(String.init)
+                == ["error: \(pipe): is not a regular file (a device, a pipe or a socket); download-data replaces only files"],
+                "\(output.standardError)")
+        var status = stat()
+        #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
     }
 
     /// The file whose expected digest is wrong: the first (so nothing at all may be written, not

@@ -35,6 +35,17 @@ struct DownloadTests {
         func remove() { try? FileManager.default.removeItem(at: root) }
     }
 
+    /// Runs `body` with the fixtures served on a loopback server and an empty data folder, which
+    /// `body` fills with what is "already there" before it runs download-data.
+    func withDataFolder(_ body: (Scratch, FixtureServer) throws -> Void) throws {
+        let scratch = try Scratch(fixtures: fixtures)
+        defer { scratch.remove() }
+        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
+        defer { server.stop() }
+        try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
+        try body(scratch, server)
+    }
+
     @Test("a good download writes the four files byte for byte; a second run is a no-op; the folder loads")
     func goodDownload() throws {
         let scratch = try Scratch(fixtures: fixtures)
@@ -70,47 +81,41 @@ struct DownloadTests {
 
     @Test("a file already there with the wrong contents, or too large to be a data file, is fetched again; the right ones are kept")
     func replacesWrongFile() throws {
-        let scratch = try Scratch(fixtures: fixtures)
-        defer { scratch.remove() }
-        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
-        defer { server.stop() }
-        try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
-        try Data(fixtures.files[Fixtures.names[0]]!).write(to: scratch.data.appendingPathComponent(Fixtures.names[0]))
-        try Data("not a gzip file".utf8).write(to: scratch.data.appendingPathComponent(Fixtures.names[1]))
-        // A 3 GB sparse file (reading it would exhaust memory) is not read at all.
-        let huge = scratch.data.appendingPathComponent(Fixtures.names[3])
-        try Data().write(to: huge)
-        try #require(truncate(huge.path, 3 << 30) == 0)
+        try withDataFolder { scratch, server in
+            try Data(fixtures.files[Fixtures.names[0]]!).write(to: scratch.data.appendingPathComponent(Fixtures.names[0]))
+            try Data("not a gzip file".utf8).write(to: scratch.data.appendingPathComponent(Fixtures.names[1]))
+            // A 3 GB sparse file (reading it would exhaust memory) is not read at all.
+            let huge = scratch.data.appendingPathComponent(Fixtures.names[3])
+            try Data().write(to: huge)
+            try #require(truncate(huge.path, 3 << 30) == 0)
 
-        let output = try downloadData(scratch.arguments(server))
-        #expect(output.status == 0, "\(output.standardError)")
-        #expect(output.standardOutput.contains("\(Fixtures.names[0]): already there, SHA-256 ok"))
-        #expect(output.standardOutput.contains("\(Fixtures.names[1]): already there but its SHA-256 is"))
-        #expect(output.standardOutput.contains(
-            "\(Fixtures.names[3]): already there but is 3.0 GiB, larger than the 256.0 MiB read from one file; downloading it again"))
-        #expect(output.standardOutput.contains("Done: 3 downloaded, 1 already there"))
-        for name in Fixtures.names {
-            #expect([UInt8](try Data(contentsOf: scratch.data.appendingPathComponent(name))) == fixtures.files[name])
+            let output = try downloadData(scratch.arguments(server))
+            #expect(output.status == 0, "\(output.standardError)")
+            #expect(output.standardOutput.contains("\(Fixtures.names[0]): already there, SHA-256 ok"))
+            #expect(output.standardOutput.contains("\(Fixtures.names[1]): already there but its SHA-256 is"))
+            #expect(output.standardOutput.contains(
+                "\(Fixtures.names[3]): already there but is 3.0 GiB, larger than the 256.0 MiB read from one file; downloading it again"))
+            #expect(output.standardOutput.contains("Done: 3 downloaded, 1 already there"))
+            for name in Fixtures.names {
+                #expect([UInt8](try Data(contentsOf: scratch.data.appendingPathComponent(name))) == fixtures.files[name])
+            }
         }
     }
 
     @Test("a pipe where a data file goes is neither read (it would wait forever) nor replaced: one line, exit 1")
     func pipeInPlace() throws {
-        let scratch = try Scratch(fixtures: fixtures)
-        defer { scratch.remove() }
-        let server = try FixtureServer(serving: scratch.served, scratch: scratch.root)
-        defer { server.stop() }
-        try FileManager.default.createDirectory(at: scratch.data, withIntermediateDirectories: true)
-        let pipe = scratch.data.appendingPathComponent(Fixtures.names[1]).path
-        try #require(mkfifo(pipe, 0o644) == 0)
+        try withDataFolder { scratch, server in
+            let pipe = scratch.data.appendingPathComponent(Fixtures.names[1]).path
+            try #require(mkfifo(pipe, 0o644) == 0)
 
-        let output = try downloadData(scratch.arguments(server))
-        #expect(output.status == 1, "\(output.standardError)")
-        #expect(output.errorLines.map(String.init)
-                == ["error: \(pipe): is not a regular file (a device, a pipe or a socket); download-data replaces only files"],
-                "\(output.standardError)")
-        var status = stat()
-        #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
+            let output = try downloadData(scratch.arguments(server))
+            #expect(output.status == 1, "\(output.standardError)")
+            #expect(output.errorLines.map(String.init)
+                    == ["error: \(pipe): is not a regular file (a device, a pipe or a socket); download-data replaces only files"],
+                    "\(output.standardError)")
+            var status = stat()
+            #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
+        }
     }
 
     /// The file whose expected digest is wrong: the first (so nothing at all may be written, not

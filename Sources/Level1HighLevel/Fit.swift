@@ -180,8 +180,8 @@ extension Model where Scalar == Float {
     /// `fit` on data already checked against the model and the loss: checks the arguments, cuts
     /// the validation split, runs the epochs.
     func fitChecked(_ data: Dataset<Float>, epochs: Int, batchSize: Int, validationData: Dataset<Float>?,
-                            validationSplit: Double, shuffle: Bool, seed: UInt64, callbacks: [any Callback],
-                            verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
+                    validationSplit: Double, shuffle: Bool, seed: UInt64, callbacks: [any Callback],
+                    verbose: Verbosity, compilation: Compilation<Float>) throws -> History {
         guard epochs >= 0 else { throw HighLevelError.invalidArgument(name: "epochs", reason: "must be at least 0, got \(epochs)") }
         guard batchSize >= 1 else {
             throw HighLevelError.invalidArgument(name: "batchSize", reason: "must be at least 1, got \(batchSize)")

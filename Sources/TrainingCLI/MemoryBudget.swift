@@ -50,14 +50,8 @@ public enum MemoryBudget {
     public static func estimatedBytes(shape: NetworkShape, need: Need) -> Double {
         let s = shape.sizes
         let perRow = 2 * s[0] + 6 * (s[1] + s[2]) + 4 * s[3]
-        return 4 * (Double(need.rows) * Double(perRow) + Double(need.weightCopies) * Double(parameterCount(shape)))
+        return 4 * (Double(need.rows) * Double(perRow) + Double(need.weightCopies) * Double(shape.parameterCount))
             + need.extraBytes
-    }
-
-    /// `P`: every weight and bias of the network.
-    public static func parameterCount(_ shape: NetworkShape) -> Int {
-        let s = shape.sizes
-        return zip(s.dropFirst(), s).reduce(0) { $0 + $1.0 * ($1.1 + 1) }
     }
 
     /// What limits the process's memory, and how many more bytes it allows.

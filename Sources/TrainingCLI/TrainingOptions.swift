@@ -206,9 +206,8 @@ public enum OutputFile {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw ValidationError("\(option): \(path) is a folder, not a file")
         }
-        var existing = stat()
-        if lstat(path, &existing) == 0, ![S_IFREG, S_IFLNK].contains(existing.st_mode & S_IFMT) {
-            throw ValidationError("\(option): \(path) is not a regular file (a device, a pipe or a socket), which it would replace")
+        if let refusal = AtomicFile.refusalToReplace(path) {       // a device or a pipe (a folder is caught above)
+            throw ValidationError("\(option): \(path) \(refusal), which it would replace")
         }
         let folder = (path as NSString).deletingLastPathComponent
         let parent = folder.isEmpty ? "." : folder

@@ -145,11 +145,11 @@ struct CompareLevelsCommand: ParsableCommand {
                 return
             }
             let loadStart = DispatchTime.now().uptimeNanoseconds
-            let runStyles = try styles, mistakeRun = mistake.flatMap(Mistake.named)
+            let chosenStyles = try self.styles, mistake = self.mistake.flatMap(Mistake.named)
             let experiment = try Experiment.prepare(options) { rows, inputValues in
                 // Each style's result is kept for the comparison; a mistake may keep more.
-                var need = MemoryBudget.Need(rows: rows, weightCopies: 4 + runStyles.count + (mistakeRun == nil ? 0 : 2))
-                mistakeRun?.addMemory(to: &need, inputValues: inputValues)
+                var need = MemoryBudget.Need(rows: rows, weightCopies: 4 + chosenStyles.count + (mistake == nil ? 0 : 2))
+                mistake?.addMemory(to: &need, inputValues: inputValues)
                 return need
             }
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
@@ -157,8 +157,7 @@ struct CompareLevelsCommand: ParsableCommand {
             if Interruption.isRequested { throw Interruption.reportedStop("before training started; \(options.writtenBeforeTraining)") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
-            let mistake = self.mistake.flatMap(Mistake.named)
-            let styles = try mistake.map { [Style.named($0.style)].compactMap { $0 } } ?? self.styles
+            let styles = mistake.map { [Style.named($0.style)].compactMap { $0 } } ?? chosenStyles
             let exportDirectory = exportRun ?? (references ? (options.reportDir as NSString).appendingPathComponent("run") : nil)
             if let exportDirectory {
                 try ReferenceReplay.export(experiment: experiment, to: exportDirectory)

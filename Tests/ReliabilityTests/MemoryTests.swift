@@ -18,7 +18,7 @@ struct MemoryTests {
         let shape = NetworkShape.standard(for: .classification, hidden: [128, 64])     // 784-128-64-10
         let parameters = 128 * 785 + 64 * 129 + 10 * 65                                  // 109,386
         let perRow = 2 * 784 + 6 * (128 + 64) + 4 * 10                                    // 2,760 values
-        #expect(MemoryBudget.parameterCount(shape) == parameters)
+        #expect(shape.parameterCount == parameters)
         #expect(MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 64, weightCopies: 12, extraBytes: 5))
                 == Double(4 * (64 * perRow + 12 * parameters) + 5))
         // Twice the rows: exactly the rows' share more.

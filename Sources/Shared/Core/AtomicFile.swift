@@ -63,6 +63,20 @@ public enum AtomicFile {
 
     private static func failurePrefix(_ path: String) -> String { "cannot write \(path): " }
 
+    /// Why ``write(_:to:)`` will not replace what is at `path` ("is a folder, not a file", "is not
+    /// a regular file (…)"), or nil when it will: nothing, a file, or a link (the rename replaces
+    /// the link itself). A device or a pipe is never replaced: `--save /dev/null` as root would
+    /// swap the device for a file.
+    public static func refusalToReplace(_ path: String) -> String? {
+        var existing = stat()
+        guard lstat(path, &existing) == 0 else { return nil }
+        switch existing.st_mode & S_IFMT {
+        case S_IFREG, S_IFLNK: return nil
+        case S_IFDIR: return "is a folder, not a file"
+        default: return "is not a regular file (a device, a pipe or a socket)"
+        }
+    }
+
     /// Writes to `path`, atomically as ``write(_:to:)`` does, the bytes `produce` passes to its
     /// `append`, chunk after chunk: for a file too large to build in memory first. An error
     /// `produce` throws leaves `path` as it was and is rethrown.
@@ -72,16 +86,7 @@ public enum AtomicFile {
             .failure(failurePrefix(path) + reason)
         }
         guard !path.isEmpty, !path.hasSuffix("/") else { throw failure("not a file path") }
-        // Only a file (or a link, which the rename replaces) is replaced: never a folder, and
-        // never a device or a pipe (`--save /dev/null` as root would swap the device for a file).
-        var existing = stat()
-        if lstat(path, &existing) == 0 {
-            switch existing.st_mode & S_IFMT {
-            case S_IFREG, S_IFLNK: break
-            case S_IFDIR: throw failure("is a folder, not a file")
-            default: throw failure("is not a regular file (a device, a pipe or a socket)")
-            }
-        }
+        if let refusal = refusalToReplace(path) { throw failure(refusal) }
 
         let temporary = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

@@ -212,7 +212,7 @@ public class Model<Scalar: NeuralScalar>: Module {
     /// names), with Level 2's module `load`.
     ///
     /// - Throws: `NeuralLevelsError.badCheckpoint` naming the file and the first tensor that is
-    ///   missing, unexpected or of another shape; nothing changes then.
+    ///   missing, unexpected, of another shape or not finite; nothing changes then.
     public func loadWeights(from path: String) throws {
         try load(from: path)
     }

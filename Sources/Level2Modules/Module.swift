@@ -107,39 +107,26 @@ extension Module {
     public func save(to path: String, metadata: [String: String] = [:]) throws {
         let tensors = namedParameters.map { name, tensor in
             let value = tensor.value
-            let shape = name.hasSuffix("bias") && value.rows == 1 ? [value.columns] : value.shape
             let bytes = value.storage.withUnsafeBytes { Array($0) }
-            return (name: name, dtype: Scalar.safetensorsDType, shape: shape, bytes: bytes)
+            return (name: name, dtype: Scalar.safetensorsDType,
+                    shape: Safetensors.storedShape(of: value.shape, named: name), bytes: bytes)
         }
         try AtomicFile.write(Safetensors.encode(tensors, metadata: metadata), to: path)
     }
 
     /// Reads a safetensors file written by ``save(to:metadata:)`` (or by PyTorch) into this
-    /// module, checking names and shapes first (see ``loadStateDict(_:source:)``).
+    /// module: every parameter's tensor, of its shape (a bias as `[n]`) and finite, and no
+    /// other tensor (Shared's `Safetensors.matrices(from:for:file:owner:)`), then
+    /// ``loadStateDict(_:source:)``. The file may be at most the parameters in F64 and a 1 MiB
+    /// header.
+    ///
+    /// - Throws: Shared's `NeuralLevelsError.badCheckpoint(file:reason:)` naming the file and
+    ///   the first problem; nothing is changed then.
     public func load(from path: String) throws {
-        let bytes: [UInt8]
-        do {
-            bytes = try readRegularFile(atPath: path)          // a regular file of at most 1 GiB
-        } catch NeuralLevelsError.badData(let file, let reason) {
-            throw NeuralLevelsError.badCheckpoint(file: file, reason: reason)
-        }
+        let bytes = try Safetensors.readCheckpoint(at: path, parameterCount: parameterCount, owner: "this model")
         let (tensors, _) = try Safetensors.decode(bytes, file: path)
-        var state = StateDict<Scalar>()
-        for (name, parameter) in namedParameters {                 // in the model's order
-            guard let tensor = tensors[name] else {
-                throw NeuralLevelsError.badCheckpoint(file: path, reason: "missing tensor \(name)")
-            }
-            // A 1-D [n] tensor fills a [1, n] parameter (a bias, as PyTorch stores it).
-            let shape = tensor.shape.count == 1 ? [1, tensor.shape[0]] : tensor.shape
-            guard shape == parameter.value.shape else {
-                throw NeuralLevelsError.badCheckpoint(
-                    file: path, reason: "\(name) has shape \(tensor.shape), the model expects \(parameter.value.shape)")
-            }
-            state[name] = Matrix(rows: shape[0], columns: shape[1], storage: try tensor.scalars(as: Scalar.self))
-        }
-        if let extra = tensors.keys.sorted().first(where: { state[$0] == nil }) {
-            throw NeuralLevelsError.badCheckpoint(file: path, reason: "unexpected tensor \(extra)")
-        }
+        let state: StateDict<Scalar> = try Safetensors.matrices(
+            from: tensors, for: namedParameters.map { ($0.name, $0.tensor.value.shape) }, file: path, owner: "the model")
         try loadStateDict(state, source: path)
     }
 }

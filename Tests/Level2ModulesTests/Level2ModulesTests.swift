@@ -235,4 +235,41 @@ struct StateDictTests {
         }
         #expect(model.stateDict() == before)
     }
+
+    @Test("load(from:) refuses a file with a non-finite value, an extra tensor or a stored [1, n] bias, as Shared's checkpoint does")
+    func fileRefusals() throws {
+        let parameters = NetworkParameters<Float>.glorotNormal(shape: .standard(for: .regression), seed: 1)
+        let model = MLP(parameters)
+        let before = model.stateDict()
+        let path = temporaryFile("refused.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func refusal(_ edit: (inout [(name: String, dtype: String, shape: [Int], bytes: [UInt8])]) -> Void) throws -> String? {
+            var tensors = parameters.namedTensors.map { name, matrix in
+                (name: name, dtype: "F32", shape: Safetensors.storedShape(of: matrix.shape, named: name),
+                 bytes: matrix.storage.withUnsafeBytes { Array($0) })
+            }
+            edit(&tensors)
+            try AtomicFile.write(Safetensors.encode(tensors, metadata: [:]), to: path)
+            do {
+                try model.load(from: path)
+                return nil
+            } catch let NeuralLevelsError.badCheckpoint(file, reason) {
+                #expect(file == path)
+                return reason
+            }
+        }
+        #expect(try refusal { _ in } == nil)                       // the file as written loads
+        #expect(try refusal { $0[3].bytes.replaceSubrange(4..<8, with: withUnsafeBytes(of: Float.nan) { Array($0) }) }
+                == "fc2.bias has a non-finite value (nan) at index 1")
+        #expect(try refusal { $0.append((name: "fc4.weight", dtype: "F32", shape: [1], bytes: [0, 0, 0, 0])) }
+                == "unexpected tensor fc4.weight (the model has fc1.weight, fc1.bias, fc2.weight, fc2.bias, fc3.weight, fc3.bias)")
+        #expect(try refusal { $0[1].shape = [1, 64] } == "fc1.bias has shape [1, 64], the model expects [64]")
+        // Larger than the model's parameters in F64 and a 1 MiB header: refused by its size, unread.
+        #expect(truncate(path, 2 << 20) == 0)
+        #expect(throws: NeuralLevelsError.badCheckpoint(
+            file: path, reason: "is 2.0 MiB, larger than the 1.0 MiB a checkpoint of this model can take")) {
+            try model.load(from: path)
+        }
+        #expect(model.stateDict() == before)
+    }
 }

@@ -304,12 +304,13 @@ extension NetworkParameters {
         ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
     }
 
-    /// The shape each tensor must have for `shape`: weights `[out, in]`, biases `[out]`.
-    public static func checkpointShapes(for shape: NetworkShape) -> [String: [Int]] {
+    /// The parameters of a network of `shape`, in file order, with their shapes in memory:
+    /// weights `[out, in]`, biases `[1, out]` (stored as `[out]`: ``Safetensors/storedShape(of:named:)``).
+    public static func checkpointParameters(for shape: NetworkShape) -> [(name: String, shape: [Int])] {
         let s = shape.sizes
-        return ["fc1.weight": [s[1], s[0]], "fc1.bias": [s[1]],
-                "fc2.weight": [s[2], s[1]], "fc2.bias": [s[2]],
-                "fc3.weight": [s[3], s[2]], "fc3.bias": [s[3]]]
+        return [("fc1.weight", [s[1], s[0]]), ("fc1.bias", [1, s[1]]),
+                ("fc2.weight", [s[2], s[1]]), ("fc2.bias", [1, s[2]]),
+                ("fc3.weight", [s[3], s[2]]), ("fc3.bias", [1, s[3]])]
     }
 
     /// The parameters as a safetensors file, as `safetensors.torch.save_file(model.state_dict())`
@@ -326,8 +327,7 @@ extension NetworkParameters {
         metadata["activations"] = shape.activations.joined(separator: ",")
         metadata["format"] = "pt"
         let tensors = namedTensors.map { name, matrix in
-            (name: name, dtype: Scalar.safetensorsDType,
-             shape: name.hasSuffix(".bias") ? [matrix.columns] : [matrix.rows, matrix.columns],
+            (name: name, dtype: Scalar.safetensorsDType, shape: Safetensors.storedShape(of: matrix.shape, named: name),
              bytes: Safetensors.littleEndianBytes(matrix.storage))
         }
         return Safetensors.encode(tensors, metadata: metadata)
@@ -338,27 +338,15 @@ extension NetworkParameters {
         try AtomicFile.write(safetensorsBytes(), to: path)
     }
 
-    /// The most header bytes ``load(from:shape:)`` allows a checkpoint (tensor names, shapes,
-    /// offsets and metadata): 1 MiB, far above what this project or PyTorch writes (under 1 KB).
-    public static var maximumHeaderBytes: Int { 1 << 20 }
-
     /// Reads parameters saved by ``save(to:)`` (or by PyTorch, with the same names) for a network
-    /// of `shape`: a file of at most its parameters in F64 and a 1 MiB header.
+    /// of `shape` (see ``Safetensors/readCheckpoint(at:parameterCount:owner:)``).
     ///
-    /// - Throws: ``NeuralLevelsError/badCheckpoint(file:reason:)`` for a missing file, a
-    ///   malformed file (see ``Safetensors/decode(_:file:)``), or one that does not fit the
-    ///   network (see ``init(safetensors:file:shape:)``).
+    /// - Throws: ``NeuralLevelsError/badCheckpoint(file:reason:)`` for a missing or too large
+    ///   file, a malformed file (see ``Safetensors/decode(_:file:)``), or one that does not fit
+    ///   the network (see ``init(safetensors:file:shape:)``).
     public static func load(from path: String, shape: NetworkShape) throws -> NetworkParameters {
-        // Its parameters, at most 8 bytes each (F64), and a header: a larger file is not a
-        // checkpoint of this network, and is refused by its size before anything is read.
-        let (parameterBytes, overflow) = shape.parameterCount.multipliedReportingOverflow(by: 8)
-        let maximumSize = overflow ? Int.max : parameterBytes + 8 + maximumHeaderBytes
-        let bytes: [UInt8]
-        do {
-            bytes = try FileBytes.read(path: path, maximumSize: maximumSize, limitName: "a checkpoint of this network can take")
-        } catch {
-            throw NeuralLevelsError.badCheckpoint(file: path, reason: error.reason)
-        }
+        let bytes = try Safetensors.readCheckpoint(at: path, parameterCount: shape.parameterCount,
+                                                   owner: "this network")
         return try NetworkParameters(safetensors: bytes, file: path, shape: shape)
     }
 
@@ -366,41 +354,17 @@ extension NetworkParameters {
     ///
     /// All six tensors must be present, with no others; each must have the shape the network
     /// expects (`"fc2.weight has shape [64, 100], the network expects [64, 128]"`) and only finite
-    /// values. F32 and F64 files are both accepted and converted to `Scalar`. When the metadata
-    /// records a `task`, it must be `shape.task`.
+    /// values (see ``Safetensors/matrices(from:for:file:owner:)``). F32 and F64 files are both
+    /// accepted and converted to `Scalar`. When the metadata records a `task`, it must be
+    /// `shape.task`.
     public init(safetensors bytes: [UInt8], file: String, shape: NetworkShape) throws {
         func bad(_ reason: String) -> NeuralLevelsError { .badCheckpoint(file: file, reason: reason) }
         let (tensors, metadata) = try Safetensors.decode(bytes, file: file)
         if let task = metadata["task"], task != shape.task.rawValue {
             throw bad("checkpoint is for task \"\(task)\", the network is for \(shape.task.rawValue)")
         }
-        let expected = Self.checkpointShapes(for: shape)
-        for name in Self.checkpointTensorNames where tensors[name] == nil {
-            throw bad("missing tensor \(name)")
-        }
-        if let extra = tensors.keys.sorted().first(where: { expected[$0] == nil }) {
-            throw bad("unexpected tensor \(extra) (the network has \(Self.checkpointTensorNames.joined(separator: ", ")))")
-        }
-
-        var matrices: [String: Matrix<Scalar>] = [:]
-        for name in Self.checkpointTensorNames {
-            guard let tensor = tensors[name], let wanted = expected[name] else { continue }
-            guard tensor.shape == wanted else {
-                throw bad("\(name) has shape \(tensor.shape), the network expects \(wanted)")
-            }
-            let values: [Scalar]
-            do {
-                values = try tensor.scalars(as: Scalar.self)
-            } catch {
-                throw bad("\(name): cannot read its values")
-            }
-            if let index = values.firstIndex(where: { !$0.isFinite }) {
-                throw bad("\(name) has a non-finite value (\(values[index])) at index \(index)")
-            }
-            matrices[name] = wanted.count == 2
-                ? Matrix(rows: wanted[0], columns: wanted[1], storage: values)
-                : Matrix(rows: 1, columns: wanted[0], storage: values)
-        }
+        let matrices: [String: Matrix<Scalar>] = try Safetensors.matrices(
+            from: tensors, for: Self.checkpointParameters(for: shape), file: file, owner: "the network")
         func layer(_ prefix: String) throws -> LinearParameters<Scalar> {
             guard let weight = matrices[prefix + ".weight"], let bias = matrices[prefix + ".bias"] else {
                 throw bad("missing tensor \(prefix)")
@@ -408,6 +372,83 @@ extension NetworkParameters {
             return LinearParameters(weight: weight, bias: bias)
         }
         self.init(shape: shape, fc1: try layer("fc1"), fc2: try layer("fc2"), fc3: try layer("fc3"))
+    }
+}
+
+// MARK: - Any model's checkpoint: matrices by name
+
+extension Safetensors {
+    /// The most header bytes a checkpoint may have (tensor names, shapes, offsets and metadata):
+    /// 1 MiB, far above what this project or PyTorch writes (under 1 KB).
+    public static var maximumHeaderBytes: Int { 1 << 20 }
+
+    /// The bytes of the checkpoint at `path` for a model of `parameterCount` parameters: a
+    /// regular file of at most its parameters in F64, the 8-byte length and a 1 MiB header. A
+    /// larger file is not a checkpoint of this model, and is refused by its size before anything
+    /// is read.
+    ///
+    /// - Throws: ``NeuralLevelsError/badCheckpoint(file:reason:)`` naming `path`: no such file,
+    ///   not a regular file, or `"is 900.0 MiB, larger than the 1.0 MiB a checkpoint of this
+    ///   network can take"` (`owner` is `"this network"` there).
+    public static func readCheckpoint(at path: String, parameterCount: Int, owner: String) throws -> [UInt8] {
+        let (parameterBytes, overflow) = parameterCount.multipliedReportingOverflow(by: 8)
+        let maximumSize = overflow ? Int.max : parameterBytes + 8 + maximumHeaderBytes
+        do {
+            return try FileBytes.read(path: path, maximumSize: maximumSize, limitName: "a checkpoint of \(owner) can take")
+        } catch {
+            throw NeuralLevelsError.badCheckpoint(file: path, reason: error.reason)
+        }
+    }
+
+    /// The shape a parameter of `shape` is stored with: a bias `[1, n]` as `[n]`, as PyTorch
+    /// stores biases; anything else as it is.
+    public static func storedShape(of shape: [Int], named name: String) -> [Int] {
+        name.hasSuffix("bias") && shape.count == 2 && shape[0] == 1 ? [shape[1]] : shape
+    }
+
+    /// The matrices of `parameters` (names, and shapes `[rows, columns]` in memory) from a
+    /// file's tensors.
+    ///
+    /// Every parameter needs the tensor of its name, and no other tensor may be there. A
+    /// tensor's shape must be the parameter's stored shape (``storedShape(of:named:)``: `[n]`
+    /// for a bias `[1, n]`), and its values must be finite. F32 and F64 both convert to `S`.
+    ///
+    /// - Throws: ``NeuralLevelsError/badCheckpoint(file:reason:)`` naming `file` and the first
+    ///   problem, looked for in this order: `"missing tensor fc2.bias"`, `"unexpected tensor
+    ///   fc4.weight (the network has fc1.weight, …)"`, `"fc2.weight has shape [64, 100], the
+    ///   network expects [64, 128]"`, `"fc1.bias has a non-finite value (nan) at index 3"`
+    ///   (`owner` is `"the network"` there).
+    public static func matrices<S: NeuralScalar>(
+        from tensors: [String: SafetensorsTensor], for parameters: [(name: String, shape: [Int])],
+        file: String, owner: String
+    ) throws -> [String: Matrix<S>] {
+        func bad(_ reason: String) -> NeuralLevelsError { .badCheckpoint(file: file, reason: reason) }
+        for (name, _) in parameters where tensors[name] == nil {
+            throw bad("missing tensor \(name)")
+        }
+        let names = parameters.map(\.name)
+        if let extra = tensors.keys.sorted().first(where: { !names.contains($0) }) {
+            throw bad("unexpected tensor \(extra) (\(owner) has \(names.joined(separator: ", ")))")
+        }
+        var matrices: [String: Matrix<S>] = [:]
+        for (name, shape) in parameters {
+            guard let tensor = tensors[name], shape.count == 2 else { continue }   // present: checked above
+            let stored = storedShape(of: shape, named: name)
+            guard tensor.shape == stored else {
+                throw bad("\(name) has shape \(tensor.shape), \(owner) expects \(stored)")
+            }
+            let values: [S]
+            do {
+                values = try tensor.scalars(as: S.self)
+            } catch {
+                throw bad("\(name): cannot read its values")
+            }
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw bad("\(name) has a non-finite value (\(values[index])) at index \(index)")
+            }
+            matrices[name] = Matrix(rows: shape[0], columns: shape[1], storage: values)
+        }
+        return matrices
     }
 }
 

@@ -116,7 +116,7 @@ final class Canvas {
     /// Names the usual cause of a failed write (a missing folder) when that is what happened;
     /// otherwise the system's reason.
     private static func explainFailure(writing path: String, _ error: Error) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = parentFolder(of: path)
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isDirectory)
         if !exists { return "folder \(folder) does not exist" }

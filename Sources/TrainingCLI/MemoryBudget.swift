@@ -118,7 +118,7 @@ public enum MemoryBudget {
                     rooms.append(max - (current - reclaimable))
                 }
                 guard folder != "/", !folder.isEmpty else { break }
-                folder = (folder as NSString).deletingLastPathComponent
+                folder = parentFolder(of: folder)
             }
         }
         return rooms.min().map { Limit(bytes: $0, source: "the memory cgroup's limit") }

@@ -209,7 +209,7 @@ public enum OutputFile {
         if let refusal = AtomicFile.refusalToReplace(path) {       // a device or a pipe (a folder is caught above)
             throw ValidationError("\(option): \(path) \(refusal), which it would replace")
         }
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = parentFolder(of: path)
         let parent = folder.isEmpty ? "." : folder
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) else {
             throw ValidationError("\(option): the folder \(parent) does not exist")
@@ -235,7 +235,7 @@ public enum FolderProbe {
             if FileManager.default.fileExists(atPath: candidate, isDirectory: &isFolder) {
                 return (candidate, isFolder.boolValue)
             }
-            let parent = (candidate as NSString).deletingLastPathComponent
+            let parent = parentFolder(of: candidate)
             if parent == candidate { break }
             candidate = parent
         }

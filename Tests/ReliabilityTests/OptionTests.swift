@@ -6,6 +6,7 @@
 // Leaves out: the options' meaning (CommandLineTests runs them).
 
 import Foundation
+import Shared
 import TestSupport
 import Testing
 
@@ -122,6 +123,20 @@ struct OptionTests {
         let entries = try FileManager.default.contentsOfDirectory(atPath: reports)
         #expect(entries.contains("history-manual.csv"))
         #expect(!entries.contains { $0.hasPrefix(".") }, "\(entries)")
+    }
+
+    @Test("one-letter relative paths are ordinary paths: --report-dir r, --report-dir x/y, --save a")
+    func oneLetterPaths() throws {
+        let scratch = try ScratchFolder()
+        for arguments in [["--report-dir", "r"], ["--report-dir", "x/y", "--save", "a"]] {
+            let output = try runInShell("level4-manual", ["--task", "regression", "--epochs", "1", "--train-limit", "100"]
+                                        + arguments, setup: "cd '\(scratch.path)' &&")
+            #expect(output.status == 0, "\(arguments): \(output.standardError)")
+        }
+        #expect(FileManager.default.fileExists(atPath: scratch.path("r/history-manual.csv")))
+        #expect(FileManager.default.fileExists(atPath: scratch.path("x/y/history-manual.csv")))
+        #expect(try NetworkParameters<Float>.load(from: scratch.path("a"), shape: .standard(for: .regression))
+                    .shape == .standard(for: .regression))
     }
 
     @Test("--save and --save-init must be writable files in existing folders, checked before training")

@@ -133,6 +133,19 @@ struct AtomicFileTests {
         #expect(AtomicFile.temporaryPath(for: "plain.txt").hasPrefix(".plain.txt.tmp-"))
     }
 
+    @Test("parentFolder agrees with NSString's deletingLastPathComponent, and takes one-character paths")
+    func parentFolders() {
+        for path in ["ab", "x/y", "x/y/", "/x/yz", "/ab", "a//b//", "./r", "../r", "x/./y", "abc/def/ghi.png"] {
+            #expect(parentFolder(of: path) == (path as NSString).deletingLastPathComponent, "\(path)")
+        }
+        // Foundation traps on these (swift-corelibs-foundation, Swift 6.3): the expected values by hand.
+        #expect(parentFolder(of: "a") == "")
+        #expect(parentFolder(of: "/") == "/")
+        #expect(parentFolder(of: "//") == "/")                  // NSString says "" here: the root's parent is the root
+        #expect(parentFolder(of: "") == "")
+        #expect(parentFolder(of: "a/") == "")
+    }
+
     @Test("FileBytes reads whole files and names each failure")
     func readingFiles() throws {
         let folder = try ScratchFolder()

@@ -119,6 +119,18 @@ public enum AtomicFile {
     }
 }
 
+/// The folder part of `path`, as `NSString.deletingLastPathComponent` gives it: `"x"` for
+/// `"x/y"` and `"x/y/"`, `"/"` for `"/a"`, and `""` for a bare name such as `"a"` (the current
+/// folder). Written out because Foundation's own traps on a path of one character.
+public func parentFolder(of path: String) -> String {
+    var path = Substring(path)
+    while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    var folder = path[..<slash]
+    while folder.hasSuffix("/") { folder = folder.dropLast() }
+    return folder.isEmpty ? "/" : String(folder)
+}
+
 /// The bytes of the regular file at `path`, read whole: at most `maximumSize` bytes (1 GiB).
 ///
 /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` naming `path` and why: "no such file",

@@ -19,10 +19,9 @@ extension ComparisonOutcome {
         var written: [String] = []
         try ReportDirectory.create(directory)
 
-        // A style interrupted before it completed an epoch leaves its earlier history as it was
-        // (as level4-manual does); one that diverged in its first epoch writes an empty history.
-        for run in runs where !(run.trained.result.epochs.isEmpty
-                                && Interruption.position(in: run.trained.result.stopError) != nil) {
+        // A style that completed no epoch (stopped, or diverged in its first) leaves its earlier
+        // history as it was, as level4-manual does.
+        for run in runs where !run.trained.result.epochs.isEmpty {
             let name = "history-\(run.style.id).csv"
             try AtomicFile.write(string: HistoryCSV.text(run.trained.result.epochs, task: task), to: path(name))
             written.append(name)

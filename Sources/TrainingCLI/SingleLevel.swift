@@ -19,8 +19,8 @@ public func reported(_ error: NeuralLevelsError) -> ExitCode {
 ///
 /// Ctrl-C or SIGTERM stops training after the current step (see ``Interruption``); the epochs
 /// completed are written and the process exits 130 (SIGINT) or 143 (SIGTERM). A diverged run
-/// writes its completed epochs and exits 1. Either way `--save` is written only by a run that
-/// trained to the end.
+/// writes its completed epochs and exits 1. A run that completed no epoch writes nothing, and
+/// `--save` is written only by a run that trained to the end.
 ///
 /// - Parameters:
 ///   - level: the level, 1–4.
@@ -48,11 +48,15 @@ public func runSingleLevel(
         let interrupted = Interruption.isRequested
         func path(_ name: String) -> String { (options.reportDir as NSString).appendingPathComponent(name) }
         let historyPath = path("history-\(style).csv")
-        // An interrupted run that completed no epoch has nothing to report: the previous files stay.
-        if interrupted && result.epochs.isEmpty {
-            throw Interruption.reportedStop(
-                "stopped \(Interruption.position(in: result.stopError) ?? "during training") (after that step); "
-                    + "no epoch completed, so \(historyPath) was left as it was")
+        // A run that completed no epoch (stopped, or diverged in its first) has nothing to
+        // report: the previous files stay.
+        if result.epochs.isEmpty {
+            let kept = "no epoch completed, so \(historyPath) was left as it was"
+            if interrupted {
+                throw Interruption.reportedStop(
+                    "stopped \(Interruption.position(in: result.stopError) ?? "during training") (after that step); " + kept)
+            }
+            if let error = result.stopError { throw error.noting(kept) }
         }
         try ReportDirectory.create(options.reportDir)
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)

@@ -199,11 +199,12 @@ struct CompareLevelsCommand: ParsableCommand {
                     shouldStop: { Interruption.isRequested })
                 print("\n" + ReferenceReplay.tableText(outcome.references ?? [], task: options.task))
             }
-            // Ctrl-C / SIGTERM: write what completed (atomically), unless nothing did.
+            // Ctrl-C / SIGTERM or a divergence: write what completed (atomically), unless nothing did.
             let interrupted = Interruption.isRequested
-            if interrupted && outcome.runs.allSatisfy({ $0.trained.result.epochs.isEmpty }) {
-                throw Interruption.reportedStop(
-                    "\(stopDetail(outcome, styles: styles)); no epoch completed, so \(options.reportDir) was left as it was")
+            if outcome.runs.allSatisfy({ $0.trained.result.epochs.isEmpty }) {
+                let kept = "no epoch completed, so \(options.reportDir) was left as it was"
+                if interrupted { throw Interruption.reportedStop("\(stopDetail(outcome, styles: styles)); " + kept) }
+                if let failure = outcome.failure { throw failure.noting(kept) }
             }
             let files = try outcome.writeReports(to: options.reportDir)
             print("\nReports: \(files.map { (options.reportDir as NSString).appendingPathComponent($0) }.joined(separator: ", "))")

@@ -11,9 +11,11 @@ import Shared
 import TestSupport
 import Testing
 
-/// `error: STYLE diverged at epoch E, step S: loss is inf; try a lower --learning-rate`
-func isDivergenceLine(_ line: Substring, style: String) -> Bool {
-    guard let match = line.wholeMatch(
+/// `error: STYLE diverged at epoch E, step S: loss is inf; try a lower --learning-rate`, and
+/// `; no epoch completed, so KEPT was left as it was` when the run wrote nothing.
+func isDivergenceLine(_ line: Substring, style: String, kept: String? = nil) -> Bool {
+    let note = kept.map { "; no epoch completed, so \($0) was left as it was" } ?? ""
+    guard line.hasSuffix(note), let match = line.dropLast(note.count).wholeMatch(
         of: #/error: ([a-z-]+) diverged at epoch \d+, step \d+: loss is (-?inf|nan)[^;]*; try a lower --learning-rate/#)
     else { return false }
     return String(match.output.1) == style
@@ -21,17 +23,20 @@ func isDivergenceLine(_ line: Substring, style: String) -> Bool {
 
 @Suite("Reliability: divergence")
 struct DivergenceTests {
-    @Test("level4-manual --learning-rate 50: one line with level, epoch, step and hint; exit 1; --save untouched")
+    @Test("level4-manual --learning-rate 50: one line with level, epoch, step and hint; exit 1; no epoch, so the reports and --save are left as they were")
     func singleLevel() throws {
         let scratch = try ScratchFolder()
         let weights = try scratch.write([42], to: "previous.safetensors")   // a checkpoint from before
+        try FileManager.default.createDirectory(atPath: scratch.path("reports"), withIntermediateDirectories: true)
+        let history = try scratch.write(Array("an earlier run's history\n".utf8), to: "reports/history-manual.csv")
         let output = try run("level4-manual", ["--task", "regression", "--learning-rate", "50", "--epochs", "3",
                                                "--report-dir", scratch.path("reports"), "--save", weights])
         #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
         #expect(output.errorLines.count == 1, "\(output.standardError)")
-        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "manual") } == true, "\(output.standardError)")
-        let csv = try String(contentsOfFile: scratch.path("reports/history-manual.csv"), encoding: .utf8)
-        #expect(csv.hasPrefix("epoch,train_loss,train_r2,test_loss,test_r2,seconds\n"))
+        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "manual", kept: history) } == true,
+                "\(output.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path("reports")) == ["history-manual.csv"])
+        #expect(try String(contentsOfFile: history, encoding: .utf8) == "an earlier run's history\n")
         #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == Data([42]), "diverged weights replaced --save")
     }
 
@@ -72,25 +77,43 @@ struct DivergenceTests {
         #expect(rows.count == 2 && rows[1].hasPrefix("1,") && rows[1].contains(",inf,"), "\(rows)")
     }
 
-    @Test("compare-levels with a diverging learning rate: report written, every level stopped at the same step, exit 1")
-    func compareLevels() throws {
+    @Test("compare-levels diverging in the first epoch: the table prints, the report folder is left as it was, exit 1")
+    func compareLevelsFirstEpoch() throws {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        let summary = try scratch.write(Array("{}".utf8), to: "reports/summary.json")      // an earlier run's
         let output = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--learning-rate", "50",
                                                 "--epochs", "3", "--report-dir", reports])
         #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
         #expect(output.errorLines.count == 1, "\(output.standardError)")
-        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "autograd") } == true, "\(output.standardError)")
+        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "autograd", kept: reports) } == true,
+                "\(output.standardError)")
         // The table still prints; a level with no completed epoch shows dashes, not "nan".
         let rows = output.standardOutput.split(separator: "\n")
             .filter { $0.hasPrefix("Level ") && ($0.contains("reference") || $0.contains("bitwise identical")) }
         #expect(rows.count == 2 && rows.allSatisfy { !$0.contains("nan") && $0.contains("—") }, "\(output.standardOutput)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: reports) == ["summary.json"])
+        #expect(try String(contentsOfFile: summary, encoding: .utf8) == "{}")
+    }
+
+    @Test("compare-levels diverging after a completed epoch: report written, every level stopped at the same step, exit 1")
+    func compareLevels() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("reports")
+        let output = try run("compare-levels", ["--task", "regression", "--levels", "autograd,manual", "--learning-rate", "2",
+                                                "--epochs", "10", "--train-limit", "2000", "--test-limit", "200",
+                                                "--report-dir", reports])
+        #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
+        #expect(output.errorLines.count == 1, "\(output.standardError)")
+        #expect(output.errorLines.first.map { isDivergenceLine($0, style: "autograd") } == true, "\(output.standardError)")
 
         let data = try Data(contentsOf: URL(fileURLWithPath: reports + "/summary.json"))
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let levels = try #require(summary["levels"] as? [[String: Any]])
         let stops = levels.compactMap { $0["stopped"] as? String }
-        #expect(stops.count == 2 && stops.allSatisfy { $0.contains("diverged at epoch 1, step") })
+        #expect(stops.count == 2 && stops.allSatisfy { $0.contains("diverged at epoch") && !$0.contains("epoch 1,") },
+                "\(stops)")
         // The same step in both levels: they computed the same (overflowing) numbers.
         let steps = Set(stops.map { $0.replacingOccurrences(of: #"^error: [a-z-]+ "#, with: "", options: .regularExpression) })
         #expect(steps.count == 1, "\(stops)")

@@ -28,7 +28,7 @@ let styleCommands: [(style: String, executable: String, arguments: [String])] = 
 
 @Suite("Reliability: every style's executable", .serialized)
 struct StyleExecutableTests {
-    @Test("--learning-rate 50 diverges: one line naming the style, epoch and step; exit 1; no --save", arguments: styleCommands.map(\.style))
+    @Test("--learning-rate 50 diverges: one line naming the style, epoch and step; exit 1; no --save, no reports", arguments: styleCommands.map(\.style))
     func divergence(style: String) throws {
         let command = try #require(styleCommands.first { $0.style == style })
         let scratch = try ScratchFolder()
@@ -38,8 +38,12 @@ struct StyleExecutableTests {
             "--report-dir", scratch.path("reports"), "--save", weights])
         #expect(output.status == 1 && !output.endedBySignal, "\(output.standardError)")
         #expect(output.errorLines.count == 1, "\(output.standardError)")
-        #expect(output.errorLines.first.map { isDivergenceLine($0, style: style) } == true, "\(output.standardError)")
+        // It diverges in the first epoch: nothing is written, and the line says so.
+        let history = scratch.path("reports/history-\(style).csv")
+        #expect(output.errorLines.first.map { isDivergenceLine($0, style: style, kept: history) } == true,
+                "\(output.standardError)")
         #expect(!FileManager.default.fileExists(atPath: weights))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("reports")))
     }
 
     @Test("SIGINT after the first epoch: stops after that step, writes history-<style>.csv, exit 130", arguments: styleCommands.map(\.style))

@@ -34,6 +34,20 @@ public enum NeuralLevelsError: Error, CustomStringConvertible, Equatable, Sendab
         }
     }
 
+    /// The same error with `note` after its message, and the same exit status:
+    /// `"error: manual diverged at epoch 1, step 13: loss is inf; try a lower --learning-rate;
+    /// no epoch completed, so Reports/history-manual.csv was left as it was"`.
+    public func noting(_ note: String) -> NeuralLevelsError {
+        switch self {
+        case let .badData(file, reason): return .badData(file: file, reason: reason + "; " + note)
+        case let .badCheckpoint(file, reason): return .badCheckpoint(file: file, reason: reason + "; " + note)
+        case let .badOption(option, reason): return .badOption(option: option, reason: reason + "; " + note)
+        case .diverged: return .failure(String(description.dropFirst("error: ".count)) + "; " + note)
+        case let .disagreement(message): return .disagreement(message + "; " + note)
+        case let .failure(message): return .failure(message + "; " + note)
+        }
+    }
+
     /// Process exit status (docs/design.md): 64 usage, 65 data/checkpoint, 1 anything else.
     public var exitCode: Int32 {
         switch self {

@@ -109,6 +109,18 @@ public struct TrainingOptions: ParsableArguments, Sendable {
                shuffle: !noShuffle)
     }
 
+    /// The long options given in `arguments`, in order (`--epochs` for `--epochs 3` or
+    /// `--epochs=3`), up to a `--` that ends the options: how a command tells an option left at
+    /// its default from one the user typed, to refuse options its mode would ignore.
+    public static func givenOptions(in arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> [String] {
+        var given: [String] = []
+        for argument in arguments.prefix(while: { $0 != "--" }) where argument.hasPrefix("--") {
+            let option = String(argument.prefix { $0 != "=" })
+            if !given.contains(option) { given.append(option) }
+        }
+        return given
+    }
+
     /// What a run stopped before training has written: nothing, or only `--save-init`'s file.
     public var writtenBeforeTraining: String {
         saveInit.map { "nothing written but the initial weights in \($0) (--save-init)" } ?? "nothing written"

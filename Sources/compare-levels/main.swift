@@ -3,7 +3,7 @@
 //     swift run -c release compare-levels                      # Fashion-MNIST, 10 epochs, 8 styles
 //     swift run -c release compare-levels --task regression
 //     swift run -c release compare-levels --levels 1           # the three Level 1 styles, checked against keras
-//     swift run -c release compare-levels --levels gradient-tape,manual --epochs 2 --trace
+//     swift run -c release compare-levels --levels gradient-tape,manual --trace
 
 import ArgumentParser
 import Foundation
@@ -22,9 +22,9 @@ struct CompareLevelsCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Level numbers and/or style ids to run, e.g. 1,modules,gradient-tape (default: every style).",
         discussion: "Styles: " + Style.all.map { "\($0.id) (\($0.level))" }.joined(separator: ", ")
-            + ". Every style is compared with manual when it runs, else with the first style of the lowest level run.",
+            + ". Every style is compared with manual when it runs, else with the first style of the highest-numbered level run.",
         valueName: "list"))
-    var levels: String = Self.allStyles
+    var levels: String?
 
     /// `--levels`' default: every style.
     static let allStyles = Style.all.map(\.id).joined(separator: ",")
@@ -81,7 +81,7 @@ struct CompareLevelsCommand: ParsableCommand {
     var exportRun: String?
 
     var styles: [Style] {
-        get throws { try Style.parseList(levels) }
+        get throws { try Style.parseList(levels ?? Self.allStyles) }
     }
 
     func validate() throws {
@@ -97,6 +97,7 @@ struct CompareLevelsCommand: ParsableCommand {
                 throw ValidationError("\(option): not with \(mode), which shows one training step and writes no reports")
             }
         }
+        try refuseUnusedOptions(TrainingOptions.givenOptions())
         if let exportRun { try ReportDirectory.checkWritable(exportRun, option: "--export-run") }
         if let mistake, mistake != "list" {
             guard let known = Mistake.named(mistake) else {
@@ -107,7 +108,7 @@ struct CompareLevelsCommand: ParsableCommand {
                 throw ValidationError("--mistake \(mistake): only for --task \(task.rawValue)")
             }
         }
-        if let mistake, mistake != "list", levels != Self.allStyles {
+        if let mistake, mistake != "list", levels != nil {
             throw ValidationError("--mistake \(mistake): not with --levels; a mistake runs beside the one style it breaks")
         }
         if let perturbStyle, Style.named(perturbStyle) == nil {
@@ -129,6 +130,36 @@ struct CompareLevelsCommand: ParsableCommand {
         }
         guard (1...1000).contains(repeats) else {
             throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)")
+        }
+    }
+
+    /// Refuses (exit 64) an option given on the command line that the chosen mode would ignore:
+    /// anything but `--mistake` with `--mistake list`; with `--explain`, anything but the task,
+    /// seed, learning rate and styles of its built-in network and batch; with `--trace`, the
+    /// options of the epochs and reports it does not run (`--epochs` counts with `--export-run`,
+    /// which writes that many epochs' batch order); `--repeats` without `--benchmark`; the
+    /// replays' options without `--references`.
+    func refuseUnusedOptions(_ given: [String]) throws {
+        func first(_ options: Set<String>) -> String? { given.first(where: options.contains) }
+        func firstExcept(_ options: Set<String>) -> String? { given.first { !options.contains($0) } }
+        if mistake == "list", let option = firstExcept(["--mistake"]) {
+            throw ValidationError("\(option): not with --mistake list, which only lists the mistakes")
+        }
+        if explain, let option = firstExcept(["--explain", "--task", "--seed", "--learning-rate", "--levels", "--threads"]) {
+            throw ValidationError("\(option): not with --explain, which uses only --task, --seed, --learning-rate "
+                                  + "and --levels (its network and batch are built in)")
+        }
+        let replays: Set<String> = ["--reference-frameworks", "--python", "--reference-tolerance", "--reference-timeout"]
+        // (--trace with --export-run exports the run of --epochs epochs.)
+        if trace, let option = first(replays.union(["--report-dir", "--tolerance", "--repeats"]
+                                                   + (exportRun == nil ? ["--epochs"] : []))) {
+            throw ValidationError("\(option): not with --trace, which shows one training step and writes no reports")
+        }
+        if !benchmark, let option = first(["--repeats"]) {
+            throw ValidationError("\(option): only with --benchmark")
+        }
+        if !references, let option = first(replays) {
+            throw ValidationError("\(option): only with --references")
         }
     }
 

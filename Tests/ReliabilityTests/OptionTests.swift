@@ -205,6 +205,15 @@ struct OptionTests {
              "error: --reference-frameworks: the list is empty (known: numpy, torch-autograd, tf-gradient-tape, jax, "
                 + "torch-modules, keras, lightning, or all)"),
             (["--export-run", file + "/run"], "error: --export-run: cannot create \(file)/run: \(file) is a file, not a folder"),
+            // Options the mode would ignore, given on the command line (--report-dir is added below).
+            (["--explain", "--epochs", "5"], "error: --epochs: not with --explain, which uses only --task, --seed, "
+                + "--learning-rate and --levels (its network and batch are built in)"),
+            (["--trace", "--tolerance=0.1"], "error: --tolerance: not with --trace, which shows one training step and writes no reports"),
+            (["--trace", "--epochs", "3"], "error: --epochs: not with --trace, which shows one training step and writes no reports"),
+            (["--mistake", "list", "--epochs", "3"], "error: --epochs: not with --mistake list, which only lists the mistakes"),
+            (["--repeats", "3"], "error: --repeats: only with --benchmark"),
+            (["--python", "/bin/false"], "error: --python: only with --references"),
+            (["--reference-frameworks", "numpy", "--epochs", "1"], "error: --reference-frameworks: only with --references"),
         ]
         for (arguments, message) in cases {
             let output = try run("compare-levels", arguments + ["--report-dir", scratch.path("reports")])

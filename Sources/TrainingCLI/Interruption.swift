@@ -27,15 +27,23 @@ import Darwin
 /// The signal that asked the run to stop, or 0. Written only by the signal handler.
 private let receivedSignal = Atomic<Int32>(0)
 
-/// What the handler prints on the first signal: built in advance, because a signal handler may
-/// not allocate. (`write(2)`, `sigaction`, `sigemptyset` and `raise` are async-signal-safe.)
-private let stoppingNotice: StaticString = "\nstopping after the current step (press Ctrl-C again to quit at once)\n"
+/// True once training has begun: only then does the first signal's notice say anything (before,
+/// the run ends at once with its one line, ``Interruption/reportedStop(_:)``).
+private let trainingBegun = Atomic<Bool>(false)
+
+/// What the handler prints on the first signal during training: built in advance, because a
+/// signal handler may not allocate. (`write(2)`, `sigaction`, `sigemptyset` and `raise` are
+/// async-signal-safe.)
+private let stoppingNoticeForCtrlC: StaticString = "\nstopping after the current step (press Ctrl-C again to quit at once)\n"
+private let stoppingNoticeForSignal: StaticString = "\nstopping after the current step (send the signal again to quit at once)\n"
 
 /// The signal handler: the first signal is recorded; a second one ends the process now.
 private func handleStopSignal(_ signal: Int32) {
     let (recorded, _) = receivedSignal.compareExchange(expected: 0, desired: signal, ordering: .sequentiallyConsistent)
     if recorded {
-        _ = write(STDERR_FILENO, stoppingNotice.utf8Start, stoppingNotice.utf8CodeUnitCount)
+        guard trainingBegun.load(ordering: .sequentiallyConsistent) else { return }
+        let notice = signal == SIGINT ? stoppingNoticeForCtrlC : stoppingNoticeForSignal
+        _ = write(STDERR_FILENO, notice.utf8Start, notice.utf8CodeUnitCount)
     } else {
         _ = setSignalAction(signal, SIG_DFL)
         _ = raise(signal)
@@ -93,6 +101,12 @@ public enum Interruption {
             sigaddset(&unblock, signal)
         }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    /// Marks the start of training: from now on the first signal prints that the run stops
+    /// after the current step. Call it after the run's banner.
+    public static func trainingBegins() {
+        trainingBegun.store(true, ordering: .sequentiallyConsistent)
     }
 
     /// The signal received (`SIGINT` or `SIGTERM`), if one was.

@@ -39,6 +39,7 @@ public func runSingleLevel(
         if Interruption.isRequested { throw Interruption.reportedStop("before training started; \(options.writtenBeforeTraining)") }
         print("\(title): \(experiment.banner)")
         fflush(nil)             // seen at once through a pipe (`| tee`), before the first epoch ends
+        Interruption.trainingBegins()
         let display = ProgressDisplay(epochs: options.epochs, task: options.task)
         let job = TrainingJob(style: style, train: experiment.train, test: experiment.test,
                               initialParameters: experiment.initialParameters, recipe: options.recipe,

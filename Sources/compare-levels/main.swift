@@ -188,6 +188,7 @@ struct CompareLevelsCommand: ParsableCommand {
             if Interruption.isRequested { throw Interruption.reportedStop("before training started; \(options.writtenBeforeTraining)") }
             print("compare-levels: \(experiment.banner)")
             fflush(nil)         // seen at once through a pipe (`| tee`), before the first epoch ends
+            Interruption.trainingBegins()
             let styles = mistake.map { [Style.named($0.style)].compactMap { $0 } } ?? chosenStyles
             let exportDirectory = exportRun ?? (references ? (options.reportDir as NSString).appendingPathComponent("run") : nil)
             if let exportDirectory {

@@ -65,6 +65,7 @@ struct DownloadDataCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if data?.isEmpty == true { throw ValidationError("--data: the path is empty") }
         guard baseFolderURL != nil else {
             throw ValidationError("--base-url must be an http:// or https:// URL, got '\(baseURL)'")
         }

@@ -243,6 +243,7 @@ struct DownloadTests {
     @Test("bad options: exit 64 before any transfer", arguments: [
         ["--base-url", "ftp://example.com/mnist/"], ["--base-url", "not a url"], ["--timeout", "0"],
         ["--timeout", "86401"], ["--timeout", "1e300"], ["--checksums", "/no/such/checksums.sha256"],
+        ["--data", ""],                                          // the last --data counts
     ])
     func badOptions(arguments: [String]) throws {
         let scratch = try temporaryDirectory()

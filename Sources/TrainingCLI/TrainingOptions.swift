@@ -173,12 +173,19 @@ public struct TrainingOptions: ParsableArguments, Sendable {
 /// The report folder (and `compare-levels --export-run`'s): checked before any training starts,
 /// created when the first file is written into it.
 public enum ReportDirectory {
+    /// The kinds of file a report or an exported run is made of: an entry of the folder with one
+    /// of these extensions must be a file that can be replaced.
+    static let reportExtensions: Set<String> = ["csv", "png", "json", "md", "safetensors"]
+
     /// Checks that `path` is a folder that accepts files, or that the nearest folder above it
-    /// does (then `path` can be created there). Creates nothing that stays.
+    /// does (then `path` can be created there), and that no folder, device or pipe sits in it
+    /// under a report's kind of name (`manual-loss.png`, `summary.json`, …), where a report
+    /// would be written after training. Creates nothing that stays.
     ///
     /// - Throws: `ValidationError` (exit status 64) `"<option>: <path> is a file, not a
-    ///   folder"`, `"<option>: cannot create <path>: <ancestor> is a file, not a folder"` or
-    ///   `"<option>: cannot write in <folder>: <reason>"`.
+    ///   folder"`, `"<option>: cannot create <path>: <ancestor> is a file, not a folder"`,
+    ///   `"<option>: cannot write in <folder>: <reason>"` or `"<option>: <path>/loss.png is a
+    ///   folder, not a file, where a report of that name goes"`.
     public static func checkWritable(_ path: String, option: String) throws {
         guard !path.isEmpty else { throw ValidationError("\(option): the path is empty") }
         // The path itself, or else the nearest part of it that exists, must be a folder that
@@ -191,6 +198,14 @@ public enum ReportDirectory {
         if let reason = FolderProbe.writeProbe(in: existing) {
             throw ValidationError(existing == path ? "\(option): cannot write in \(path): \(reason)"
                                   : "\(option): cannot create \(path) in \(existing): \(reason)")
+        }
+        guard existing == path else { return }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        for name in names.sorted() where reportExtensions.contains(String(name.split(separator: ".").last ?? "")) {
+            let file = (path as NSString).appendingPathComponent(name)
+            if let refusal = AtomicFile.refusalToReplace(file) {
+                throw ValidationError("\(option): \(file) \(refusal), where a report of that name goes")
+            }
         }
     }
 

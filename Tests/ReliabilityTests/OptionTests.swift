@@ -113,6 +113,28 @@ struct OptionTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == Data([1, 2, 3]))
     }
 
+    @Test("a folder or a pipe under a report's name in --report-dir is refused before training, not after it")
+    func blockedReportFile() throws {
+        let scratch = try ScratchFolder()
+        let reports = scratch.path("reports")
+        try FileManager.default.createDirectory(atPath: reports + "/manual-loss.png", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: reports + "/run", withIntermediateDirectories: true)  // not a report's name
+        let history = try scratch.write(Array("earlier\n".utf8), to: "reports/history-manual.csv")
+        let output = try run("level4-manual", ["--task", "regression", "--epochs", "1", "--report-dir", reports])
+        #expect(output.status == 64, "\(output.standardError)")
+        #expect(output.errorLines.map(String.init)
+                == ["error: --report-dir: \(reports)/manual-loss.png is a folder, not a file, where a report of that name goes"])
+        #expect(output.standardOutput.isEmpty)
+        #expect(try String(contentsOfFile: history, encoding: .utf8) == "earlier\n")
+
+        try FileManager.default.removeItem(atPath: reports + "/manual-loss.png")
+        try #require(mkfifo(reports + "/summary.json", 0o644) == 0)
+        let compare = try run("compare-levels", ["--task", "regression", "--epochs", "1", "--report-dir", reports])
+        #expect(compare.status == 64, "\(compare.standardError)")
+        #expect(compare.errorLines.map(String.init) == ["error: --report-dir: \(reports)/summary.json is not a regular file "
+                                                        + "(a device, a pipe or a socket), where a report of that name goes"])
+    }
+
     @Test("a missing --report-dir is created (with its parents) and left without probe files")
     func reportDirectoryCreated() throws {
         let scratch = try ScratchFolder()

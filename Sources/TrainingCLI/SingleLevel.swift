@@ -33,6 +33,7 @@ public func runSingleLevel(
     run: (TrainingJob) throws -> TrainedLevel
 ) throws {
     Interruption.install()
+    try options.checkReportDirectory()
     do {
         let experiment = try Experiment.prepare(options)
         // Checked before the banner, so that a signal after the banner always lands in training.

@@ -109,6 +109,15 @@ public struct TrainingOptions: ParsableArguments, Sendable {
                shuffle: !noShuffle)
     }
 
+    /// Checks, by writing and removing a probe file, that `--report-dir` (or the folder it will
+    /// be created in) accepts files (see ``ReportDirectory/checkWritable(_:option:)``): called
+    /// before any work by a run that writes reports, and not by one that writes none
+    /// (`compare-levels --trace`), which then leaves no probe in `Reports`. It creates nothing: the
+    /// report folder is made when the first report is written (``ReportDirectory/create(_:what:)``).
+    public func checkReportDirectory() throws {
+        try ReportDirectory.checkWritable(reportDir, option: "--report-dir")
+    }
+
     /// The long options given in `arguments`, in order (`--epochs` for `--epochs 3` or
     /// `--epochs=3`), up to a `--` that ends the options: how a command tells an option left at
     /// its default from one the user typed, to refuse options its mode would ignore.
@@ -137,10 +146,9 @@ public struct TrainingOptions: ParsableArguments, Sendable {
 
     /// Checks every option before any work (ArgumentParser calls this after parsing, `--help`
     /// included; a `ValidationError` becomes one `Error: …` line and exit status 64). Also checks,
-    /// by writing and removing a probe file, that the report folder (or the folder it will be
-    /// created in) and the folders of `--save` and `--save-init` accept files, so that a long run
-    /// cannot end unable to write its results. It creates nothing: the report folder is made
-    /// when the first report is written (``ReportDirectory/create(_:what:)``).
+    /// by writing and removing a probe file, that the folders of `--save` and `--save-init`
+    /// accept files, so that a long run cannot end unable to write its results. The report
+    /// folder is checked by the commands that write reports (``checkReportDirectory()``).
     public func validate() throws {
         for (option, value) in [("--data", data), ("--init", initFile)] where value?.isEmpty == true {
             throw ValidationError("\(option): the path is empty")
@@ -164,7 +172,6 @@ public struct TrainingOptions: ParsableArguments, Sendable {
         if initFile != nil && initScheme != .glorotNormal {
             throw ValidationError("--init-scheme \(initScheme.rawValue): not with --init, which reads the initial weights from a file")
         }
-        try ReportDirectory.checkWritable(reportDir, option: "--report-dir")
         if let save { try OutputFile.checkWritable(save, option: "--save") }
         if let saveInit { try OutputFile.checkWritable(saveInit, option: "--save-init") }
     }

@@ -98,6 +98,7 @@ struct CompareLevelsCommand: ParsableCommand {
             }
         }
         try refuseUnusedOptions(TrainingOptions.givenOptions())
+        if !trace && !explain && mistake != "list" { try options.checkReportDirectory() }
         if let exportRun { try ReportDirectory.checkWritable(exportRun, option: "--export-run") }
         if let mistake, mistake != "list" {
             guard let known = Mistake.named(mistake) else {

@@ -33,6 +33,7 @@ struct InterruptionTests {
         let scratch = try ScratchFolder()
         let weights = scratch.path("trained.safetensors")
         let process = try RunningProcess("level4-manual", longRun + ["--report-dir", scratch.path("reports"), "--save", weights])
+        defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLine(startingWith: "epoch 1/50"), "no epoch line: \(process.standardOutputSoFar)")
         process.send(SIGINT)
         let output = process.finish()
@@ -57,6 +58,7 @@ struct InterruptionTests {
         let reports = scratch.path("reports")
 
         let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual", "--report-dir", reports] + longRun)
+        defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLine(startingWith: "epoch 1/50"), "no epoch line: \(process.standardOutputSoFar)")
         process.send(SIGTERM)
         let output = process.finish()
@@ -94,6 +96,7 @@ struct InterruptionTests {
         // epoch, which takes a good half second over all 60,000 samples.
         let levels = executable == "compare-levels" ? ["--levels", "autograd,manual"] : []
         let process = try RunningProcess(executable, levels + ["--epochs", "50", "--report-dir", reports])
+        defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLine(startingWith: executable == "compare-levels" ? "compare-levels: " : "Level 4"))
         process.send(SIGINT)
         let output = process.finish()
@@ -110,6 +113,7 @@ struct InterruptionTests {
     func secondInterruption() throws {
         let scratch = try ScratchFolder()
         let process = try RunningProcess("level4-manual", ["--report-dir", scratch.path("reports")] + longRun)
+        defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLine(startingWith: "epoch 1/50"))
         process.send(SIGINT)
         // The second signal once the first was handled (sent at once, the two could merge into
@@ -142,6 +146,7 @@ struct InterruptionTests {
             let process = try RunningProcess("compare-levels", ["--task", "regression", "--levels", "autograd,manual",
                                                                 "--epochs", "2", "--train-limit", "3000", "--test-limit", "500",
                                                                 "--report-dir", reports])
+            defer { process.stopIfRunning() }            // a failed #require must not leave it training
             try #require(process.waitForLines(startingWith: ["Level 4", "epoch 2/2"]), "\(process.standardOutputSoFar)")
             usleep(useconds_t(delayMilliseconds * 1000))
             process.send(SIGKILL)
@@ -178,6 +183,7 @@ struct InterruptionTests {
         // autograd completes its one epoch; manual is stopped in its first (60,000 samples).
         let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual", "--epochs", "1",
                                                             "--test-limit", "100", "--report-dir", reports])
+        defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLines(startingWith: ["Level 4"]), "\(process.standardOutputSoFar)")
         process.send(SIGINT)
         let output = process.finish()
@@ -199,6 +205,7 @@ struct InterruptionTests {
         var seen: [String] = []
         for delay in [50, 150, 400] {
             let process = try RunningProcess("level4-manual", ["--save-init", initial, "--report-dir", scratch.path("reports")])
+            defer { process.stopIfRunning() }            // a failed #require must not leave it training
             usleep(useconds_t(delay * 1000))
             process.send(SIGINT)
             let output = process.finish()

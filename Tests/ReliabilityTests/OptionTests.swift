@@ -113,6 +113,20 @@ struct OptionTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == Data([1, 2, 3]))
     }
 
+    @Test("modes that write no reports do not check (or probe) the report folder: --explain, --trace, --mistake list")
+    func noReportsNoCheck() throws {
+        let scratch = try ScratchFolder()
+        _ = try scratch.write([1], to: "Reports")                 // the default report folder is a file here
+        for arguments in [["--explain"], ["--mistake", "list"], ["--trace", "--task", "regression", "--levels", "manual"]] {
+            let output = try runInShell("compare-levels", arguments, setup: "cd '\(scratch.path)' &&")
+            #expect(output.status == 0, "\(arguments): \(output.standardError)")
+        }
+        let training = try runInShell("level4-manual", ["--task", "regression", "--epochs", "1"], setup: "cd '\(scratch.path)' &&")
+        #expect(training.status == 64 && training.errorLines == ["error: --report-dir: Reports is a file, not a folder"],
+                "\(training.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == ["Reports"], "a probe was left")
+    }
+
     @Test("a folder or a pipe under a report's name in --report-dir is refused before training, not after it")
     func blockedReportFile() throws {
         let scratch = try ScratchFolder()

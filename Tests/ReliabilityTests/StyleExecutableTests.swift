@@ -51,6 +51,7 @@ struct StyleExecutableTests {
         let command = try #require(styleCommands.first { $0.style == style })
         let scratch = try ScratchFolder()
         let process = try RunningProcess(command.executable, command.arguments + longRun + ["--report-dir", scratch.path("reports")])
+        defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLine(startingWith: "epoch 1/50"), "no epoch line: \(process.standardOutputSoFar)")
         process.send(SIGINT)
         let output = process.finish()

@@ -124,6 +124,14 @@ public final class RunningProcess: @unchecked Sendable {
         kill(process.processIdentifier, signal)
     }
 
+    /// Kills the process (SIGKILL) and waits for it, if it is still running: for a `defer`, so
+    /// that a test that stops early (a failed `#require`) leaves no run behind it.
+    public func stopIfRunning() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = finish()
+    }
+
     /// Waits for the process to end and for its output to be read.
     public func finish() -> ProcessOutput {
         process.waitUntilExit()

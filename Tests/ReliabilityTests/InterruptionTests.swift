@@ -112,24 +112,29 @@ struct InterruptionTests {
     @Test("a second Ctrl-C ends the process at once; files are still whole")
     func secondInterruption() throws {
         let scratch = try ScratchFolder()
-        let process = try RunningProcess("level4-manual", ["--report-dir", scratch.path("reports")] + longRun)
+        // compare-levels: its clean stop writes a whole report (histories, four charts, the
+        // summaries), a wider window for the second signal than one style's three files.
+        let process = try RunningProcess("compare-levels", ["--levels", "autograd,manual",
+                                                            "--report-dir", scratch.path("reports")] + longRun)
         defer { process.stopIfRunning() }            // a failed #require must not leave it training
         try #require(process.waitForLine(startingWith: "epoch 1/50"))
         process.send(SIGINT)
         // The second signal once the first was handled (sent at once, the two could merge into
-        // one pending signal). The clean stop then takes ~0.1 s to write the reports, the window
-        // in which the second Ctrl-C must end the process by SIGINT itself.
+        // one pending signal). The clean stop then takes a few tenths of a second to write the
+        // reports, the window in which the second Ctrl-C must end the process by SIGINT itself.
         try #require(process.waitForError(containing: "press Ctrl-C again to quit at once"))
         process.send(SIGINT)
         let output = process.finish()
         #expect(output.endedBySignal && output.status == SIGINT, "status \(output.status), \(output.standardError)")
         // Whatever was written is whole: no history at all, or a complete one (the hidden
         // temp file of an unfinished write may be left beside it).
-        let history = scratch.path("reports/history-manual.csv")
+        let history = scratch.path("reports/history-autograd.csv")
         if FileManager.default.fileExists(atPath: history) {
             let text = try String(contentsOfFile: history, encoding: .utf8)
             #expect(text.hasPrefix("epoch,") && text.hasSuffix("\n") && text.split(separator: "\n").count >= 2, "\(text)")
         }
+        let summary = scratch.path("reports/summary.json")
+        if FileManager.default.fileExists(atPath: summary) { #expect(jsonObject(at: summary) != nil, "a half-written summary") }
     }
 
     @Test("SIGKILL at any moment of the report writing leaves each report file old or complete")

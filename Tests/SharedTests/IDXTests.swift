@@ -332,7 +332,6 @@ struct IDXTests {
                 outcomes.refused += 1
             }
         }
-        #expect(outcomes.parsed + outcomes.refused == Self.fuzzCases)
         #expect(outcomes.refused > Self.fuzzCases / 2)  // most mutations break something …
         #expect(outcomes.parsed > Self.fuzzCases / 50)  // … but some (a flipped pixel) leave a valid file
     }

@@ -350,7 +350,6 @@ struct SafetensorsTests {
                 outcomes.refused += 1
             }
         }
-        #expect(outcomes.decoded + outcomes.refused == Self.fuzzCases)
         #expect(outcomes.refused > Self.fuzzCases * 2 / 5)
         #expect(outcomes.loaded > Self.fuzzCases / 50)  // flipped data bytes leave a loadable (if different) file
     }

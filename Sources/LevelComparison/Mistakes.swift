@@ -83,8 +83,8 @@ extension Mistake {
                 run: { try ModulesNetwork.run($0, criterion: SummedLoss()) }),
         Mistake(id: "dropped-last-batch", style: "modules",
                 summary: "each epoch's last, partial batch is dropped (DataLoader(drop_last=True))",
-                why: "With 60,000 samples and batches of 64, the last batch of each epoch has 32 samples; dropping it "
-                    + "skips a different 32 each epoch and shifts every later step. It is harmless for accuracy, "
+                why: "When the batch size does not divide the samples (60,000 in batches of 64 leave a last batch of 32), "
+                    + "dropping the last batch skips different samples each epoch and shifts every later step. It is harmless for accuracy, "
                     + "but it breaks the contract of every style seeing every sample: the runs part at the first "
                     + "dropped batch.",
                 run: { job in

@@ -187,7 +187,7 @@ extension ComparisonOutcome {
         var lines = ["# NeuralLevels — compare-levels", "",
                      "\(options.task.rawValue), \(experiment.shape.sizes.map(String.init).joined(separator: " → ")), "
                         + "data: `\(experiment.dataPath)` (\(experiment.train.count) train, \(experiment.test.count) test); "
-                        + "\(options.epochs) epochs, batch \(options.batchSize), learning rate \(options.learningRate), "
+                        + "\(options.epochs) epoch\(options.epochs == 1 ? "" : "s"), batch \(options.batchSize), learning rate \(options.learningRate), "
                         + "seed \(options.seed)\(options.noShuffle ? ", no shuffle" : ""), \(KernelThreads.count) threads.",
                      "",
                      "| " + rows[0].joined(separator: " | ") + " |",

@@ -63,7 +63,7 @@ public struct Experiment: Sendable {
         let sizes = shape.sizes.map(String.init).joined(separator: "-")
         let r = options.recipe
         return "\(options.task.rawValue) \(sizes) on \(dataPath): \(train.count) train, \(test.count) test; "
-            + "\(r.epochs) epochs, batch \(r.batchSize), lr \(r.learningRate), seed \(r.seed)"
+            + "\(r.epochs) epoch\(r.epochs == 1 ? "" : "s"), batch \(r.batchSize), lr \(r.learningRate), seed \(r.seed)"
             + (r.shuffle ? "" : ", no shuffle")
             + (options.initFile == nil && options.initScheme != .glorotNormal ? ", \(options.initScheme.rawValue) init" : "")
     }

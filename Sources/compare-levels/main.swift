@@ -254,10 +254,12 @@ struct CompareLevelsCommand: ParsableCommand {
                 try reference.trained.parameters.save(to: save)
                 print("Trained weights of \(outcome.reference.label): \(save)")
             }
-            print(outcome.runs.count == 1 ? "One style run: \(outcome.reference.label); nothing to compare."
+            print(outcome.mistake.map { "\(outcome.reference.label) ran clean and with the mistake \($0.mistake); "
+                    + "where the two part is above." }
+                ?? (outcome.runs.count == 1 ? "One style run: \(outcome.reference.label); nothing to compare."
                 : outcome.bitwiseIdentical
                 ? "All \(outcome.runs.count) styles are bitwise identical to \(outcome.reference.label)."
-                : "All \(outcome.runs.count) styles agree with \(outcome.reference.label) within relative tolerance \(tolerance).")
+                : "All \(outcome.runs.count) styles agree with \(outcome.reference.label) within relative tolerance \(tolerance)."))
             if let failure = ReferenceReplay.failure(outcome.references ?? []) { throw failure }
         } catch let error as NeuralLevelsError {
             throw reported(error)

@@ -286,6 +286,9 @@ struct CompareLevelsTests {
         #expect(output.status == 0, "\(output.standardError)")
         #expect(output.standardOutput.contains("The runs part at step 1"))
         #expect(output.standardOutput.contains("Why the rule exists: "))
+        #expect(output.standardOutput.hasSuffix(
+            "Level 2 · modules ran clean and with the mistake summed-loss; where the two part is above.\n"))
+        #expect(output.standardOutput.contains("1 epoch, batch 64"), "the banner: one epoch, singular")
         try expectChart(reports.appendingPathComponent("mistake.png").path)
         let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -206,6 +206,11 @@ struct IDXTests {
         #expect(twoD?.file == MNISTFiles.trainImages)
         #expect(twoD?.reason == "images must be 3-D [N, rows, cols], found 2-D [5, 6]")
 
+        // A labels file where the images go: named as such, not as a payload of the wrong length.
+        let swapped = try failure { $0["ti"] = makeIDX([300], Array(repeating: 1, count: 235_208)) }
+        #expect(swapped?.file == MNISTFiles.trainImages)
+        #expect(swapped?.reason == "images must be 3-D [N, rows, cols], found 1-D [300] (a labels file?)")
+
         let labels2D = try failure { $0["sl"] = makeIDX([3, 1], [1, 2, 3]) }
         #expect(labels2D?.file == MNISTFiles.testLabels)
         #expect(labels2D?.reason == "labels must be 1-D [N], found 2-D [3, 1]")

@@ -267,6 +267,12 @@ public enum MNISTFiles {
         var classes: [Int32]
     }
 
+    /// Why an images file of `dimensions` is refused when they are not three.
+    static func imagesRankReason(_ dimensions: [Int]) -> String {
+        "images must be 3-D [N, rows, cols], found \(dimensions.count)-D \(dimensions)"
+            + (dimensions.count == 1 ? " (a labels file?)" : "")
+    }
+
     /// The checks between an images file (its dimensions) and its labels file, in order, and the
     /// labels of the first `limit` samples.
     static func checkPair(
@@ -275,9 +281,7 @@ public enum MNISTFiles {
     ) throws -> CheckedPair {
         let images = (dimensions: imageDimensions, file: imagesFile)
         guard images.dimensions.count == 3 else {
-            throw NeuralLevelsError.badData(
-                file: imagesFile,
-                reason: "images must be 3-D [N, rows, cols], found \(images.dimensions.count)-D \(images.dimensions)")
+            throw NeuralLevelsError.badData(file: imagesFile, reason: imagesRankReason(images.dimensions))
         }
         guard labels.dimensions.count == 1 else {
             throw NeuralLevelsError.badData(

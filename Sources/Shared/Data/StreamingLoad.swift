@@ -187,7 +187,7 @@ extension MNISTFiles {
     /// An images file read in one pass: its dimensions and the first `limit` images as pixels.
     struct StreamedImages {
         var dimensions: [Int]
-        /// The bytes of the first `min(N, limit)` images (empty if the file is not 3-D).
+        /// The bytes of the first `min(N, limit)` images.
         var pixels: [UInt8]
     }
 
@@ -206,8 +206,9 @@ extension MNISTFiles {
         return (try Gzip.Reader(source: file, file: path), overflow ? Int.max : bound + 1024)
     }
 
-    /// Streams an images file: checks its header as `IDX.parseContents` does, keeps the bytes of
-    /// the first `limit` images as they are inflated, and checks the payload's length.
+    /// Streams an images file: checks its header as `IDX.parseContents` does, and that it has three
+    /// dimensions, keeps the bytes of the first `limit` images as they are inflated, and checks
+    /// the payload's length.
     static func streamImages(path: String, limit: Int?) throws -> StreamedImages {
         let (reader, maximumBytes) = try openStream(path: path)
         // The header: 4 bytes, then 4 per dimension (checked with parseHeader's messages).
@@ -221,6 +222,11 @@ extension MNISTFiles {
         }
         let parsed = try IDX.parseHeader(header, file: path)
         let dimensions = parsed.dimensions
+        // A file of another rank (labels where the images go) is named for that, not for a
+        // payload of the wrong length.
+        guard dimensions.count == 3 else {
+            throw NeuralLevelsError.badData(file: path, reason: MNISTFiles.imagesRankReason(dimensions))
+        }
 
         // The pixels of the images used, kept as they arrive.
         var valueCount = 0

@@ -98,8 +98,10 @@ struct DownloadDataCommand: ParsableCommand {
         let files = try expectedFiles()
         let folder = directory
         let base = baseFolderURL!                                     // checked by validate()
-        var fetched = 0
 
+        // First what is there, for all four: a folder, a device or a pipe where a file goes stops
+        // the run before anything is downloaded.
+        var missing: [(file: ExpectedFile, path: String)] = []
         for file in files {
             let path = (folder as NSString).appendingPathComponent(file.name)
             // What is there already is read as any data file is: a regular file, capped in size.
@@ -119,7 +121,10 @@ struct DownloadDataCommand: ParsableCommand {
             case .failure:
                 break                                               // not there: download it
             }
+            missing.append((file, path))
+        }
 
+        for (file, path) in missing {
             let url = base.appendingPathComponent(file.name)
             let body = [UInt8](try HTTPDownload.fetch(url, timeout: timeout))
             let digest = SHA256.hexDigest(body)
@@ -130,7 +135,6 @@ struct DownloadDataCommand: ParsableCommand {
             }
             try createFolder(folder)
             try AtomicFile.write(body, to: path)
-            fetched += 1
             print("\(file.name): downloaded \(body.count) bytes, SHA-256 ok")
         }
 
@@ -140,6 +144,7 @@ struct DownloadDataCommand: ParsableCommand {
                 print("note: \(unpacked) is also there; the loaders read it instead of \(file.name)")
             }
         }
+        let fetched = missing.count
         if fetched == 0 {
             print("Nothing to download: all \(files.count) files are already in \(folder) with the right checksums.")
         } else {

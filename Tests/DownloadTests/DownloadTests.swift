@@ -102,7 +102,7 @@ struct DownloadTests {
         }
     }
 
-    @Test("a pipe where a data file goes is neither read (it would wait forever) nor replaced: one line, exit 1")
+    @Test("a pipe where a data file goes is neither read (it would wait forever) nor replaced: one line, exit 1, nothing downloaded")
     func pipeInPlace() throws {
         try withDataFolder { scratch, server in
             let pipe = scratch.data.appendingPathComponent(Fixtures.names[1]).path
@@ -115,6 +115,9 @@ struct DownloadTests {
                     "\(output.standardError)")
             var status = stat()
             #expect(lstat(pipe, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
+            // Found before anything was downloaded: the file before it in the list was not fetched.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.data.path) == [Fixtures.names[1]])
+            #expect(output.standardOutput.isEmpty, "\(output.standardOutput)")
         }
     }
 

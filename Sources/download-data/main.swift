@@ -105,20 +105,24 @@ struct DownloadDataCommand: ParsableCommand {
         for file in files {
             let path = (folder as NSString).appendingPathComponent(file.name)
             // What is there already is read as any data file is: a regular file, capped in size.
-            switch Result(catching: { try readRegularFile(atPath: path, maximumSize: HTTPDownload.maximumBodyBytes) }) {
-            case .success(let present):
+            let existing: ExistingFile
+            do {
+                existing = try ExistingFile.at(path, maximumSize: HTTPDownload.maximumBodyBytes)
+            } catch NeuralLevelsError.badData(_, let reason) {
+                // A folder, a device or a pipe is never replaced (AtomicFile refuses to).
+                throw NeuralLevelsError.failure("\(path): \(reason); download-data replaces only files")
+            }
+            switch existing {
+            case .contents(let present):
                 let digest = SHA256.hexDigest(present)
                 if digest == file.sha256 {
                     print("\(file.name): already there, SHA-256 ok")
                     continue
                 }
                 print("\(file.name): already there but its SHA-256 is \(digest), expected \(file.sha256); downloading it again")
-            case .failure(NeuralLevelsError.badData(_, let reason)) where reason.contains("larger than"):
+            case .tooLarge(let reason):
                 print("\(file.name): already there but \(reason); downloading it again")
-            case .failure(NeuralLevelsError.badData(_, let reason)) where reason != "no such file":
-                // A folder, a device or a pipe is never replaced (AtomicFile refuses to).
-                throw NeuralLevelsError.failure("\(path): \(reason); download-data replaces only files")
-            case .failure:
+            case .absent:
                 break                                               // not there: download it
             }
             missing.append((file, path))

@@ -133,6 +133,26 @@ struct AtomicFileTests {
         #expect(AtomicFile.temporaryPath(for: "plain.txt").hasPrefix(".plain.txt.tmp-"))
     }
 
+    @Test("ExistingFile: absent, too large (with the reason), the contents, or badData for a folder or a pipe")
+    func existingFiles() throws {
+        let folder = try ScratchFolder()
+        let path = folder.path("f")
+        #expect(try ExistingFile.at(path, maximumSize: 10) == .absent)
+        try AtomicFile.write([1, 2, 3], to: path)
+        #expect(try ExistingFile.at(path, maximumSize: 10) == .contents([1, 2, 3]))
+        #expect(try ExistingFile.at(path, maximumSize: 2) == .tooLarge(reason: "is 3 bytes, larger than the 2 bytes read from one file"))
+        let sub = folder.path("sub")
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: false)
+        #expect(throws: NeuralLevelsError.badData(file: sub, reason: "is a folder, not a file")) {
+            try ExistingFile.at(sub, maximumSize: 10)
+        }
+        let pipe = folder.path("pipe")
+        try #require(mkfifo(pipe, 0o644) == 0)
+        #expect(throws: NeuralLevelsError.badData(file: pipe, reason: "is not a regular file (a device, a pipe or a socket)")) {
+            try ExistingFile.at(pipe, maximumSize: 10)
+        }
+    }
+
     @Test("parentFolder agrees with NSString's deletingLastPathComponent, and takes one-character paths")
     func parentFolders() {
         for path in ["ab", "x/y", "x/y/", "/x/yz", "/ab", "a//b//", "./r", "../r", "x/./y", "abc/def/ghi.png"] {

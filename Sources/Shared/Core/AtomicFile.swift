@@ -119,6 +119,29 @@ public enum AtomicFile {
     }
 }
 
+/// What a file that a command may replace holds: nothing yet, more than it would read, or its
+/// bytes (download-data fetches a missing or too large data file, and checks one that is there).
+public enum ExistingFile: Equatable {
+    case absent
+    /// Larger than the most read; `reason` says so ("is 3.0 GiB, larger than …").
+    case tooLarge(reason: String)
+    case contents([UInt8])
+
+    /// What is at `path`: read as ``readRegularFile(atPath:maximumSize:)`` reads it.
+    ///
+    /// - Throws: ``NeuralLevelsError/badData(file:reason:)`` for what is there but is no file to
+    ///   read or replace: a folder, a device, a pipe, or a file that cannot be read.
+    public static func at(_ path: String, maximumSize: Int) throws -> ExistingFile {
+        do {
+            return .contents(try FileBytes.read(path: path, maximumSize: maximumSize))
+        } catch {
+            if error.isTooLarge { return .tooLarge(reason: error.reason) }
+            if error.reason == FileBytes.noSuchFile { return .absent }
+            throw NeuralLevelsError.badData(file: path, reason: error.reason)
+        }
+    }
+}
+
 /// The folder part of `path`, as `NSString.deletingLastPathComponent` gives it: `"x"` for
 /// `"x/y"` and `"x/y/"`, `"/"` for `"/a"`, and `""` for a bare name such as `"a"` (the current
 /// folder). Written out because Foundation's own traps on a path of one character.
@@ -149,7 +172,13 @@ enum FileBytes {
     /// Why a read failed, phrased to follow the file name in an error message.
     struct Problem: Error {
         var reason: String
+        /// The file is larger than the most the read allows (the other problems: missing,
+        /// not a regular file, unreadable).
+        var isTooLarge = false
     }
+
+    /// The reason for a path where nothing is.
+    static let noSuchFile = "no such file"
 
     /// The largest file ``read(path:maximumSize:)`` reads by default: 1 GiB, far above any
     /// labels file or checkpoint of this network (the training labels are 60 KB, a checkpoint
@@ -162,7 +191,7 @@ enum FileBytes {
     static func openRegularFile(path: String) throws(Problem) -> (descriptor: Int32, size: Int) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
-            throw Problem(reason: errno == ENOENT ? "no such file" : "cannot open: \(systemErrorMessage())")
+            throw Problem(reason: errno == ENOENT ? noSuchFile : "cannot open: \(systemErrorMessage())")
         }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
@@ -198,8 +227,8 @@ enum FileBytes {
             }
             let (actual, limit) = (size(bytes), size(maximumSize))
             return actual == limit                                 // just over: the exact counts say it
-                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes \(limitName)")
-                : Problem(reason: "is \(actual), larger than the \(limit) \(limitName)")
+                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes \(limitName)", isTooLarge: true)
+                : Problem(reason: "is \(actual), larger than the \(limit) \(limitName)", isTooLarge: true)
         }
         guard size <= maximumSize else { throw tooLarge(size) }
 

@@ -59,8 +59,18 @@ public enum MemoryBudget {
         public var bytes: Double
         /// Where the figure comes from, for the message: "available memory", "ulimit -v", …
         public var source: String
+        /// For an address-space limit: the limit itself, and what the program maps before any
+        /// training (what it already maps, and the allowance for what it will map untouched).
+        public var addressSpace: (limit: Double, programMaps: Double)?
 
-        public init(bytes: Double, source: String) { (self.bytes, self.source) = (bytes, source) }
+        public init(bytes: Double, source: String, addressSpace: (limit: Double, programMaps: Double)? = nil) {
+            (self.bytes, self.source, self.addressSpace) = (bytes, source, addressSpace)
+        }
+
+        public static func == (a: Limit, b: Limit) -> Bool {
+            a.bytes == b.bytes && a.source == b.source && a.addressSpace?.limit == b.addressSpace?.limit
+                && a.addressSpace?.programMaps == b.addressSpace?.programMaps
+        }
     }
 
     /// Address space a run maps beyond what it touches (thread stacks, malloc's per-thread
@@ -88,7 +98,9 @@ public enum MemoryBudget {
             var limit = rlimit()
             guard getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0,
                   limit.rlim_cur != rlim_t.max, statm.count > statmField else { continue }
-            limits.append(Limit(bytes: Double(limit.rlim_cur) - statm[statmField] * pageSize - allowance, source: name))
+            let programMaps = statm[statmField] * pageSize + allowance
+            limits.append(Limit(bytes: Double(limit.rlim_cur) - programMaps, source: name,
+                                addressSpace: resource == RLIMIT_AS ? (Double(limit.rlim_cur), programMaps) : nil))
         }
         return limits.min { $0.bytes < $1.bytes }
     }
@@ -132,6 +144,15 @@ public enum MemoryBudget {
         let withoutRows = estimatedBytes(shape: shape, need: Need(rows: 0, weightCopies: need.weightCopies,
                                                                    extraBytes: need.extraBytes))
         let advice = withoutRows >= limit.bytes ? "use a smaller --hidden" : "use a smaller --batch-size or --hidden"
+        if limit.bytes <= 0, let space = limit.addressSpace {
+            // No network fits: the program itself maps more than the limit allows.
+            throw NeuralLevelsError.badOption(
+                option: "--batch-size \(batchSize) with --hidden \(widths)",
+                reason: "training needs about \(gigabytes(needed)), but \(limit.source) (\(gigabytes(space.limit))) is less "
+                    + "than the about \(gigabytes(space.programMaps)) of address space the program maps before training "
+                    + "(thread stacks, malloc's arenas, OpenBLAS's buffers); raise \(limit.source) to at least "
+                    + gigabytes(((space.programMaps + needed) / 1e8).rounded(.up) * 1e8))
+        }
         throw NeuralLevelsError.badOption(
             option: "--batch-size \(batchSize) with --hidden \(widths)",
             reason: "training needs about \(gigabytes(needed)) (batches of up to \(need.rows) rows, "

@@ -84,7 +84,7 @@ public func runSingleLevel(
             let rate = seconds > 0 ? Double(experiment.train.count) / seconds : 0
             let metric = last.testAccuracy.map { "test accuracy \(format($0, 4))" }
                 ?? last.testR2.map { "test R² \(format($0, 4))" } ?? ""
-            print("done: \(result.epochs.count) epochs, \(metric), median \(format(seconds, 3)) s/epoch "
+            print("done: \(result.epochs.count) epoch\(result.epochs.count == 1 ? "" : "s"), \(metric), median \(format(seconds, 3)) s/epoch "
                   + "(\(rate.isFinite ? Int(rate) : 0) samples/s); history in \(historyPath)")
         }
         if interrupted {
@@ -127,17 +127,34 @@ extension ParsableCommand {
     /// Like `main()`, except that a command-line error is one line on standard error
     /// (`error: --epochs must be …`) with exit status 64, as docs/design.md says, instead of the
     /// message followed by the usage. `--help` still prints the help, and errors that `run()`
-    /// already reported (an `ExitCode`) just set the exit status.
-    public static func mainWithOneLineErrors() {
+    /// already reported (an `ExitCode`) just set the exit status. The process then ends with
+    /// ``endProcess(_:)``.
+    public static func mainWithOneLineErrors() -> Never {
         do {
             var command = try parseAsRoot()
             try command.run()
+            endProcess(0)
+        } catch let code as ExitCode {
+            endProcess(code.rawValue)                          // already reported by run()
         } catch {
             let code = exitCode(for: error)
-            if code == .success || error is ExitCode { exit(withError: error) }
-            let text = message(for: error)                 // some errors' descriptions start "error: " already
-            printToStandardError((text.hasPrefix("error: ") ? "" : "error: ") + text)
-            Foundation.exit(code.rawValue)
+            if code == .success {                              // --help: the help, on standard output
+                print(fullMessage(for: error))
+            } else {
+                let text = message(for: error)                 // some errors' descriptions start "error: " already
+                printToStandardError((text.hasPrefix("error: ") ? "" : "error: ") + text)
+            }
+            endProcess(code.rawValue)
         }
     }
+}
+
+/// Ends the process with `status` once standard output and error are flushed, without running
+/// the libraries' exit handlers. OpenBLAS's handler joins the worker threads it starts when it
+/// loads (this program computes on its own threads and never gives them work); under a tight
+/// `ulimit -v` such a worker cannot get its 128 MB buffer and retries forever, so `exit` would
+/// never return. Every file this program writes is complete (renamed into place) before this.
+public func endProcess(_ status: Int32) -> Never {
+    fflush(nil)
+    _exit(status)
 }

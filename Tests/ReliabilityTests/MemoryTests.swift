@@ -59,6 +59,33 @@ struct MemoryTests {
         } catch let error as NeuralLevelsError {
             #expect(error.description.hasSuffix("(ulimit -v); use a smaller --hidden"), "\(error)")
         }
+        // When the program's own mappings leave nothing, no network fits: the advice is the limit.
+        let noRoom = MemoryBudget.Limit(bytes: -3e8, source: "ulimit -v", addressSpace: (limit: 8e8, programMaps: 1.1e9))
+        let small = MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 1000))      // about 0.52 GB
+        try #require(small > 5e8 && small < 6e8)
+        #expect(throws: NeuralLevelsError.badOption(
+            option: "--batch-size 64 with --hidden 4096,4096",
+            reason: "training needs about \(Int((small / 1e6).rounded())) MB, "
+                + "but ulimit -v (800 MB) is less than the about 1.1 GB of address space the program maps before training "
+                + "(thread stacks, malloc's arenas, OpenBLAS's buffers); raise ulimit -v to at least 1.7 GB")) {   // 1.1 + 0.5x, up
+            try MemoryBudget.check(shape: shape, need: .init(rows: 1000), batchSize: 64, limit: noRoom)
+        }
+    }
+
+    @Test("under a ulimit -v too small for any run, level4-manual exits 64 in one line, and does not hang at exit")
+    func tooSmallForAnyRun() throws {
+        let scratch = try ScratchFolder()
+        // 200 MB: OpenBLAS's worker thread cannot get its 128 MB buffer and retries forever; the
+        // exit handlers would join it (and a SIGTERM only asks the run to stop): `timeout -k` turns
+        // a hang into status 124 or a SIGKILL.
+        let output = try RunningProcess(url: URL(fileURLWithPath: "/bin/bash"), [
+            "-c", "ulimit -v 200000 && exec timeout -k 5 60 \"$0\" \"$@\"", productsDirectory.appendingPathComponent("level4-manual").path,
+            "--task", "regression", "--epochs", "1", "--report-dir", scratch.path("r"),
+        ]).finish()
+        #expect(output.status == 64, "\(output.standardError)")
+        #expect(output.errorLines.count == 1 && output.errorLines.first?.contains("raise ulimit -v to at least") == true,
+                "\(output.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("r")))
     }
 
     @Test("this machine's limit is read, and is no more than its memory")

@@ -11,6 +11,14 @@ import Shared
 import TrainingCLI
 
 extension ComparisonOutcome {
+    /// Every file a comparison of `styles` may write into its report folder (checked before
+    /// training: none may be a folder, a device or a pipe). ``writeReports(to:)`` writes a subset.
+    public static func reportFileNames(styles: [String], task: Task) -> [String] {
+        styles.map { "history-\($0).csv" }
+            + ["loss.png", ReportCharts.metricFileName(task), "agreement.png", "throughput.png", "drift.png",
+               "mistake.png", "saturation.png", "regression-4d.png", "summary.json", "summary.md"]
+    }
+
     /// Writes the histories, charts and summaries into `directory`; returns the file names.
     @discardableResult
     public func writeReports(to directory: String) throws -> [String] {

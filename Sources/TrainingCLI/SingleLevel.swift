@@ -33,7 +33,9 @@ public func runSingleLevel(
     run: (TrainingJob) throws -> TrainedLevel
 ) throws {
     Interruption.install()
-    try options.checkReportDirectory()
+    try options.checkReportDirectory(files: ["history-\(style).csv", "\(style)-loss.png",
+                                             "\(style)-\(ReportCharts.metricFileName(options.task))",
+                                             "\(style)-regression-4d.png"])
     do {
         let experiment = try Experiment.prepare(options)
         // Checked before the banner, so that a signal after the banner always lands in training.

@@ -110,12 +110,13 @@ public struct TrainingOptions: ParsableArguments, Sendable {
     }
 
     /// Checks, by writing and removing a probe file, that `--report-dir` (or the folder it will
-    /// be created in) accepts files (see ``ReportDirectory/checkWritable(_:option:)``): called
-    /// before any work by a run that writes reports, and not by one that writes none
-    /// (`compare-levels --trace`), which then leaves no probe in `Reports`. It creates nothing: the
-    /// report folder is made when the first report is written (``ReportDirectory/create(_:what:)``).
-    public func checkReportDirectory() throws {
-        try ReportDirectory.checkWritable(reportDir, option: "--report-dir")
+    /// be created in) accepts files, and that none of `files` in it is a folder, a device or a
+    /// pipe (see ``ReportDirectory/checkWritable(_:option:files:)``): called before any work by a
+    /// run that writes reports, and not by one that writes none (`compare-levels --trace`), which
+    /// then leaves no probe in `Reports`. It creates nothing: the report folder is made when the
+    /// first report is written (``ReportDirectory/create(_:what:)``).
+    public func checkReportDirectory(files: [String]) throws {
+        try ReportDirectory.checkWritable(reportDir, option: "--report-dir", files: files)
     }
 
     /// The long options given in `arguments`, in order (`--epochs` for `--epochs 3` or
@@ -180,35 +181,31 @@ public struct TrainingOptions: ParsableArguments, Sendable {
 /// The report folder (and `compare-levels --export-run`'s): checked before any training starts,
 /// created when the first file is written into it.
 public enum ReportDirectory {
-    /// The kinds of file a report or an exported run is made of: an entry of the folder with one
-    /// of these extensions must be a file that can be replaced.
-    static let reportExtensions: Set<String> = ["csv", "png", "json", "md", "safetensors"]
-
     /// Checks that `path` is a folder that accepts files, or that the nearest folder above it
     /// does (then `path` can be created there), and that no folder, device or pipe sits in it
-    /// under a report's kind of name (`manual-loss.png`, `summary.json`, …), where a report
-    /// would be written after training. Creates nothing that stays.
+    /// under one of the names in `files` (`manual-loss.png`, `summary.json`, …), which the run
+    /// writes after training. Creates nothing that stays.
     ///
     /// - Throws: `ValidationError` (exit status 64) `"<option>: <path> is a file, not a
     ///   folder"`, `"<option>: cannot create <path>: <ancestor> is a file, not a folder"`,
     ///   `"<option>: cannot write in <folder>: <reason>"` or `"<option>: <path>/loss.png is a
     ///   folder, not a file, where a report of that name goes"`.
-    public static func checkWritable(_ path: String, option: String) throws {
+    public static func checkWritable(_ path: String, option: String, files: [String] = []) throws {
         guard !path.isEmpty else { throw ValidationError("\(option): the path is empty") }
         // The path itself, or else the nearest part of it that exists, must be a folder that
         // accepts files.
         let (existing, isFolder) = FolderProbe.nearestExisting(path)
+        let exists = existing == withoutTrailingSlashes(path)
         guard isFolder else {
-            throw ValidationError(existing == path ? "\(option): \(path) is a file, not a folder"
+            throw ValidationError(exists ? "\(option): \(path) is a file, not a folder"
                                   : "\(option): cannot create \(path): \(existing) is a file, not a folder")
         }
         if let reason = FolderProbe.writeProbe(in: existing) {
-            throw ValidationError(existing == path ? "\(option): cannot write in \(path): \(reason)"
+            throw ValidationError(exists ? "\(option): cannot write in \(path): \(reason)"
                                   : "\(option): cannot create \(path) in \(existing): \(reason)")
         }
-        guard existing == path else { return }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        for name in names.sorted() where reportExtensions.contains(String(name.split(separator: ".").last ?? "")) {
+        guard exists else { return }
+        for name in files {
             let file = (path as NSString).appendingPathComponent(name)
             if let refusal = AtomicFile.refusalToReplace(file) {
                 throw ValidationError("\(option): \(file) \(refusal), where a report of that name goes")
@@ -263,7 +260,7 @@ public enum FolderProbe {
     /// The nearest of `path` and its parents that exists, and whether it is a folder (for
     /// `a-file/sub/reports`, `a-file`, not a folder); `"."` when no part of a relative path exists.
     public static func nearestExisting(_ path: String) -> (path: String, isFolder: Bool) {
-        var candidate = path
+        var candidate = withoutTrailingSlashes(path)                 // "a-file/" is "a-file"
         while !candidate.isEmpty {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: candidate, isDirectory: &isFolder) {

@@ -98,7 +98,10 @@ struct CompareLevelsCommand: ParsableCommand {
             }
         }
         try refuseUnusedOptions(TrainingOptions.givenOptions())
-        if !trace && !explain && mistake != "list" { try options.checkReportDirectory() }
+        if !trace && !explain && mistake != "list" {
+            let ids = try mistake.flatMap(Mistake.named).map { [$0.style] } ?? styles.map(\.id)
+            try options.checkReportDirectory(files: ComparisonOutcome.reportFileNames(styles: ids, task: options.task))
+        }
         if let exportRun { try ReportDirectory.checkWritable(exportRun, option: "--export-run") }
         if let mistake, mistake != "list" {
             guard let known = Mistake.named(mistake) else {
@@ -136,7 +139,8 @@ struct CompareLevelsCommand: ParsableCommand {
 
     /// Refuses (exit 64) an option given on the command line that the chosen mode would ignore:
     /// anything but `--mistake` with `--mistake list`; with `--explain`, anything but the task,
-    /// seed, learning rate and styles of its built-in network and batch; with `--trace`, the
+    /// seed, learning rate and styles of its built-in network and batch; `--tolerance` with a
+    /// mistake, which compares no styles; with `--trace`, the
     /// options of the epochs and reports it does not run (`--epochs` counts with `--export-run`,
     /// which writes that many epochs' batch order); `--repeats` without `--benchmark`; the
     /// replays' options without `--references`.
@@ -146,7 +150,7 @@ struct CompareLevelsCommand: ParsableCommand {
         if mistake == "list", let option = firstExcept(["--mistake"]) {
             throw ValidationError("\(option): not with --mistake list, which only lists the mistakes")
         }
-        if explain, let option = firstExcept(["--explain", "--task", "--seed", "--learning-rate", "--levels", "--threads"]) {
+        if explain, let option = firstExcept(["--explain", "--task", "--seed", "--learning-rate", "--levels"]) {
             throw ValidationError("\(option): not with --explain, which uses only --task, --seed, --learning-rate "
                                   + "and --levels (its network and batch are built in)")
         }
@@ -155,6 +159,9 @@ struct CompareLevelsCommand: ParsableCommand {
         if trace, let option = first(replays.union(["--report-dir", "--tolerance", "--repeats"]
                                                    + (exportRun == nil ? ["--epochs"] : []))) {
             throw ValidationError("\(option): not with --trace, which shows one training step and writes no reports")
+        }
+        if let mistake, mistake != "list", let option = first(["--tolerance"]) {
+            throw ValidationError("\(option): not with --mistake, which runs one style beside its clean run and compares no styles")
         }
         if !benchmark, let option = first(["--repeats"]) {
             throw ValidationError("\(option): only with --benchmark")
@@ -235,7 +242,7 @@ struct CompareLevelsCommand: ParsableCommand {
             // Ctrl-C / SIGTERM or a divergence: write what completed (atomically), unless nothing did.
             let interrupted = Interruption.isRequested
             if outcome.runs.allSatisfy({ $0.trained.result.epochs.isEmpty }) {
-                let kept = "no epoch completed, so \(options.reportDir) was left as it was"
+                let kept = "no epoch completed, so no report was written in \(options.reportDir)"
                 if interrupted { throw Interruption.reportedStop("\(stopDetail(outcome, styles: styles)); " + kept) }
                 if let failure = outcome.failure { throw failure.noting(kept) }
             }

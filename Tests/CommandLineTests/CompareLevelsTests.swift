@@ -3,6 +3,7 @@
 
 import Charts
 import Foundation
+import LevelComparison
 import Shared
 import TestSupport
 import Testing
@@ -38,6 +39,10 @@ struct CompareLevelsTests {
             #expect(row?.hasSuffix("bitwise identical") == true, "\(style): \(row ?? "no row")")
         }
 
+        // Every file written is one the run checked before training (none may be a folder or a pipe).
+        let checked = Set(ComparisonOutcome.reportFileNames(styles: allStyles, task: .classification))
+        let written = try FileManager.default.contentsOfDirectory(atPath: reports.path)
+        #expect(written.allSatisfy(checked.contains), "\(written.filter { !checked.contains($0) })")
         let data = try Data(contentsOf: reports.appendingPathComponent("summary.json"))
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(summary["task"] as? String == "classification")

@@ -101,6 +101,7 @@ struct OptionTests {
             (file, "error: --report-dir: \(file) is a file, not a folder"),
             (file + "/sub", "error: --report-dir: cannot create \(file)/sub: \(file) is a file, not a folder"),
             (file + "/sub/deeper", "error: --report-dir: cannot create \(file)/sub/deeper: \(file) is a file, not a folder"),
+            (file + "/", "error: --report-dir: \(file)/ is a file, not a folder"),
         ]
         for executable in ["level4-manual", "compare-levels"] {
             for (path, message) in cases {
@@ -132,7 +133,9 @@ struct OptionTests {
         let scratch = try ScratchFolder()
         let reports = scratch.path("reports")
         try FileManager.default.createDirectory(atPath: reports + "/manual-loss.png", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: reports + "/run", withIntermediateDirectories: true)  // not a report's name
+        for name in ["run", "csv", "old.json"] {                 // folders under names no report has
+            try FileManager.default.createDirectory(atPath: reports + "/" + name, withIntermediateDirectories: true)
+        }
         let history = try scratch.write(Array("earlier\n".utf8), to: "reports/history-manual.csv")
         let output = try run("level4-manual", ["--task", "regression", "--epochs", "1", "--report-dir", reports])
         #expect(output.status == 64, "\(output.standardError)")
@@ -147,6 +150,9 @@ struct OptionTests {
         #expect(compare.status == 64, "\(compare.standardError)")
         #expect(compare.errorLines.map(String.init) == ["error: --report-dir: \(reports)/summary.json is not a regular file "
                                                         + "(a device, a pipe or a socket), where a report of that name goes"])
+        try FileManager.default.removeItem(atPath: reports + "/summary.json")
+        let good = try run("level4-manual", ["--task", "regression", "--epochs", "1", "--train-limit", "100", "--report-dir", reports])
+        #expect(good.status == 0, "\(good.standardError)")
     }
 
     @Test("a missing --report-dir is created (with its parents) and left without probe files")
@@ -248,6 +254,10 @@ struct OptionTests {
             (["--trace", "--epochs", "3"], "error: --epochs: not with --trace, which shows one training step and writes no reports"),
             (["--mistake", "list", "--epochs", "3"], "error: --epochs: not with --mistake list, which only lists the mistakes"),
             (["--repeats", "3"], "error: --repeats: only with --benchmark"),
+            (["--explain", "--threads", "2"], "error: --threads: not with --explain, which uses only --task, --seed, "
+                + "--learning-rate and --levels (its network and batch are built in)"),
+            (["--mistake", "summed-loss", "--tolerance", "0.1"],
+             "error: --tolerance: not with --mistake, which runs one style beside its clean run and compares no styles"),
             (["--python", "/bin/false"], "error: --python: only with --references"),
             (["--reference-frameworks", "numpy", "--epochs", "1"], "error: --reference-frameworks: only with --references"),
         ]

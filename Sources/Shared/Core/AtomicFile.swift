@@ -142,12 +142,18 @@ public enum ExistingFile: Equatable {
     }
 }
 
+/// `path` without the slashes that end it (`"Reports/"` is `"Reports"`), but `"/"` itself.
+public func withoutTrailingSlashes(_ path: String) -> String {
+    var path = Substring(path)
+    while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+    return String(path)
+}
+
 /// The folder part of `path`, as `NSString.deletingLastPathComponent` gives it: `"x"` for
 /// `"x/y"` and `"x/y/"`, `"/"` for `"/a"`, and `""` for a bare name such as `"a"` (the current
 /// folder). Written out because Foundation's own traps on a path of one character.
 public func parentFolder(of path: String) -> String {
-    var path = Substring(path)
-    while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+    let path = withoutTrailingSlashes(path)
     guard let slash = path.lastIndex(of: "/") else { return "" }
     var folder = path[..<slash]
     while folder.hasSuffix("/") { folder = folder.dropLast() }

@@ -343,8 +343,9 @@ public enum MNISTFiles {
     /// One split: an images file and its labels file.
     ///
     /// The images are streamed (see StreamingLoad.swift): read, inflated and kept in one pass,
-    /// so the whole inflated file is never held at once; the checks and their order are those of
-    /// ``makeSplit(images:imagesFile:labels:labelsFile:limit:expectedFeatures:)``.
+    /// so the whole inflated file is never held at once; the checks are those of
+    /// ``makeSplit(images:imagesFile:labels:labelsFile:limit:expectedFeatures:)``, except that an
+    /// images file of another rank is refused at its header, before its payload is read.
     static func loadSplit(
         imagesPath: String, labelsPath: String, limit: Int?, expectedFeatures: Int?
     ) throws -> Split {

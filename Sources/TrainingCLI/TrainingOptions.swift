@@ -149,7 +149,7 @@ public struct TrainingOptions: ParsableArguments, Sendable {
     /// included; a `ValidationError` becomes one `Error: …` line and exit status 64). Also checks,
     /// by writing and removing a probe file, that the folders of `--save` and `--save-init`
     /// accept files, so that a long run cannot end unable to write its results. The report
-    /// folder is checked by the commands that write reports (``checkReportDirectory()``).
+    /// folder is checked by the commands that write reports (``checkReportDirectory(files:)``).
     public func validate() throws {
         for (option, value) in [("--data", data), ("--init", initFile)] where value?.isEmpty == true {
             throw ValidationError("\(option): the path is empty")

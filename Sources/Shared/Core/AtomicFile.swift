@@ -135,9 +135,11 @@ public enum ExistingFile: Equatable {
         do {
             return .contents(try FileBytes.read(path: path, maximumSize: maximumSize))
         } catch {
-            if error.isTooLarge { return .tooLarge(reason: error.reason) }
-            if error.reason == FileBytes.noSuchFile { return .absent }
-            throw NeuralLevelsError.badData(file: path, reason: error.reason)
+            switch error.kind {
+            case .missing: return .absent
+            case .tooLarge: return .tooLarge(reason: error.reason)
+            case .other: throw NeuralLevelsError.badData(file: path, reason: error.reason)
+            }
         }
     }
 }
@@ -177,14 +179,13 @@ public func readRegularFile(atPath path: String, maximumSize: Int = 1 << 30) thr
 enum FileBytes {
     /// Why a read failed, phrased to follow the file name in an error message.
     struct Problem: Error {
-        var reason: String
-        /// The file is larger than the most the read allows (the other problems: missing,
-        /// not a regular file, unreadable).
-        var isTooLarge = false
-    }
+        /// Nothing at the path, a file larger than the most the read allows, or anything else
+        /// (not a regular file, unreadable).
+        enum Kind { case missing, tooLarge, other }
 
-    /// The reason for a path where nothing is.
-    static let noSuchFile = "no such file"
+        var reason: String
+        var kind = Kind.other
+    }
 
     /// The largest file ``read(path:maximumSize:)`` reads by default: 1 GiB, far above any
     /// labels file or checkpoint of this network (the training labels are 60 KB, a checkpoint
@@ -197,7 +198,8 @@ enum FileBytes {
     static func openRegularFile(path: String) throws(Problem) -> (descriptor: Int32, size: Int) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
-            throw Problem(reason: errno == ENOENT ? noSuchFile : "cannot open: \(systemErrorMessage())")
+            throw errno == ENOENT ? Problem(reason: "no such file", kind: .missing)
+                : Problem(reason: "cannot open: \(systemErrorMessage())")
         }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
@@ -233,8 +235,8 @@ enum FileBytes {
             }
             let (actual, limit) = (size(bytes), size(maximumSize))
             return actual == limit                                 // just over: the exact counts say it
-                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes \(limitName)", isTooLarge: true)
-                : Problem(reason: "is \(actual), larger than the \(limit) \(limitName)", isTooLarge: true)
+                ? Problem(reason: "is \(bytes) bytes, larger than the \(maximumSize) bytes \(limitName)", kind: .tooLarge)
+                : Problem(reason: "is \(actual), larger than the \(limit) \(limitName)", kind: .tooLarge)
         }
         guard size <= maximumSize else { throw tooLarge(size) }
 

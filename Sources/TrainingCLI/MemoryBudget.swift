@@ -61,15 +61,16 @@ public enum MemoryBudget {
         public var source: String
         /// For an address-space limit: the limit itself, and what the program maps before any
         /// training (what it already maps, and the allowance for what it will map untouched).
-        public var addressSpace: (limit: Double, programMaps: Double)?
+        public var addressSpace: AddressSpace?
 
-        public init(bytes: Double, source: String, addressSpace: (limit: Double, programMaps: Double)? = nil) {
-            (self.bytes, self.source, self.addressSpace) = (bytes, source, addressSpace)
+        public struct AddressSpace: Equatable, Sendable {
+            public var limit: Double
+            public var programMaps: Double
+            public init(limit: Double, programMaps: Double) { (self.limit, self.programMaps) = (limit, programMaps) }
         }
 
-        public static func == (a: Limit, b: Limit) -> Bool {
-            a.bytes == b.bytes && a.source == b.source && a.addressSpace?.limit == b.addressSpace?.limit
-                && a.addressSpace?.programMaps == b.addressSpace?.programMaps
+        public init(bytes: Double, source: String, addressSpace: AddressSpace? = nil) {
+            (self.bytes, self.source, self.addressSpace) = (bytes, source, addressSpace)
         }
     }
 
@@ -100,7 +101,8 @@ public enum MemoryBudget {
                   limit.rlim_cur != rlim_t.max, statm.count > statmField else { continue }
             let programMaps = statm[statmField] * pageSize + allowance
             limits.append(Limit(bytes: Double(limit.rlim_cur) - programMaps, source: name,
-                                addressSpace: resource == RLIMIT_AS ? (Double(limit.rlim_cur), programMaps) : nil))
+                                addressSpace: resource == RLIMIT_AS
+                                    ? Limit.AddressSpace(limit: Double(limit.rlim_cur), programMaps: programMaps) : nil))
         }
         return limits.min { $0.bytes < $1.bytes }
     }

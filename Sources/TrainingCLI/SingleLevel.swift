@@ -33,9 +33,11 @@ public func runSingleLevel(
     run: (TrainingJob) throws -> TrainedLevel
 ) throws {
     Interruption.install()
-    try options.checkReportDirectory(files: ["history-\(style).csv", "\(style)-loss.png",
-                                             "\(style)-\(ReportCharts.metricFileName(options.task))",
-                                             "\(style)-regression-4d.png"])
+    // The report's files, checked before any work and written after training.
+    let (historyFile, lossChart, metricChart, regressionChart) = (
+        "history-\(style).csv", "\(style)-loss.png", "\(style)-\(ReportCharts.metricFileName(options.task))",
+        "\(style)-regression-4d.png")
+    try options.checkReportDirectory(files: [historyFile, lossChart, metricChart, regressionChart])
     do {
         let experiment = try Experiment.prepare(options)
         // Checked before the banner, so that a signal after the banner always lands in training.
@@ -51,7 +53,7 @@ public func runSingleLevel(
         let result = trained.result
         let interrupted = Interruption.isRequested
         func path(_ name: String) -> String { (options.reportDir as NSString).appendingPathComponent(name) }
-        let historyPath = path("history-\(style).csv")
+        let historyPath = path(historyFile)
         // A run that completed no epoch (stopped, or diverged in its first) has nothing to
         // report: the previous files stay.
         if result.epochs.isEmpty {
@@ -66,13 +68,13 @@ public func runSingleLevel(
         try AtomicFile.write(string: HistoryCSV.text(result.epochs, task: options.task), to: historyPath)
         let history = StyleHistory(level: level, style: style, epochs: result.epochs)
         var charts: [ReportCharts.File] = [
-            ("\(style)-loss.png", { try ReportCharts.loss([history], task: options.task).renderPNG(to: $0) }),
-            ("\(style)-\(ReportCharts.metricFileName(options.task))", {
+            (lossChart, { try ReportCharts.loss([history], task: options.task).renderPNG(to: $0) }),
+            (metricChart, {
                 try ReportCharts.metric([history], task: options.task).renderPNG(to: $0)
             }),
         ]
         if options.task == .regression {
-            charts.append(("\(style)-regression-4d.png", {
+            charts.append((regressionChart, {
                 try ReportCharts.regressionFigure(test: experiment.test, weights: trained.parameters,
                                                   label: history.label).renderPNG(to: $0)
             }))

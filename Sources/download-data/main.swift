@@ -101,7 +101,7 @@ struct DownloadDataCommand: ParsableCommand {
 
         // First what is there, for all four: a folder, a device or a pipe where a file goes stops
         // the run before anything is downloaded.
-        var missing: [(file: ExpectedFile, path: String)] = []
+        var toFetch: [(file: ExpectedFile, path: String)] = []   // missing, or there but not the file
         for file in files {
             let path = (folder as NSString).appendingPathComponent(file.name)
             // What is there already is read as any data file is: a regular file, capped in size.
@@ -125,10 +125,10 @@ struct DownloadDataCommand: ParsableCommand {
             case .absent:
                 break                                               // not there: download it
             }
-            missing.append((file, path))
+            toFetch.append((file, path))
         }
 
-        for (file, path) in missing {
+        for (file, path) in toFetch {
             let url = base.appendingPathComponent(file.name)
             let body = [UInt8](try HTTPDownload.fetch(url, timeout: timeout))
             let digest = SHA256.hexDigest(body)
@@ -148,7 +148,7 @@ struct DownloadDataCommand: ParsableCommand {
                 print("note: \(unpacked) is also there; the loaders read it instead of \(file.name)")
             }
         }
-        let fetched = missing.count
+        let fetched = toFetch.count
         if fetched == 0 {
             print("Nothing to download: all \(files.count) files are already in \(folder) with the right checksums.")
         } else {

@@ -60,7 +60,7 @@ struct MemoryTests {
             #expect(error.description.hasSuffix("(ulimit -v); use a smaller --hidden"), "\(error)")
         }
         // When the program's own mappings leave nothing, no network fits: the advice is the limit.
-        let noRoom = MemoryBudget.Limit(bytes: -3e8, source: "ulimit -v", addressSpace: (limit: 8e8, programMaps: 1.1e9))
+        let noRoom = MemoryBudget.Limit(bytes: -3e8, source: "ulimit -v", addressSpace: .init(limit: 8e8, programMaps: 1.1e9))
         let small = MemoryBudget.estimatedBytes(shape: shape, need: .init(rows: 1000))      // about 0.52 GB
         try #require(small > 5e8 && small < 6e8)
         #expect(throws: NeuralLevelsError.badOption(
